@@ -1,0 +1,119 @@
+// Status names and the diagnostics collector.
+#include "util/error.h"
+
+#include <stdlib.h>
+
+#include "util/buf.h"
+
+const char *rp_status_name(rp_status s) {
+  switch (s) {
+#define RP_STATUS_NAME(name, code, text) \
+  case RP_##name:                        \
+    return "RP_" #name;
+    RP_STATUS_MAP(RP_STATUS_NAME)
+#undef RP_STATUS_NAME
+  }
+  return "RP_UNKNOWN";
+}
+
+const char *rp_status_text(rp_status s) {
+  switch (s) {
+#define RP_STATUS_TEXT(name, code, text) \
+  case RP_##name:                        \
+    return text;
+    RP_STATUS_MAP(RP_STATUS_TEXT)
+#undef RP_STATUS_TEXT
+  }
+  return "unknown error";
+}
+
+void rp_diags_vadd(rp_diags *d, rp_severity sev, const char *path, int line, int col,
+                   const char *fmt, va_list ap) {
+  if (sev == RP_SEV_ERROR) d->errors++;
+  size_t limit = d->limit ? d->limit : 1000;
+  if (d->n >= limit) {
+    d->dropped++;
+    return;
+  }
+  if (d->n == d->cap) {
+    d->cap = d->cap ? d->cap * 2 : 8;
+    d->items = rp_xrealloc(d->items, d->cap * sizeof *d->items);
+  }
+  rp_buf msg = RP_BUF_INIT;
+  rp_buf_vprintf(&msg, fmt, ap);
+  rp_diag *e = &d->items[d->n++];
+  e->sev = sev;
+  e->path = rp_xstrndup(path ? path : "-", strlen(path ? path : "-"));
+  e->line = line;
+  e->col = col;
+  e->msg = rp_buf_detach(&msg);
+}
+
+void rp_diags_add(rp_diags *d, rp_severity sev, const char *path, int line, int col,
+                  const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  rp_diags_vadd(d, sev, path, line, col, fmt, ap);
+  va_end(ap);
+}
+
+void rp_diags_move(rp_diags *to, rp_diags *from) {
+  for (size_t i = 0; i < from->n; i++) {
+    rp_diag *e = &from->items[i];
+    rp_diags_add(to, e->sev, e->path, e->line, e->col, "%s", e->msg);
+  }
+  // Errors that were counted but dropped in `from` still count in `to`.
+  to->dropped += from->dropped;
+  size_t stored_errors = 0;
+  for (size_t i = 0; i < from->n; i++) stored_errors += from->items[i].sev == RP_SEV_ERROR;
+  to->errors += from->errors - stored_errors;
+  rp_diags_clear(from);
+}
+
+static const char *severity_word(rp_severity s) {
+  switch (s) {
+    case RP_SEV_ERROR:
+      return "error";
+    case RP_SEV_WARNING:
+      return "warning";
+    case RP_SEV_NOTE:
+      return "note";
+  }
+  return "error";
+}
+
+char *rp_diag_format(const rp_diag *e) {
+  rp_buf b = RP_BUF_INIT;
+  if (e->line > 0)
+    rp_buf_printf(&b, "%s:%d:%d: %s: %s", e->path, e->line, e->col > 0 ? e->col : 1,
+                  severity_word(e->sev), e->msg);
+  else
+    rp_buf_printf(&b, "%s: %s: %s", e->path, severity_word(e->sev), e->msg);
+  return rp_buf_detach(&b);
+}
+
+void rp_diags_print(const rp_diags *d, FILE *f) {
+  for (size_t i = 0; i < d->n; i++) {
+    char *s = rp_diag_format(&d->items[i]);
+    fprintf(f, "%s\n", s);
+    free(s);
+  }
+  if (d->dropped) fprintf(f, "rapport: %zu more problems not shown\n", d->dropped);
+}
+
+void rp_diags_clear(rp_diags *d) {
+  for (size_t i = 0; i < d->n; i++) {
+    free(d->items[i].path);
+    free(d->items[i].msg);
+  }
+  d->n = 0;
+  d->errors = 0;
+  d->dropped = 0;
+}
+
+void rp_diags_free(rp_diags *d) {
+  rp_diags_clear(d);
+  free(d->items);
+  d->items = NULL;
+  d->cap = 0;
+}
