@@ -68,8 +68,7 @@ typedef struct rp_ctx_ops {
   // template that the engine then renders) to `out`. On failure returns a
   // negative rp_status and may set *errmsg to a malloc'd message that names
   // the lambda's source position (never a field value); the engine frees it.
-  int (*call)(void *ud, rp_value fn, const char *text, size_t textlen, rp_buf *out,
-              char **errmsg);
+  int (*call)(void *ud, rp_value fn, const char *text, size_t textlen, rp_buf *out, char **errmsg);
   // Optional. The engine brackets each element of a section with
   // mark()/release(mark) so that an implementation holding values on a stack
   // can drop the ones the element produced.
@@ -148,8 +147,8 @@ bool rp_fval_truthy(const rp_filter_call *call, const rp_fval *v);
 // sets *src/*srclen (malloc'd, the library takes ownership) and *path
 // (malloc'd, for messages) when found, 0 when there is no such template, or
 // a negative rp_status after adding a diagnostic (e.g. a read error).
-typedef int (*rp_loader_fn)(void *ud, const char *name, size_t namelen, char **src,
-                            size_t *srclen, char **path, rp_diags *diags);
+typedef int (*rp_loader_fn)(void *ud, const char *name, size_t namelen, char **src, size_t *srclen,
+                            char **path, rp_diags *diags);
 
 typedef struct rp_library_opts {
   rp_loader_fn loader;  // may be NULL: only templates added with rp_library_add

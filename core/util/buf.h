@@ -18,7 +18,8 @@ typedef struct rp_buf {
   size_t cap;
 } rp_buf;
 
-#define RP_BUF_INIT {NULL, 0, 0}
+#define RP_BUF_INIT \
+  { NULL, 0, 0 }
 
 // Makes room for at least `extra` more bytes (plus the NUL).
 void rp_buf_grow(rp_buf *b, size_t extra);

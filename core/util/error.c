@@ -65,7 +65,8 @@ void rp_diags_move(rp_diags *to, rp_diags *from) {
   // Errors that were counted but dropped in `from` still count in `to`.
   to->dropped += from->dropped;
   size_t stored_errors = 0;
-  for (size_t i = 0; i < from->n; i++) stored_errors += from->items[i].sev == RP_SEV_ERROR;
+  for (size_t i = 0; i < from->n; i++)
+    stored_errors += from->items[i].sev == RP_SEV_ERROR;
   to->errors += from->errors - stored_errors;
   rp_diags_clear(from);
 }

@@ -12,17 +12,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define RP_STATUS_MAP(X)                                  \
-  X(OK, 0, "success")                                     \
-  X(ENOMEM, -1, "out of memory")                          \
-  X(EIO, -2, "input/output error")                        \
-  X(ESYNTAX, -3, "syntax error")                          \
-  X(EDATA, -4, "invalid data")                            \
-  X(ELIMIT, -5, "limit exceeded")                         \
-  X(ESTRICT, -6, "missing name in strict mode")           \
-  X(ENOTFOUND, -7, "not found")                           \
-  X(EUSAGE, -8, "usage error")                            \
-  X(ELAMBDA, -9, "lambda failed")                         \
+#define RP_STATUS_MAP(X)                        \
+  X(OK, 0, "success")                           \
+  X(ENOMEM, -1, "out of memory")                \
+  X(EIO, -2, "input/output error")              \
+  X(ESYNTAX, -3, "syntax error")                \
+  X(EDATA, -4, "invalid data")                  \
+  X(ELIMIT, -5, "limit exceeded")               \
+  X(ESTRICT, -6, "missing name in strict mode") \
+  X(ENOTFOUND, -7, "not found")                 \
+  X(EUSAGE, -8, "usage error")                  \
+  X(ELAMBDA, -9, "lambda failed")               \
   X(EFILTER, -10, "filter failed")
 
 typedef enum rp_status {
@@ -57,7 +57,8 @@ typedef struct rp_diags {
   size_t limit;    // 0 means the default
 } rp_diags;
 
-#define RP_DIAGS_INIT {NULL, 0, 0, 0, 0, 0}
+#define RP_DIAGS_INIT \
+  { NULL, 0, 0, 0, 0, 0 }
 
 void rp_diags_add(rp_diags *d, rp_severity sev, const char *path, int line, int col,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));

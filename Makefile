@@ -1,0 +1,74 @@
+# A thin wrapper around CMake, in the manner of Neovim's top-level Makefile:
+# every target here only installs dependencies, configures, builds or runs
+# something CMake and CTest already know how to do. Build rules live in
+# CMakeLists.txt.
+#
+# Overridable:  make BUILD_TYPE=Debug CMAKE_FLAGS="-DCMAKE_C_COMPILER=clang"
+#               make test CTEST_FLAGS="-R unit/"
+
+BUILD_TYPE  ?= RelWithDebInfo
+CMAKE_FLAGS ?=
+CTEST_FLAGS ?=
+BUILD_DIR   ?= build
+ASAN_DIR    ?= build-asan
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Warnings are errors in CI (CI=true), so nothing merges with a warning in it.
+# Locally they stay warnings: a newer compiler that adds a warning must not
+# stop someone from building and trying Rapport. The setting is applied to
+# every configure, not just `make test`, so that `make` and `make test` share
+# one build directory without reconfiguring each other back and forth.
+ifeq ($(CI),true)
+  WERROR ?= ON
+else
+  WERROR ?= OFF
+endif
+
+# Sanitizer reports must fail the test that triggers them.
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# The C sources that lint and format look at.
+SOURCES = $(shell find core tests -name '*.c' -o -name '*.h' 2>/dev/null | sort)
+
+.PHONY: all deps configure build run test asan lint format bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DRP_WERROR=$(WERROR) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) --parallel $(JOBS)
+
+run: build
+	./$(BUILD_DIR)/rapport mustache --partials examples/hello \
+	  examples/hello/note.mustache examples/hello/session.json
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 $(CTEST_FLAGS)
+
+asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DRP_SANITIZE=ON \
+	  -DRP_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	cmake --build $(ASAN_DIR) --parallel $(JOBS)
+	$(SANITIZER_ENV) ctest --test-dir $(ASAN_DIR) --output-on-failure -j2 $(CTEST_FLAGS)
+
+lint:
+	@scripts/deps.sh clang-format cppcheck
+	clang-format --dry-run --Werror $(SOURCES)
+	cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr \
+	  --enable=warning,performance,portability -Icore core
+
+format:
+	@scripts/deps.sh clang-format
+	clang-format -i $(SOURCES)
+
+bench: build
+	tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,210 @@
+// Global flags, command dispatch and help texts.
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct command {
+  const char *name;
+  int (*run)(rp_cli *cli, int argc, char **argv);  // NULL: not available yet
+  const char *usage;
+  const char *help;
+} command;
+
+static const command commands[] = {
+    {"mustache", rp_cmd_mustache,
+     "rapport mustache [--partials DIR]... [--strict] TEMPLATE [DATA...]",
+     "Render a plain Mustache template with JSON, YAML or JSONL data.\n"
+     "\n"
+     "Each DATA file is rendered in turn and the results are printed one after\n"
+     "another on standard output.\n"
+     "\n"
+     "DATA is JSON (.json), YAML (.yaml, .yml), or JSON Lines (.jsonl: one context\n"
+     "per line, rendered one by one as the file is read, so memory stays flat\n"
+     "however long it is). '-' reads JSON from standard input. Without DATA the\n"
+     "template is rendered once with an empty context.\n"
+     "\n"
+     "Options:\n"
+     "  --partials DIR  look for partial NAME as DIR/NAME.mustache (repeatable;\n"
+     "                  searched in order, then the template's own folder)\n"
+     "  --strict        a missing name or partial is an error, with the\n"
+     "                  template's line and column\n"
+     "\n"
+     "Filters: {{ value | upper }}, lower, default \"text\", join \", \",\n"
+     "date \"%d %b %Y\", count. See docs/templates.md.\n"
+     "\n"
+     "Example:\n"
+     "  rapport mustache --partials examples/hello examples/hello/note.mustache \\\n"
+     "      examples/hello/session.json\n"},
+    {"render", NULL,
+     "rapport render FILE... [-o OUT] [--out-dir DIR] [--format md|html|txt|json] [--strict]",
+     "Validate, compute and render session files into notes.\n"},
+    {"new", NULL, "rapport new TYPE [-o FILE]", "Write a commented session skeleton.\n"},
+    {"check", NULL, "rapport check [PATH...]",
+     "Load every plugin and template and validate sessions.\n"},
+    {"list", NULL, "rapport list", "List note types, checklists, measures and filters.\n"},
+    {"watch", NULL, "rapport watch [PATH...] [--out-dir DIR] [--format F] [--serve [PORT]]",
+     "Keep notes rendered as files change, with an optional live preview.\n"},
+    {"test", NULL, "rapport test [PATH...]", "Run plugin tests.\n"},
+};
+
+static const command *find_command(const char *name) {
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+bool rp_cli_help(const char *name) {
+  if (name) {
+    const command *c = find_command(name);
+    if (!c) return false;
+    printf("usage: %s\n\n%s", c->usage, c->help);
+    if (!c->run) printf("\n(This command is planned and not available in this version.)\n");
+    return true;
+  }
+  printf(
+      "usage: rapport [-C DIR] [--plugins DIR] [--templates DIR] [-q] [--color WHEN]\n"
+      "               COMMAND [ARGS]\n"
+      "\n"
+      "Rapport turns short session files into structured therapy notes.\n"
+      "\n"
+      "Commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+    // The overview shows the first line of each command's help.
+    const char *h = commands[i].help;
+    int len = (int)strcspn(h, "\n");
+    printf("  %-9s %s%.*s\n", commands[i].name, commands[i].run ? "" : "(planned) ", len, h);
+  }
+  printf(
+      "  help      show help for a command: rapport help COMMAND\n"
+      "\n"
+      "Global options:\n"
+      "  -C DIR          run in the workspace DIR (as make -C and git -C do)\n"
+      "  --plugins DIR   also load plugins from DIR (repeatable)\n"
+      "  --templates DIR also load templates from DIR (repeatable)\n"
+      "  -q, --quiet     print only problems\n"
+      "  --color WHEN    auto, always or never\n"
+      "  --version       print the version\n"
+      "  -h, --help      print this help\n"
+      "\n"
+      "Exit status: 0 success, 1 a problem in your files (reported as\n"
+      "PATH:LINE:COL: error: MESSAGE), 2 a usage error.\n");
+  return true;
+}
+
+int rp_cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("rapport: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'rapport help%s%s' for more information.\n", cmd ? " " : "",
+          cmd ? cmd : "");
+  return RP_EXIT_USAGE;
+}
+
+static void add_dir(const char ***list, size_t *n, const char *dir) {
+  *list = realloc(*list, (*n + 1) * sizeof **list);
+  if (!*list) abort();
+  (*list)[(*n)++] = dir;
+}
+
+int rp_cli_main(int argc, char **argv) {
+  rp_cli cli = {0};
+  cli.color = -1;
+  int i = 1;
+  int status = RP_EXIT_OK;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    const char *value = NULL;
+    if (a[0] != '-' || strcmp(a, "-") == 0) break;
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      rp_cli_help(NULL);
+      goto done;
+    }
+    if (strcmp(a, "--version") == 0) {
+      printf("rapport %s\n", RP_VERSION);
+      goto done;
+    }
+    if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+      cli.quiet = true;
+      continue;
+    }
+    // Options with a value: "-C DIR", "--plugins DIR", "--plugins=DIR".
+    const char *names[] = {"-C", "--plugins", "--templates", "--color"};
+    size_t which = 4;
+    for (size_t k = 0; k < 4; k++) {
+      size_t len = strlen(names[k]);
+      if (strncmp(a, names[k], len) == 0 && (a[len] == '\0' || a[len] == '=')) {
+        which = k;
+        value = a[len] == '=' ? a + len + 1 : NULL;
+        break;
+      }
+    }
+    if (which == 4) {
+      status = rp_cli_usage_error(NULL, "unknown option '%s'", a);
+      goto done;
+    }
+    if (!value) {
+      if (i + 1 >= argc) {
+        status = rp_cli_usage_error(NULL, "option '%s' needs a value", a);
+        goto done;
+      }
+      value = argv[++i];
+    }
+    if (which == 0) {
+      cli.workspace = value;
+    } else if (which == 1) {
+      add_dir(&cli.plugin_dirs, &cli.nplugin_dirs, value);
+    } else if (which == 2) {
+      add_dir(&cli.template_dirs, &cli.ntemplate_dirs, value);
+    } else {
+      if (strcmp(value, "auto") == 0)
+        cli.color = -1;
+      else if (strcmp(value, "always") == 0)
+        cli.color = 1;
+      else if (strcmp(value, "never") == 0)
+        cli.color = 0;
+      else {
+        status = rp_cli_usage_error(NULL, "--color takes auto, always or never, not '%s'", value);
+        goto done;
+      }
+    }
+  }
+  if (i >= argc) {
+    rp_cli_help(NULL);
+    status = RP_EXIT_USAGE;
+    goto done;
+  }
+  const char *name = argv[i];
+  if (strcmp(name, "help") == 0) {
+    if (i + 1 < argc && !rp_cli_help(argv[i + 1]))
+      status = rp_cli_usage_error(NULL, "no command named '%s'", argv[i + 1]);
+    else if (i + 1 >= argc)
+      rp_cli_help(NULL);
+    goto done;
+  }
+  const command *c = find_command(name);
+  if (!c) {
+    status = rp_cli_usage_error(NULL, "no command named '%s'", name);
+    goto done;
+  }
+  if (!c->run) {
+    status = rp_cli_usage_error(NULL, "'%s' is planned and not available in this version", name);
+    goto done;
+  }
+  if (cli.workspace && chdir(cli.workspace) != 0) {
+    status =
+        rp_cli_usage_error(NULL, "cannot use workspace '%s': %s", cli.workspace, strerror(errno));
+    goto done;
+  }
+  status = c->run(&cli, argc - i, argv + i);
+done:
+  free(cli.plugin_dirs);
+  free(cli.template_dirs);
+  return status;
+}

@@ -1,0 +1,35 @@
+// The command line: `rapport [GLOBAL FLAGS] COMMAND [ARGS]`.
+//
+// rp_cli_main parses the global flags (-C DIR, --plugins, --templates, -q,
+// --color), then hands the rest to one command. Each command returns the
+// process exit status: 0 success, 1 a problem in the user's files (reported
+// as PATH:LINE:COL: error: MESSAGE), 2 a usage error.
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum { RP_EXIT_OK = 0, RP_EXIT_PROBLEM = 1, RP_EXIT_USAGE = 2 };
+
+typedef struct rp_cli {
+  const char *workspace;  // -C DIR, or NULL
+  const char **plugin_dirs;
+  size_t nplugin_dirs;
+  const char **template_dirs;
+  size_t ntemplate_dirs;
+  bool quiet;
+  int color;  // 0 never, 1 always, -1 auto
+} rp_cli;
+
+int rp_cli_main(int argc, char **argv);
+
+// Commands: argv[0] is the command's name.
+int rp_cmd_mustache(rp_cli *cli, int argc, char **argv);
+
+// Prints the help of one command (or the overview for NULL) to stdout.
+// Returns false when there is no such command.
+bool rp_cli_help(const char *command);
+
+// Reports a usage error the way every command does, with a pointer to help.
+int rp_cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,267 @@
+// The Lua host of host.h: state, sandbox, budgets and the protected door.
+#include "lua/host.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rp_lua {
+  lua_State *L;
+  size_t used, limit;
+  long budget, remaining;
+  bool exhausted;  // sticky for the current call: a plugin's pcall cannot reset it
+};
+
+enum { RP_HOOK_EVERY = 1000 };
+
+static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  rp_lua *h = ud;
+  if (ptr == NULL) osize = 0;
+  if (nsize == 0) {
+    free(ptr);
+    h->used -= osize;
+    return NULL;
+  }
+  if (nsize > osize && h->used + (nsize - osize) > h->limit) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p) h->used = h->used - osize + nsize;
+  return p;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+  rp_lua *h;
+  lua_getallocf(L, (void **)&h);
+  h->remaining -= RP_HOOK_EVERY;
+  if (h->remaining <= 0 || h->exhausted) {
+    h->exhausted = true;
+    luaL_error(L, "instruction budget exceeded (%ld instructions)", h->budget);
+  }
+}
+
+rp_lua *rp_lua_new(const rp_lua_opts *opts) {
+  rp_lua *h = rp_xcalloc(1, sizeof *h);
+  h->limit = opts && opts->memory_limit ? opts->memory_limit : 16u << 20;
+  h->budget = opts && opts->instruction_budget ? opts->instruction_budget : 10000000L;
+  h->L = lua_newstate(host_alloc, h);
+  if (!h->L) {
+    free(h);
+    return NULL;
+  }
+  // Libraries are opened into the registry's loaded table only, to copy the
+  // safe functions from; the sandbox never sees these tables themselves.
+  luaL_requiref(h->L, LUA_GNAME, luaopen_base, 0);
+  luaL_requiref(h->L, LUA_STRLIBNAME, luaopen_string, 0);
+  luaL_requiref(h->L, LUA_TABLIBNAME, luaopen_table, 0);
+  luaL_requiref(h->L, LUA_MATHLIBNAME, luaopen_math, 0);
+  luaL_requiref(h->L, LUA_UTF8LIBNAME, luaopen_utf8, 0);
+  lua_settop(h->L, 0);
+  return h;
+}
+
+void rp_lua_free(rp_lua *h) {
+  if (!h) return;
+  lua_close(h->L);
+  free(h);
+}
+
+// Message handler: any error object becomes a string with a traceback.
+static int msgh(lua_State *L) {
+  const char *msg = NULL;
+  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER)
+    msg = lua_tostring(L, 1);
+  else
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+// The one protected call: [fn, args...] -> [results...] or an error string.
+static int protected_call(rp_lua *h, int nargs, int nresults, char **errmsg) {
+  lua_State *L = h->L;
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, msgh);
+  lua_insert(L, base);
+  h->remaining = h->budget;
+  h->exhausted = false;
+  lua_sethook(L, budget_hook, LUA_MASKCOUNT, RP_HOOK_EVERY);
+  int rc = lua_pcall(L, nargs, nresults, base);
+  lua_sethook(L, NULL, 0, 0);
+  lua_remove(L, base);
+  if (rc != LUA_OK) {
+    size_t len = 0;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (errmsg) *errmsg = rp_xstrndup(s ? s : "error", s ? len : 5);
+    lua_pop(L, 1);
+    return rc == LUA_ERRMEM ? RP_ENOMEM : RP_ELAMBDA;
+  }
+  return RP_OK;
+}
+
+static void copy_fields(lua_State *L, const char *lib, const char *const *names) {
+  // [env] -> [env], env[lib] = { safe subset of the library }
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, lib);  // [env, loaded, libtable]
+  lua_newtable(L);           // [env, loaded, libtable, copy]
+  for (const char *const *n = names; *n; n++) {
+    lua_getfield(L, -2, *n);
+    lua_setfield(L, -2, *n);
+  }
+  lua_setfield(L, -4, lib);
+  lua_pop(L, 2);
+}
+
+// Pushes a fresh sandbox environment built from an allow-list.
+static void push_sandbox(lua_State *L) {
+  static const char *const base[] = {"assert",   "error",    "ipairs", "next",   "pairs",
+                                     "pcall",    "rawequal", "rawlen", "select", "tonumber",
+                                     "tostring", "type",     "xpcall", NULL};
+  static const char *const string[] = {"byte",    "char", "find",  "format", "gmatch",
+                                       "gsub",    "len",  "lower", "match",  "rep",
+                                       "reverse", "sub",  "upper", NULL};
+  static const char *const table[] = {"concat", "insert", "remove", "sort", "unpack", NULL};
+  static const char *const math[] = {"abs",        "ceil", "floor",      "fmod", "huge", "max",
+                                     "maxinteger", "min",  "mininteger", "modf", "pi",   "sqrt",
+                                     "tointeger",  "type", "ult",        NULL};
+  static const char *const utf8[] = {"char", "charpattern", "codepoint", "codes",
+                                     "len",  "offset",      NULL};
+  lua_newtable(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, LUA_GNAME);  // [env, loaded, _G]
+  for (const char *const *n = base; *n; n++) {
+    lua_getfield(L, -1, *n);
+    lua_setfield(L, -4, *n);
+  }
+  lua_pop(L, 2);
+  copy_fields(L, LUA_STRLIBNAME, string);
+  copy_fields(L, LUA_TABLIBNAME, table);
+  copy_fields(L, LUA_MATHLIBNAME, math);
+  copy_fields(L, LUA_UTF8LIBNAME, utf8);
+}
+
+// Lua messages start with "path:LINE: "; report them at that line.
+static void add_lua_error(rp_diags *diags, const char *path, const char *msg) {
+  size_t plen = strlen(path);
+  int line = 0;
+  const char *rest = msg;
+  if (strncmp(msg, path, plen) == 0 && msg[plen] == ':') {
+    char *end = NULL;
+    long l = strtol(msg + plen + 1, &end, 10);
+    if (end && *end == ':' && l > 0 && l < 1000000000L) {
+      line = (int)l;
+      rest = end + 1;
+      while (*rest == ' ')
+        rest++;
+    }
+  }
+  rp_diags_add(diags, RP_SEV_ERROR, path, line, line ? 1 : 0, "%s", rest);
+}
+
+static int run_loaded(rp_lua *h, int loadrc, const char *path, rp_diags *diags,
+                      rp_lua_ref *result) {
+  lua_State *L = h->L;
+  *result = 0;
+  if (loadrc != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    add_lua_error(diags, path, msg ? msg : "cannot load");
+    lua_pop(L, 1);
+    return RP_ESYNTAX;
+  }
+  push_sandbox(L);
+  if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);  // _ENV is the chunk's first upvalue
+  char *err = NULL;
+  int rc = protected_call(h, 0, 1, &err);
+  if (rc != RP_OK) {
+    add_lua_error(diags, path, err);
+    free(err);
+    return rc;
+  }
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+  } else {
+    *result = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  return RP_OK;
+}
+
+int rp_lua_run_string(rp_lua *h, const char *chunkname, const char *src, size_t len,
+                      rp_diags *diags, rp_lua_ref *result) {
+  int rc = luaL_loadbufferx(h->L, src, len, chunkname, "t");
+  const char *path = chunkname[0] == '@' || chunkname[0] == '=' ? chunkname + 1 : chunkname;
+  return run_loaded(h, rc, path, diags, result);
+}
+
+int rp_lua_run_file(rp_lua *h, const char *path, rp_diags *diags, rp_lua_ref *result) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
+    return RP_EIO;
+  }
+  rp_buf b = RP_BUF_INIT;
+  char chunk[8192];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    rp_buf_add(&b, chunk, n);
+  fclose(f);
+  rp_buf name = RP_BUF_INIT;
+  rp_buf_printf(&name, "@%s", path);
+  int rc = rp_lua_run_string(h, name.data, b.data ? b.data : "", b.len, diags, result);
+  rp_buf_free(&name);
+  rp_buf_free(&b);
+  return rc;
+}
+
+bool rp_lua_get_function(rp_lua *h, rp_lua_ref table, const char *key, rp_lua_ref *out) {
+  lua_State *L = h->L;
+  *out = 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, table);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return false;
+  }
+  lua_pushstring(L, key);
+  lua_rawget(L, -2);  // raw: no metamethod runs outside a protected call
+  if (!lua_isfunction(L, -1)) {
+    lua_pop(L, 2);
+    return false;
+  }
+  *out = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pop(L, 1);
+  return true;
+}
+
+void rp_lua_unref(rp_lua *h, rp_lua_ref ref) {
+  if (ref > 0) luaL_unref(h->L, LUA_REGISTRYINDEX, ref);
+}
+
+int rp_lua_call_lambda(rp_lua *h, rp_lua_ref fn, const char *text, size_t len, rp_buf *out,
+                       char **errmsg) {
+  lua_State *L = h->L;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, fn);
+  int nargs = 0;
+  if (text) {
+    lua_pushlstring(L, text, len);
+    nargs = 1;
+  }
+  int rc = protected_call(h, nargs, 1, errmsg);
+  if (rc != RP_OK) {
+    lua_settop(L, top);
+    return rc;
+  }
+  int t = lua_type(L, -1);
+  if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+    size_t n = 0;
+    const char *s = lua_tolstring(L, -1, &n);
+    rp_buf_add(out, s, n);
+  } else if (t != LUA_TNIL && !(t == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
+    *errmsg = rp_xstrndup("a lambda must return text, a number or nil", 43);
+    lua_settop(L, top);
+    return RP_ELAMBDA;
+  }
+  lua_settop(L, top);
+  return RP_OK;
+}

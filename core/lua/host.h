@@ -1,0 +1,60 @@
+// The Lua host: Rapport's one door into Lua 5.4.
+//
+// Only core/lua/ includes lua.h. Everything else sees an rp_lua (one Lua state
+// with its sandbox, budget and memory cap) and rp_lua_ref handles on values
+// the host keeps alive for C. Every call into Lua goes through one protected
+// call with a message handler that turns any error into a string with a
+// traceback, so a failing chunk is reported as `plugins/x.lua:12: message`.
+//
+// Chunks are loaded in text mode only and named after their file ("@path"),
+// and run in an allow-list environment: a safe subset of the standard library
+// (string, table, math, utf8, and a few base functions), never io, os, debug,
+// package, load of bytecode or file access. Each call runs under an
+// instruction budget (a count hook) and the state under a memory cap (the
+// allocator), both set at creation.
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "util/error.h"
+
+typedef struct rp_lua rp_lua;
+
+// A reference to a Lua value held by C; 0 is "no value".
+typedef int rp_lua_ref;
+
+typedef struct rp_lua_opts {
+  size_t memory_limit;      // bytes; 0 means 16 MiB
+  long instruction_budget;  // VM instructions per call; 0 means 10 million
+} rp_lua_opts;
+
+// Creates a state. opts may be NULL. Returns NULL only when Lua cannot
+// allocate its state.
+rp_lua *rp_lua_new(const rp_lua_opts *opts);
+void rp_lua_free(rp_lua *L);
+
+// Loads the Lua source file `path` (text only), runs it in a fresh sandbox
+// environment, and keeps its first return value in *result (0 when it
+// returns nothing). Problems go to diags as PATH:LINE:COL. Returns RP_OK or a
+// negative rp_status.
+int rp_lua_run_file(rp_lua *L, const char *path, rp_diags *diags, rp_lua_ref *result);
+
+// Same for source held in memory, named `chunkname` (e.g. "@plugins/x.lua").
+int rp_lua_run_string(rp_lua *L, const char *chunkname, const char *src, size_t len,
+                      rp_diags *diags, rp_lua_ref *result);
+
+// Looks up `key` in the table `table`; sets *out to a new reference (release
+// it with rp_lua_unref) and returns true when the value is a function.
+bool rp_lua_get_function(rp_lua *L, rp_lua_ref table, const char *key, rp_lua_ref *out);
+
+void rp_lua_unref(rp_lua *L, rp_lua_ref ref);
+
+// Calls the function `fn` as a Mustache lambda: with the section's raw text
+// (text != NULL) or with no arguments (an interpolation). Appends the result,
+// which must be a string, a number, or nil/false for nothing, to `out`. On
+// failure returns a negative rp_status and sets *errmsg (malloc'd) to the
+// error with its Lua file:line.
+int rp_lua_call_lambda(rp_lua *L, rp_lua_ref fn, const char *text, size_t len, rp_buf *out,
+                       char **errmsg);

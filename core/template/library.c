@@ -1,0 +1,145 @@
+// Libraries: the named templates (partials and parents) a render can include.
+//
+// A library compiles each template once, on first use, and keeps it until the
+// library is freed. Lookups take a mutex so that threads rendering at once
+// share the compiled partials; the renderer caches what a tag found in the
+// tag itself, so the lock is taken once per tag, not once per render.
+#include <stdlib.h>
+#include <string.h>
+
+#include "template/internal.h"
+
+rp_library *rp_library_new(const rp_library_opts *opts) {
+  rp_library *lib = rp_xcalloc(1, sizeof *lib);
+  if (opts) lib->opts = *opts;
+  pthread_mutex_init(&lib->lock, NULL);
+  return lib;
+}
+
+void rp_library_free(rp_library *lib) {
+  if (!lib) return;
+  for (size_t i = 0; i < lib->n; i++) {
+    free(lib->entries[i].name);
+    rp_template_free(lib->entries[i].t);
+  }
+  free(lib->entries);
+  pthread_mutex_destroy(&lib->lock);
+  free(lib);
+}
+
+// Call with the lock held.
+static rp_lib_entry *find_entry(rp_library *lib, const char *name, size_t len) {
+  for (size_t i = 0; i < lib->n; i++) {
+    rp_lib_entry *e = &lib->entries[i];
+    if (e->namelen == len && memcmp(e->name, name, len) == 0) return e;
+  }
+  return NULL;
+}
+
+// Call with the lock held.
+static rp_lib_entry *new_entry(rp_library *lib, const char *name, size_t len) {
+  if (lib->n == lib->cap) {
+    lib->cap = lib->cap ? lib->cap * 2 : 16;
+    lib->entries = rp_xrealloc(lib->entries, lib->cap * sizeof *lib->entries);
+  }
+  rp_lib_entry *e = &lib->entries[lib->n++];
+  memset(e, 0, sizeof *e);
+  e->name = rp_xstrndup(name, len);
+  e->namelen = len;
+  return e;
+}
+
+rp_template *rp_library_add(rp_library *lib, const char *name, const char *path, const char *src,
+                            size_t srclen, rp_diags *diags) {
+  rp_template *t = rp_template_compile(lib, path, src, srclen, diags);
+  pthread_mutex_lock(&lib->lock);
+  rp_lib_entry *e = find_entry(lib, name, strlen(name));
+  if (!e) e = new_entry(lib, name, strlen(name));
+  // A replaced template may still be cached in tags of other templates; the
+  // library keeps the old one alive until it is freed.
+  if (e->t) {
+    rp_lib_entry *old = new_entry(lib, "", 0);
+    old->namelen = (size_t)-1;  // never matches a lookup
+    old->t = e->t;
+    e = find_entry(lib, name, strlen(name));
+  }
+  e->t = t;
+  e->failed = t == NULL;
+  pthread_mutex_unlock(&lib->lock);
+  return t;
+}
+
+rp_template *rp_library_find_failed(rp_library *lib, const char *name, size_t len, bool *failed,
+                                    rp_diags *diags) {
+  *failed = false;
+  pthread_mutex_lock(&lib->lock);
+  rp_lib_entry *e = find_entry(lib, name, len);
+  if (!e) {
+    char *src = NULL, *path = NULL;
+    size_t srclen = 0;
+    int rc = lib->opts.loader
+                 ? lib->opts.loader(lib->opts.loader_ud, name, len, &src, &srclen, &path, diags)
+                 : 0;
+    e = new_entry(lib, name, len);
+    if (rc > 0) {
+      e->t = rp_template_compile(lib, path ? path : e->name, src, srclen, diags);
+      e->failed = e->t == NULL;
+    } else if (rc < 0) {
+      e->failed = true;
+    }
+    free(src);
+    free(path);
+  }
+  *failed = e->failed;
+  rp_template *t = e->t;
+  pthread_mutex_unlock(&lib->lock);
+  return t;
+}
+
+rp_template *rp_library_get(rp_library *lib, const char *name, size_t namelen, rp_diags *diags) {
+  bool failed;
+  return rp_library_find_failed(lib, name, namelen, &failed, diags);
+}
+
+// Walks the statically named partials and parents of t, depth first, each
+// template once.
+static size_t check_partials(const rp_template *t, rp_diags *diags, const rp_template ***seen,
+                             size_t *nseen, size_t *cap) {
+  for (size_t i = 0; i < *nseen; i++)
+    if ((*seen)[i] == t) return 0;
+  if (*nseen == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    *seen = rp_xrealloc(*seen, *cap * sizeof **seen);
+  }
+  (*seen)[(*nseen)++] = t;
+  size_t problems = 0;
+  for (uint32_t i = 0; i < t->nnodes; i++) {
+    const rp_node *n = &t->nodes[i];
+    if ((n->type != RP_N_PARTIAL && n->type != RP_N_PARENT) || n->name.dynamic) continue;
+    bool failed = false;
+    size_t before = diags->errors;
+    rp_template *pt = rp_library_find_failed(t->lib, n->name.full, n->name.fulllen, &failed, diags);
+    if (failed) {
+      if (diags->errors == before) {
+        rp_diags_add(diags, RP_SEV_ERROR, t->path, n->line, n->col, "partial '%s' has errors",
+                     n->name.full);
+      }
+      problems++;
+    } else if (!pt) {
+      rp_diags_add(diags, RP_SEV_ERROR, t->path, n->line, n->col, "no partial named '%s'",
+                   n->name.full);
+      problems++;
+    } else {
+      problems += check_partials(pt, diags, seen, nseen, cap);
+    }
+  }
+  return problems;
+}
+
+size_t rp_template_check_partials(const rp_template *t, rp_diags *diags) {
+  const rp_template **seen = NULL;
+  size_t nseen = 0, cap = 0;
+  size_t problems = check_partials(t, diags, &seen, &nseen, &cap);
+  free(seen);
+  return problems;
+}

@@ -1,0 +1,710 @@
+// The renderer: walks a compiled template against a context.
+//
+// State lives in one `render` struct per call, so a compiled template is never
+// written to (apart from the atomic partial cache) and many threads may render
+// it at once.
+//
+// Indentation. A standalone partial or parent tag indents every line of what
+// it includes by the whitespace before the tag; lines of interpolated values
+// are left alone, as the spec asks. Blocks ({{$name}}) are re-indented: the
+// indentation of a block's content where it was written is removed, and the
+// indentation of the site where it is expanded is added. Both are done at
+// render time with two numbers: `indent` (added at the start of each line of
+// template text) and `strip` (leading whitespace removed from each line of
+// template text). Nested sites compose: a site's own indentation is template
+// text too, so it is stripped and indented like any other line.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "template/internal.h"
+#include "util/number.h"
+
+typedef struct frame {
+  const rp_template *t;
+  const rp_node *parent;  // a PARENT node whose block children override
+} frame;
+
+typedef struct indent_state {
+  size_t indentlen;
+  size_t strip;
+  bool active;
+} indent_state;
+
+typedef struct render {
+  const rp_ctx_ops *ops;
+  void *ud;
+  rp_library *lib;
+  rp_buf *out;
+  rp_diags *diags;
+  rp_escape escape;
+  bool strict;
+  int max_depth;
+  int depth;
+  int status;
+  rp_value *stack;
+  size_t sp, stackcap;
+  rp_buf indent;
+  size_t strip;
+  bool active;  // indent or strip in force
+  bool at_line_start;
+  bool mid_line;  // at_line_start, but the line began before: strip, don't indent
+  frame *frames;
+  size_t nframes, framecap;
+  rp_buf scratch[2];
+} render;
+
+static void render_nodes(render *r, const rp_template *t, uint32_t from, uint32_t to);
+
+static void rerror(render *r, const rp_template *t, const rp_node *n, rp_status st, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
+
+static void rerror(render *r, const rp_template *t, const rp_node *n, rp_status st, const char *fmt,
+                   ...) {
+  if (r->status == RP_OK) r->status = st;
+  // One message per tag and render: a missing name inside a loop of a
+  // thousand items is one problem, not a thousand.
+  for (size_t i = 0; i < r->diags->n; i++) {
+    const rp_diag *d = &r->diags->items[i];
+    if (d->line == n->line && d->col == n->col && strcmp(d->path, t->path) == 0) return;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  rp_diags_vadd(r->diags, RP_SEV_ERROR, t->path, n->line, n->col, fmt, ap);
+  va_end(ap);
+}
+
+// --- output -----------------------------------------------------------------
+
+static const char *const html_entities[256] = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+};
+
+static void add_escaped(rp_buf *out, const char *s, size_t len) {
+  const char *run = s, *end = s + len;
+  for (const char *p = s; p < end; p++) {
+    const char *e = html_entities[(unsigned char)*p];
+    if (e) {
+      rp_buf_add(out, run, (size_t)(p - run));
+      rp_buf_adds(out, e);
+      run = p + 1;
+    }
+  }
+  rp_buf_add(out, run, (size_t)(end - run));
+}
+
+// Template text: subject to indentation.
+static void emit_text(render *r, const char *s, size_t len) {
+  if (!r->active) {
+    rp_buf_add(r->out, s, len);
+    return;
+  }
+  const char *end = s + len;
+  while (s < end) {
+    if (r->at_line_start) {
+      size_t k = 0;
+      while (k < r->strip && s + k < end && (s[k] == ' ' || s[k] == '\t'))
+        k++;
+      s += k;
+      if (s == end) return;
+      bool empty_line = *s == '\n' || (*s == '\r' && s + 1 < end && s[1] == '\n');
+      if (!empty_line && !r->mid_line) rp_buf_add(r->out, r->indent.data, r->indent.len);
+      r->at_line_start = false;
+      r->mid_line = false;
+    }
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    size_t n = nl ? (size_t)(nl - s) + 1 : (size_t)(end - s);
+    rp_buf_add(r->out, s, n);
+    s += n;
+    if (nl) r->at_line_start = true;
+  }
+}
+
+// Interpolated values: indented only where a line of the template starts.
+static void emit_value(render *r, const char *s, size_t len, bool escape) {
+  if (len == 0) return;
+  if (r->active && r->at_line_start) {
+    if (!r->mid_line) rp_buf_add(r->out, r->indent.data, r->indent.len);
+    r->at_line_start = false;
+    r->mid_line = false;
+  }
+  if (escape && r->escape == RP_ESCAPE_HTML)
+    add_escaped(r->out, s, len);
+  else
+    rp_buf_add(r->out, s, len);
+}
+
+static indent_state indent_save(const render *r) {
+  return (indent_state){r->indent.len, r->strip, r->active};
+}
+
+static void indent_restore(render *r, indent_state s) {
+  r->indent.len = s.indentlen;
+  r->strip = s.strip;
+  r->active = s.active;
+}
+
+// Adds a site's indentation, itself a piece of template text of the current
+// level, so the current strip applies to it first.
+static void indent_push(render *r, const char *s, size_t len) {
+  size_t k = 0;
+  while (k < r->strip && k < len && (s[k] == ' ' || s[k] == '\t'))
+    k++;
+  rp_buf_add(&r->indent, s + k, len - k);
+}
+
+// --- the context stack and name lookup --------------------------------------
+
+static void push(render *r, rp_value v) {
+  if (r->sp == r->stackcap) {
+    r->stackcap = r->stackcap ? r->stackcap * 2 : 32;
+    r->stack = rp_xrealloc(r->stack, r->stackcap * sizeof *r->stack);
+  }
+  r->stack[r->sp++] = v;
+}
+
+static bool lookup(render *r, const rp_name *name, rp_value *out) {
+  if (name->nparts == 0) {
+    *out = r->stack[r->sp - 1];
+    return true;
+  }
+  const rp_name_part *part = &name->parts[0];
+  rp_value v;
+  size_t d = r->sp;
+  for (;;) {
+    if (d == 0) return false;
+    d--;
+    rp_value frame_v = r->stack[d];
+    if (r->ops->kind(r->ud, frame_v) == RP_KIND_MAP &&
+        r->ops->get(r->ud, frame_v, part->s, part->len, &v))
+      break;
+  }
+  // Once the first part is found, the rest must resolve inside it: no
+  // falling back to outer contexts (the spec's "broken chains").
+  for (uint32_t i = 1; i < name->nparts; i++) {
+    part = &name->parts[i];
+    if (r->ops->kind(r->ud, v) != RP_KIND_MAP || !r->ops->get(r->ud, v, part->s, part->len, &v))
+      return false;
+  }
+  *out = v;
+  return true;
+}
+
+static bool truthy(render *r, rp_value v, rp_kind k) {
+  switch (k) {
+    case RP_KIND_NULL:
+      return false;
+    case RP_KIND_BOOL:
+      return r->ops->boolean(r->ud, v);
+    case RP_KIND_NUMBER: {
+      double d = r->ops->number(r->ud, v);
+      return d != 0 && !isnan(d);
+    }
+    case RP_KIND_STRING: {
+      size_t len = 0;
+      r->ops->str(r->ud, v, &len);
+      return len > 0;
+    }
+    case RP_KIND_LIST:
+      return r->ops->len(r->ud, v) > 0;
+    case RP_KIND_MAP:
+    case RP_KIND_LAMBDA:
+      return true;
+  }
+  return false;
+}
+
+// Text of a value as JavaScript's String() gives it, which is what
+// mustache.js prints: lists join their elements with commas.
+static void js_text(render *r, rp_value v, rp_buf *b, int depth) {
+  switch (r->ops->kind(r->ud, v)) {
+    case RP_KIND_NULL:
+    case RP_KIND_LAMBDA:
+      return;
+    case RP_KIND_BOOL:
+      rp_buf_adds(b, r->ops->boolean(r->ud, v) ? "true" : "false");
+      return;
+    case RP_KIND_NUMBER:
+    case RP_KIND_STRING: {
+      size_t len = 0;
+      const char *s = r->ops->str(r->ud, v, &len);
+      rp_buf_add(b, s, len);
+      return;
+    }
+    case RP_KIND_MAP:
+      rp_buf_adds(b, "[object Object]");
+      return;
+    case RP_KIND_LIST: {
+      if (depth > 64) return;
+      size_t n = r->ops->len(r->ud, v);
+      for (size_t i = 0; i < n; i++) {
+        if (i) rp_buf_addc(b, ',');
+        size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
+        js_text(r, r->ops->at(r->ud, v, i), b, depth + 1);
+        if (r->ops->release) r->ops->release(r->ud, m);
+      }
+      return;
+    }
+  }
+}
+
+// --- lambdas ------------------------------------------------------------------
+
+static bool enter(render *r, const rp_template *t, const rp_node *n, const char *what) {
+  if (r->depth >= r->max_depth) {
+    rerror(r, t, n, RP_ELIMIT, "%s nested deeper than %d levels (does a template include itself?)",
+           what, r->max_depth);
+    return false;
+  }
+  r->depth++;
+  return true;
+}
+
+// Calls a lambda and compiles what it returns. NULL on failure (reported).
+static rp_template *call_lambda(render *r, const rp_template *t, const rp_node *n, rp_value fn,
+                                const char *text, size_t textlen, const char *otag,
+                                const char *ctag) {
+  if (!r->ops->call) {
+    rerror(r, t, n, RP_ELAMBDA, "'%s' is a lambda, and lambdas are not available here",
+           n->name.full);
+    return NULL;
+  }
+  rp_buf res = RP_BUF_INIT;
+  char *msg = NULL;
+  int rc = r->ops->call(r->ud, fn, text, textlen, &res, &msg);
+  if (rc < 0) {
+    rerror(r, t, n, RP_ELAMBDA, "lambda '%s' failed: %s", n->name.full,
+           msg ? msg : rp_status_text((rp_status)rc));
+    free(msg);
+    rp_buf_free(&res);
+    return NULL;
+  }
+  free(msg);
+  rp_diags tmp = RP_DIAGS_INIT;
+  rp_template *lt = rp_template_compile_delims(r->lib, t->path, res.data ? res.data : "", res.len,
+                                               otag, ctag, &tmp);
+  if (!lt) {
+    rerror(r, t, n, RP_ELAMBDA, "lambda '%s' returned an invalid template: %s", n->name.full,
+           tmp.n ? tmp.items[0].msg : "syntax error");
+  }
+  rp_diags_free(&tmp);
+  rp_buf_free(&res);
+  return lt;
+}
+
+static void interpolate_lambda(render *r, const rp_template *t, const rp_node *n, rp_value fn,
+                               bool escape) {
+  if (!enter(r, t, n, "lambdas")) return;
+  rp_template *lt = call_lambda(r, t, n, fn, NULL, 0, "{{", "}}");
+  if (lt) {
+    // The expansion is rendered on its own, then printed as one value.
+    rp_buf tmp = RP_BUF_INIT, *saved = r->out;
+    indent_state is = indent_save(r);
+    bool als = r->at_line_start;
+    r->active = false;
+    r->out = &tmp;
+    render_nodes(r, lt, 0, lt->nnodes);
+    r->out = saved;
+    indent_restore(r, is);
+    r->at_line_start = als;
+    emit_value(r, tmp.data, tmp.len, escape);
+    rp_buf_free(&tmp);
+    rp_template_free(lt);
+  }
+  r->depth--;
+}
+
+// --- filters -----------------------------------------------------------------
+
+rp_kind rp_fval_kind(const rp_filter_call *call, const rp_fval *v) {
+  if (v->missing) return RP_KIND_NULL;
+  if (v->from_ctx) return call->ctx->ops->kind(call->ctx->ud, v->v);
+  return v->kind;
+}
+
+const char *rp_fval_str(const rp_filter_call *call, const rp_fval *v, size_t *len) {
+  *len = 0;
+  if (v->missing) return NULL;
+  if (v->from_ctx) {
+    rp_kind k = call->ctx->ops->kind(call->ctx->ud, v->v);
+    if (k == RP_KIND_STRING || k == RP_KIND_NUMBER)
+      return call->ctx->ops->str(call->ctx->ud, v->v, len);
+    if (k == RP_KIND_BOOL) {
+      const char *s = call->ctx->ops->boolean(call->ctx->ud, v->v) ? "true" : "false";
+      *len = strlen(s);
+      return s;
+    }
+    return NULL;
+  }
+  if (v->kind == RP_KIND_STRING || (v->kind == RP_KIND_NUMBER && v->s)) {
+    *len = v->len;
+    return v->s;
+  }
+  if (v->kind == RP_KIND_BOOL) {
+    *len = v->b ? 4 : 5;
+    return v->b ? "true" : "false";
+  }
+  return NULL;
+}
+
+bool rp_fval_truthy(const rp_filter_call *call, const rp_fval *v) {
+  if (v->missing) return false;
+  if (!v->from_ctx) {
+    switch (v->kind) {
+      case RP_KIND_BOOL:
+        return v->b;
+      case RP_KIND_NUMBER:
+        return v->num != 0 && !isnan(v->num);
+      case RP_KIND_STRING:
+        return v->len > 0;
+      case RP_KIND_NULL:
+        return false;
+      default:
+        return true;
+    }
+  }
+  const rp_ctx_ops *ops = call->ctx->ops;
+  void *ud = call->ctx->ud;
+  rp_kind k = ops->kind(ud, v->v);
+  switch (k) {
+    case RP_KIND_NULL:
+      return false;
+    case RP_KIND_BOOL:
+      return ops->boolean(ud, v->v);
+    case RP_KIND_NUMBER: {
+      double d = ops->number(ud, v->v);
+      return d != 0 && !isnan(d);
+    }
+    case RP_KIND_STRING: {
+      size_t len = 0;
+      ops->str(ud, v->v, &len);
+      return len > 0;
+    }
+    case RP_KIND_LIST:
+      return ops->len(ud, v->v) > 0;
+    default:
+      return true;
+  }
+}
+
+static void interpolate_filtered(render *r, const rp_template *t, const rp_node *n, bool found,
+                                 rp_value v, bool escape) {
+  rp_ctx ctx = {r->ops, r->ud, {0}};
+  rp_fval cur = {0};
+  cur.missing = !found;
+  cur.from_ctx = found;
+  cur.v = v;
+  for (uint32_t i = 0; i < n->nfilters; i++) {
+    const rp_filter_ref *f = &n->filters[i];
+    rp_buf *scratch = &r->scratch[i % 2];
+    rp_buf_clear(scratch);
+    rp_fval out = {0};
+    out.missing = true;
+    char *msg = NULL;
+    rp_filter_call call = {&ctx, &cur, f->args, f->nargs, scratch, &out, &msg};
+    int rc = f->fn(&call, f->ud);
+    if (rc < 0) {
+      rerror(r, t, n, RP_EFILTER, "filter '%s' failed: %s", f->name,
+             msg ? msg : rp_status_text((rp_status)rc));
+      free(msg);
+      return;
+    }
+    free(msg);
+    cur = out;
+  }
+  if (cur.missing) {
+    if (r->strict) rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
+    return;
+  }
+  if (cur.from_ctx) {
+    rp_kind k = r->ops->kind(r->ud, cur.v);
+    if (k == RP_KIND_LAMBDA) {
+      interpolate_lambda(r, t, n, cur.v, escape);
+      return;
+    }
+    rp_buf tmp = RP_BUF_INIT;
+    js_text(r, cur.v, &tmp, 0);
+    emit_value(r, tmp.data, tmp.len, escape);
+    rp_buf_free(&tmp);
+    return;
+  }
+  char num[RP_NUMBER_BUF];
+  switch (cur.kind) {
+    case RP_KIND_BOOL:
+      emit_value(r, cur.b ? "true" : "false", cur.b ? 4 : 5, escape);
+      break;
+    case RP_KIND_NUMBER:
+      if (cur.s)
+        emit_value(r, cur.s, cur.len, escape);
+      else
+        emit_value(r, num, rp_number_format(cur.num, num), escape);
+      break;
+    case RP_KIND_STRING:
+      emit_value(r, cur.s, cur.len, escape);
+      break;
+    default:
+      break;
+  }
+}
+
+// --- nodes ---------------------------------------------------------------------
+
+static void interpolate(render *r, const rp_template *t, const rp_node *n) {
+  bool escape = n->type == RP_N_VAR;
+  rp_value v = {0};
+  bool found = lookup(r, &n->name, &v);
+  if (n->nfilters) {
+    interpolate_filtered(r, t, n, found, v, escape);
+    return;
+  }
+  if (!found) {
+    if (r->strict) rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
+    return;
+  }
+  rp_kind k = r->ops->kind(r->ud, v);
+  if (k == RP_KIND_STRING || k == RP_KIND_NUMBER) {
+    size_t len = 0;
+    const char *s = r->ops->str(r->ud, v, &len);
+    emit_value(r, s, len, escape);
+  } else if (k == RP_KIND_LAMBDA) {
+    interpolate_lambda(r, t, n, v, escape);
+  } else if (k != RP_KIND_NULL) {
+    rp_buf tmp = RP_BUF_INIT;
+    js_text(r, v, &tmp, 0);
+    emit_value(r, tmp.data, tmp.len, escape);
+    rp_buf_free(&tmp);
+  }
+}
+
+static void render_section(render *r, const rp_template *t, const rp_node *n) {
+  uint32_t self = (uint32_t)(n - t->nodes);
+  rp_value v;
+  if (!lookup(r, &n->name, &v)) {
+    if (r->strict) rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
+    return;
+  }
+  rp_kind k = r->ops->kind(r->ud, v);
+  switch (k) {
+    case RP_KIND_LIST: {
+      size_t len = r->ops->len(r->ud, v);
+      for (size_t i = 0; i < len && r->status == RP_OK; i++) {
+        size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
+        push(r, r->ops->at(r->ud, v, i));
+        render_nodes(r, t, self + 1, n->end);
+        r->sp--;
+        if (r->ops->release) r->ops->release(r->ud, m);
+      }
+      return;
+    }
+    case RP_KIND_LAMBDA: {
+      if (!enter(r, t, n, "lambdas")) return;
+      rp_template *lt =
+          call_lambda(r, t, n, v, t->src + n->body_off, n->body_len, n->otag, n->ctag);
+      if (lt) {
+        render_nodes(r, lt, 0, lt->nnodes);
+        rp_template_free(lt);
+      }
+      r->depth--;
+      return;
+    }
+    case RP_KIND_BOOL:
+      if (r->ops->boolean(r->ud, v)) render_nodes(r, t, self + 1, n->end);
+      return;
+    default:
+      if (!truthy(r, v, k)) return;
+      push(r, v);
+      render_nodes(r, t, self + 1, n->end);
+      r->sp--;
+      return;
+  }
+}
+
+static void render_inverted(render *r, const rp_template *t, const rp_node *n) {
+  rp_value v;
+  if (lookup(r, &n->name, &v) && truthy(r, v, r->ops->kind(r->ud, v))) return;
+  uint32_t self = (uint32_t)(n - t->nodes);
+  render_nodes(r, t, self + 1, n->end);
+}
+
+// Finds the template a partial or parent tag names; NULL when there is none.
+static const rp_template *resolve(render *r, const rp_template *t, const rp_node *n) {
+  const char *name = n->name.full;
+  size_t len = n->name.fulllen;
+  if (n->name.dynamic) {
+    rp_value v;
+    size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
+    const char *s = NULL;
+    if (lookup(r, &n->name, &v) && r->ops->kind(r->ud, v) == RP_KIND_STRING)
+      s = r->ops->str(r->ud, v, &len);
+    if (!s) {
+      if (r->ops->release) r->ops->release(r->ud, m);
+      if (r->strict)
+        rerror(r, t, n, RP_ESTRICT, "'%s' does not name a partial (strict mode)", n->name.full);
+      return NULL;
+    }
+    // The name is copied: the value may not outlive the release below.
+    char buf[256];
+    if (len >= sizeof buf) {
+      if (r->ops->release) r->ops->release(r->ud, m);
+      rerror(r, t, n, RP_ENOTFOUND, "the partial name in '%s' is too long", n->name.full);
+      return NULL;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (r->ops->release) r->ops->release(r->ud, m);
+    bool failed = false;
+    rp_template *pt = rp_library_find_failed(r->lib, buf, len, &failed, r->diags);
+    if (failed)
+      rerror(r, t, n, RP_ESYNTAX, "partial '%s' has errors", buf);
+    else if (!pt && r->strict)
+      rerror(r, t, n, RP_ESTRICT, "no partial named '%s' (strict mode)", buf);
+    return pt;
+  }
+  rp_node *mn = (rp_node *)n;  // the cache is the one field written after compiling
+  rp_template *pt = atomic_load_explicit(&mn->cached, memory_order_acquire);
+  if (pt) return pt;
+  if (atomic_load_explicit(&mn->cached_missing, memory_order_acquire)) {
+    if (r->strict) rerror(r, t, n, RP_ESTRICT, "no partial named '%s' (strict mode)", name);
+    return NULL;
+  }
+  bool failed = false;
+  pt = rp_library_find_failed(r->lib, name, len, &failed, r->diags);
+  if (failed) {
+    rerror(r, t, n, RP_ESYNTAX, "partial '%s' has errors", name);
+    return NULL;
+  }
+  if (pt) {
+    atomic_store_explicit(&mn->cached, pt, memory_order_release);
+  } else {
+    atomic_store_explicit(&mn->cached_missing, true, memory_order_release);
+    if (r->strict) rerror(r, t, n, RP_ESTRICT, "no partial named '%s' (strict mode)", name);
+  }
+  return pt;
+}
+
+static void render_partial(render *r, const rp_template *t, const rp_node *n) {
+  const rp_template *pt = resolve(r, t, n);
+  if (!pt || !enter(r, t, n, "partials")) return;
+  indent_state is = indent_save(r);
+  if (n->indentlen) {
+    indent_push(r, n->indent, n->indentlen);
+    r->at_line_start = true;
+  }
+  r->strip = 0;
+  r->active = r->indent.len > 0;
+  bool is_parent = n->type == RP_N_PARENT;
+  if (is_parent) {
+    if (r->nframes == r->framecap) {
+      r->framecap = r->framecap ? r->framecap * 2 : 8;
+      r->frames = rp_xrealloc(r->frames, r->framecap * sizeof *r->frames);
+    }
+    r->frames[r->nframes++] = (frame){t, n};
+  }
+  render_nodes(r, pt, 0, pt->nnodes);
+  if (is_parent) r->nframes--;
+  indent_restore(r, is);
+  r->depth--;
+}
+
+static bool same_name(const rp_node *a, const rp_node *b) {
+  return a->name.fulllen == b->name.fulllen &&
+         memcmp(a->name.full, b->name.full, a->name.fulllen) == 0;
+}
+
+static void render_block(render *r, const rp_template *t, const rp_node *n) {
+  // The outermost override wins: the template that started the chain of
+  // parents has the last word over every parent in between.
+  const rp_template *ct = t;
+  const rp_node *cn = n;
+  for (size_t f = 0; f < r->nframes && cn == n; f++) {
+    const rp_template *ft = r->frames[f].t;
+    const rp_node *p = r->frames[f].parent;
+    uint32_t pi = (uint32_t)(p - ft->nodes);
+    for (uint32_t j = pi + 1; j < p->end; j = ft->nodes[j].end) {
+      const rp_node *c = &ft->nodes[j];
+      if (c->type == RP_N_BLOCK && same_name(c, n)) {
+        ct = ft;
+        cn = c;
+        break;
+      }
+    }
+  }
+  indent_state is = indent_save(r);
+  if (n->standalone) {
+    indent_push(r, n->indent, n->indentlen);
+    r->at_line_start = true;
+  } else if (cn->content_indent) {
+    // Content written on lines of its own, expanded in the middle of a
+    // line: its first line still loses its own indentation.
+    r->at_line_start = true;
+    r->mid_line = true;
+  }
+  r->strip = cn->content_indent;
+  r->active = r->indent.len > 0 || r->strip > 0;
+  size_t before = r->out->len;
+  uint32_t ci = (uint32_t)(cn - ct->nodes);
+  render_nodes(r, ct, ci + 1, cn->end);
+  indent_restore(r, is);
+  if (n->standalone && r->out->len > before) {
+    // A standalone block replaces whole lines: end its last line.
+    if (r->out->data[r->out->len - 1] != '\n') rp_buf_add(r->out, n->eol, n->eollen);
+    r->at_line_start = true;
+  }
+}
+
+static void render_nodes(render *r, const rp_template *t, uint32_t from, uint32_t to) {
+  uint32_t i = from;
+  while (i < to && r->status == RP_OK) {
+    const rp_node *n = &t->nodes[i];
+    switch ((rp_node_type)n->type) {
+      case RP_N_TEXT:
+        emit_text(r, n->text, n->len);
+        break;
+      case RP_N_VAR:
+      case RP_N_RAW:
+        interpolate(r, t, n);
+        break;
+      case RP_N_SECTION:
+        render_section(r, t, n);
+        break;
+      case RP_N_INVERTED:
+        render_inverted(r, t, n);
+        break;
+      case RP_N_PARTIAL:
+      case RP_N_PARENT:
+        render_partial(r, t, n);
+        break;
+      case RP_N_BLOCK:
+        render_block(r, t, n);
+        break;
+    }
+    i = n->end;
+  }
+}
+
+int rp_template_render(const rp_template *t, const rp_ctx *ctx, const rp_render_opts *opts,
+                       rp_buf *out, rp_diags *diags) {
+  render r = {0};
+  r.ops = ctx->ops;
+  r.ud = ctx->ud;
+  r.lib = t->lib;
+  r.out = out;
+  r.diags = diags;
+  r.escape = opts ? opts->escape : RP_ESCAPE_HTML;
+  r.strict = t->lib && t->lib->opts.strict;
+  r.max_depth =
+      t->lib && t->lib->opts.max_depth > 0 ? t->lib->opts.max_depth : RP_DEFAULT_MAX_DEPTH;
+  r.status = RP_OK;
+  r.stackcap = 32;
+  r.stack = rp_xmalloc(r.stackcap * sizeof *r.stack);
+  r.stack[r.sp++] = ctx->root;
+  rp_buf_add(out, "", 0);
+  render_nodes(&r, t, 0, t->nnodes);
+  free(r.stack);
+  free(r.frames);
+  rp_buf_free(&r.indent);
+  rp_buf_free(&r.scratch[0]);
+  rp_buf_free(&r.scratch[1]);
+  return r.status;
+}

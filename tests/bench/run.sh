@@ -1,0 +1,51 @@
+#!/bin/sh
+# Benchmark: Rapport's `mustache` command against mustache.js, hogan.js,
+# Handlebars (compat mode) and Jinja2 on generated SOAP progress notes.
+# `make bench` runs it after building; it builds nothing itself.
+#
+# Usage: tests/bench/run.sh [--peers-only] [-n N] [--runs R] [--single-runs R]
+#                           [--engines a,b] [--rapport PATH]
+#
+# Installs what the peers need when it is missing: Debian's python3-jinja2
+# (and nodejs/npm) with apt-get, and the pinned npm packages of
+# tests/bench/package.json into tests/bench/node_modules. Data, outputs and
+# results.md go to build/bench/. See tests/bench/README.md.
+set -eu
+
+cd "$(dirname "$0")/../.."
+bench=tests/bench
+
+# The Jinja peer needs Debian's interpreter, where python3-jinja2 lives; the
+# python3 first on PATH may be another one.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bench: missing Debian packages: $*; install them (as root: apt-get install $*)" >&2
+    exit 1
+  fi
+  echo "bench: installing $*" >&2
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+if ! "$PY" -c 'import jinja2' 2>/dev/null; then
+  apt_install python3-jinja2
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+
+# The peers, at the versions pinned in package.json; reinstalled only when
+# one is missing or at another version.
+if ! node -e '
+  const pins = require("./'$bench'/package.json").dependencies;
+  for (const [name, version] of Object.entries(pins)) {
+    const got = require("./'$bench'/node_modules/" + name + "/package.json").version;
+    if (got !== version) process.exit(1);
+  }' 2>/dev/null; then
+  echo "bench: installing peer engines into $bench/node_modules" >&2
+  npm install --no-save --no-package-lock --no-audit --no-fund --prefix "$bench" >&2
+fi
+
+exec "$PY" "$bench/bench.py" --python "$PY" "$@"
