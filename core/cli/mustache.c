@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "batch/batch.h"
 #include "cli/cli.h"
 #include "data/data.h"
 #include "template/template.h"
@@ -128,6 +129,64 @@ static void render_one(run *r, rp_doc *doc, rp_value root) {
   flush(r, false);
 }
 
+// JSON Lines go through a batch: every core parses and renders lines, and
+// the results come out in input order, as one thread would print them.
+typedef struct jsonl_job {
+  run *r;
+  const char *path;
+} jsonl_job;
+
+typedef struct jsonl_worker {
+  const jsonl_job *job;
+  rp_doc *doc;
+} jsonl_worker;
+
+static void *jsonl_worker_new(void *ud) {
+  jsonl_worker *w = calloc(1, sizeof *w);
+  if (!w) rp_oom();
+  w->job = ud;
+  w->doc = rp_doc_new();
+  return w;
+}
+
+static void jsonl_worker_free(void *worker) {
+  jsonl_worker *w = worker;
+  rp_doc_free(w->doc);
+  free(w);
+}
+
+static int jsonl_line(void *worker, const char *line, size_t len, long lineno, rp_buf *out,
+                      rp_diags *diags) {
+  jsonl_worker *w = worker;
+  rp_doc_reset(w->doc);
+  rp_value root;
+  size_t before = diags->n;
+  int rc = rp_json_parse(w->doc, w->job->path, line, len, diags, &root);
+  if (rc != RP_OK) {
+    // The parser saw one line: put its messages at that line of the file.
+    for (size_t i = before; i < diags->n; i++)
+      if (diags->items[i].line > 0) diags->items[i].line += (int)(lineno - 1);
+    return rc;
+  }
+  size_t mark = out->len;
+  rp_ctx ctx = rp_doc_ctx(w->doc, root);
+  rc = rp_template_render(w->job->r->t, &ctx, NULL, out, diags);
+  if (rc != RP_OK) {
+    out->len = mark;  // no half documents
+    if (out->data) out->data[mark] = '\0';
+  }
+  return rc;
+}
+
+static void jsonl_emit(void *ud, const rp_buf *out, const rp_diags *diags) {
+  jsonl_job *job = ud;
+  rp_diags_print(diags, stderr);
+  if (out->len) {
+    rp_buf_add(&job->r->out, out->data, out->len);
+    flush(job->r, false);
+  }
+}
+
 static void render_jsonl(run *r, const char *path) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) {
@@ -135,23 +194,19 @@ static void render_jsonl(run *r, const char *path) {
     r->problems = true;
     return;
   }
-  rp_doc *doc = rp_doc_new();
-  rp_jsonl *jl = rp_jsonl_open(f, path);
-  for (;;) {
-    rp_value root;
-    int rc = rp_jsonl_next(jl, doc, &root, &r->diags);
-    if (rc == 0) break;
-    if (rc < 0) {
-      r->problems = true;
-      rp_diags_print(&r->diags, stderr);
-      rp_diags_clear(&r->diags);
-      if (rc == RP_EIO) break;
-      continue;
-    }
-    render_one(r, doc, root);
-  }
-  rp_jsonl_close(jl);
-  rp_doc_free(doc);
+  jsonl_job job = {r, path};
+  rp_batch_opts bo = {0};
+  bo.worker_new = jsonl_worker_new;
+  bo.worker_free = jsonl_worker_free;
+  bo.line = jsonl_line;
+  bo.emit = jsonl_emit;
+  bo.ud = &job;
+  const char *w = getenv("RAPPORT_JOBS");
+  if (w) bo.workers = atoi(w);
+  rp_diags diags = RP_DIAGS_INIT;
+  if (rp_batch_run(f, path, &bo, NULL, &diags) != RP_OK) r->problems = true;
+  rp_diags_print(&diags, stderr);
+  rp_diags_free(&diags);
   if (f != stdin) fclose(f);
 }
 

@@ -81,17 +81,23 @@ static const char *const html_entities[256] = {
     ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
 };
 
+static const bool html_special[256] = {
+    ['&'] = true, ['<'] = true, ['>'] = true, ['"'] = true, ['\''] = true,
+};
+
 static void add_escaped(rp_buf *out, const char *s, size_t len) {
-  const char *run = s, *end = s + len;
-  for (const char *p = s; p < end; p++) {
-    const char *e = html_entities[(unsigned char)*p];
-    if (e) {
-      rp_buf_add(out, run, (size_t)(p - run));
-      rp_buf_adds(out, e);
-      run = p + 1;
-    }
+  // Most values need no escaping: make room once and copy runs.
+  if (out->cap - out->len <= len) rp_buf_grow(out, len);
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  while (p < end) {
+    const unsigned char *run = p;
+    while (p < end && !html_special[*p])
+      p++;
+    rp_buf_add(out, (const char *)run, (size_t)(p - run));
+    if (p == end) break;
+    rp_buf_adds(out, html_entities[*p]);
+    p++;
   }
-  rp_buf_add(out, run, (size_t)(end - run));
 }
 
 // Template text: subject to indentation.
