@@ -1,6 +1,8 @@
 // The Lua host of host.h: state, sandbox, budgets and the protected door.
 #include "lua/host.h"
 
+#include "lua/internal.h"
+
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -8,13 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct rp_lua {
-  lua_State *L;
-  size_t used, limit;
-  long budget, remaining;
-  bool exhausted;  // sticky for the current call: a plugin's pcall cannot reset it
-};
 
 enum { RP_HOOK_EVERY = 1000 };
 
@@ -80,7 +75,7 @@ static int msgh(lua_State *L) {
 }
 
 // The one protected call: [fn, args...] -> [results...] or an error string.
-static int protected_call(rp_lua *h, int nargs, int nresults, char **errmsg) {
+int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   lua_State *L = h->L;
   int base = lua_gettop(L) - nargs;
   lua_pushcfunction(L, msgh);
@@ -173,7 +168,7 @@ static int run_loaded(rp_lua *h, int loadrc, const char *path, rp_diags *diags,
   push_sandbox(L);
   if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);  // _ENV is the chunk's first upvalue
   char *err = NULL;
-  int rc = protected_call(h, 0, 1, &err);
+  int rc = rp_lua_pcall(h, 0, 1, &err);
   if (rc != RP_OK) {
     add_lua_error(diags, path, err);
     free(err);
@@ -247,7 +242,7 @@ int rp_lua_call_lambda(rp_lua *h, rp_lua_ref fn, const char *text, size_t len, r
     lua_pushlstring(L, text, len);
     nargs = 1;
   }
-  int rc = protected_call(h, nargs, 1, errmsg);
+  int rc = rp_lua_pcall(h, nargs, 1, errmsg);
   if (rc != RP_OK) {
     lua_settop(L, top);
     return rc;

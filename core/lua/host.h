@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "template/template.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -58,3 +59,43 @@ void rp_lua_unref(rp_lua *L, rp_lua_ref ref);
 // error with its Lua file:line.
 int rp_lua_call_lambda(rp_lua *L, rp_lua_ref fn, const char *text, size_t len, rp_buf *out,
                        char **errmsg);
+
+// ---------------------------------------------------------------------------
+// Lua values as template data
+// ---------------------------------------------------------------------------
+
+// The engine's context interface over Lua values, so a template can render
+// straight from tables a plugin computed. Values are read with raw access (no
+// metamethod ever runs) and live on the state's stack while a render needs
+// them: the engine's mark/release drop them after each section element.
+//
+// Kinds: nil and rp_lua_push_null's sentinel are NULL; booleans, numbers
+// (integers print as integers, floats as JavaScript prints them) and strings
+// are themselves; a function is a LAMBDA; a table whose [1] is not nil, and
+// an empty table, is a LIST of its elements 1..#t; any other table is a MAP
+// with string keys.
+typedef struct rp_lua_ctx rp_lua_ctx;
+
+// Starts a context whose root is the value at the top of the Lua stack (the
+// caller pushes it). Fill an rp_ctx with rp_lua_ctx_get and render; then
+// rp_lua_ctx_end pops everything the render left, the root included.
+rp_lua_ctx *rp_lua_ctx_begin(rp_lua *L);
+rp_ctx rp_lua_ctx_get(rp_lua_ctx *c);
+void rp_lua_ctx_end(rp_lua_ctx *c);
+
+// Pushes the null sentinel (JSON null in a table, where nil cannot stand).
+void rp_lua_push_null(rp_lua *L);
+
+// Runs `fn` on the state's stack: for glue code that builds Lua values from C
+// data (e.g. core/data trees) without including lua.h.
+struct rp_doc;
+// Pushes a copy of the data tree value v as Lua values (maps become tables
+// with string keys, lists sequences, null the sentinel). Lambdas in the tree
+// become nil.
+void rp_lua_push_doc(rp_lua *L, struct rp_doc *doc, rp_value v);
+// Pops the value at the top of the stack and stores it as t[key], where t is
+// the value just below it. For assembling data in tests and the spec runner.
+void rp_lua_set_field(rp_lua *L, const char *key);
+// Pushes the function held by `ref`.
+void rp_lua_push_ref(rp_lua *L, rp_lua_ref ref);
+void rp_lua_pop(rp_lua *L, int n);

@@ -669,14 +669,20 @@ static void render_nodes(render *r, const rp_template *t, uint32_t from, uint32_
         break;
       case RP_N_VAR:
       case RP_N_RAW:
-        interpolate(r, t, n);
-        break;
       case RP_N_SECTION:
-        render_section(r, t, n);
+      case RP_N_INVERTED: {
+        // Values a lookup produced are dropped once the tag is done, so a
+        // stack-based context stays as deep as the template's nesting.
+        size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
+        if (n->type == RP_N_SECTION)
+          render_section(r, t, n);
+        else if (n->type == RP_N_INVERTED)
+          render_inverted(r, t, n);
+        else
+          interpolate(r, t, n);
+        if (r->ops->release) r->ops->release(r->ud, m);
         break;
-      case RP_N_INVERTED:
-        render_inverted(r, t, n);
-        break;
+      }
       case RP_N_PARTIAL:
       case RP_N_PARENT:
         render_partial(r, t, n);

@@ -1,6 +1,6 @@
 // Runs the official Mustache spec files against the engine.
 //
-//   spec_runner LAMBDAS.lua SPEC.json...
+//   spec_runner [--lua] LAMBDAS.lua SPEC.json...
 //
 // Each test's template is compiled with its partials in a library and
 // rendered against its data; the output must equal `expected` byte for byte.
@@ -8,6 +8,9 @@
 // tagged `__tag__: code` (the spec's portable lambdas) reads as a lambda and
 // calls the Lua function of the same test name from LAMBDAS.lua. A failure
 // names the file and test and shows expected and actual output with a diff.
+// With --lua the data is first copied into Lua tables (the lambda being the
+// Lua function itself) and rendered through the Lua layer's context instead,
+// so both implementations of the context interface meet the whole spec.
 // The last line is "N passed, N failed"; the exit status is 1 on failures.
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,8 +140,13 @@ static void diff(const char *a, size_t alen, const char *b, size_t blen) {
 }
 
 int main(int argc, char **argv) {
+  bool use_lua = argc > 1 && strcmp(argv[1], "--lua") == 0;
+  if (use_lua) {
+    argv++;
+    argc--;
+  }
   if (argc < 3) {
-    fprintf(stderr, "usage: %s LAMBDAS.lua SPEC.json...\n", argv[0]);
+    fprintf(stderr, "usage: spec_runner [--lua] LAMBDAS.lua SPEC.json...\n");
     return 2;
   }
   rp_lua *lua = rp_lua_new(NULL);
@@ -192,7 +200,17 @@ int main(int argc, char **argv) {
       rp_template *t = rp_template_compile(lib, path, tmpl, tmpllen, &diags);
       rp_buf out = RP_BUF_INIT;
       int rc = RP_ESYNTAX;
-      if (t) {
+      if (t && use_lua) {
+        rp_lua_push_doc(lua, doc, data);
+        if (sc.fn) {
+          rp_lua_push_ref(lua, sc.fn);
+          rp_lua_set_field(lua, "lambda");
+        }
+        rp_lua_ctx *lc = rp_lua_ctx_begin(lua);
+        rp_ctx ctx = rp_lua_ctx_get(lc);
+        rc = rp_template_render(t, &ctx, NULL, &out, &diags);
+        rp_lua_ctx_end(lc);
+      } else if (t) {
         rp_ctx ctx = {&spec_ops, &sc, data};
         rc = rp_template_render(t, &ctx, NULL, &out, &diags);
       }

@@ -1,0 +1,244 @@
+// Lua values as template data: rp_ctx_ops over a Lua state's stack.
+//
+// An rp_value here is a stack index (in `n`). get and at push the value they
+// find and return its index; the engine brackets each section element with
+// mark/release, which restore the stack top, so a render of any length keeps
+// the stack as deep as its deepest section, not as long as its data.
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/data.h"
+#include "lua/internal.h"
+#include "template/template.h"
+#include "util/number.h"
+
+struct rp_lua_ctx {
+  rp_lua *host;
+  int base;  // stack top before the root was pushed
+  int root;  // stack index of the root
+  char num[RP_NUMBER_BUF];
+};
+
+// The sentinel for null: the address of this object, as a light userdata.
+static const char null_sentinel = 0;
+
+void rp_lua_push_null(rp_lua *h) {
+  lua_pushlightuserdata(h->L, (void *)&null_sentinel);
+}
+
+static lua_State *S(void *ud) {
+  return ((rp_lua_ctx *)ud)->host->L;
+}
+
+static int idx(rp_value v) {
+  return (int)v.n;
+}
+
+static rp_value top_value(lua_State *L) {
+  rp_value v = {NULL, (uintptr_t)lua_gettop(L)};
+  return v;
+}
+
+static rp_kind lc_kind(void *ud, rp_value v) {
+  lua_State *L = S(ud);
+  if (idx(v) == 0) return RP_KIND_NULL;  // what lc_at gives when the stack is full
+  switch (lua_type(L, idx(v))) {
+    case LUA_TBOOLEAN:
+      return RP_KIND_BOOL;
+    case LUA_TNUMBER:
+      return RP_KIND_NUMBER;
+    case LUA_TSTRING:
+      return RP_KIND_STRING;
+    case LUA_TFUNCTION:
+      return RP_KIND_LAMBDA;
+    case LUA_TTABLE: {
+      if (lua_rawlen(L, idx(v)) > 0) return RP_KIND_LIST;
+      lua_pushnil(L);
+      int has_key = lua_next(L, idx(v));
+      if (has_key) lua_pop(L, 2);
+      return has_key ? RP_KIND_MAP : RP_KIND_LIST;
+    }
+    default:
+      return RP_KIND_NULL;
+  }
+}
+
+static bool lc_get(void *ud, rp_value map, const char *key, size_t len, rp_value *out) {
+  lua_State *L = S(ud);
+  if (idx(map) == 0 || lua_type(L, idx(map)) != LUA_TTABLE || !lua_checkstack(L, 2)) return false;
+  lua_pushlstring(L, key, len);
+  lua_rawget(L, idx(map));
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return false;
+  }
+  *out = top_value(L);
+  return true;
+}
+
+static size_t lc_len(void *ud, rp_value v) {
+  lua_State *L = S(ud);
+  if (idx(v) == 0 || lua_type(L, idx(v)) != LUA_TTABLE) return 0;
+  size_t n = lua_rawlen(L, idx(v));
+  if (n) return n;
+  // A map: count its entries.
+  lua_pushnil(L);
+  while (lua_next(L, idx(v))) {
+    n++;
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+static rp_value lc_at(void *ud, rp_value list, size_t i) {
+  lua_State *L = S(ud);
+  if (!lua_checkstack(L, 1)) return (rp_value){NULL, 0};
+  lua_rawgeti(L, idx(list), (lua_Integer)i + 1);
+  return top_value(L);
+}
+
+static const char *lc_str(void *ud, rp_value v, size_t *len) {
+  lua_State *L = S(ud);
+  rp_lua_ctx *c = ud;
+  if (idx(v) == 0) return NULL;
+  int t = lua_type(L, idx(v));
+  if (t == LUA_TSTRING) return lua_tolstring(L, idx(v), len);
+  if (t != LUA_TNUMBER) return NULL;
+  // lua_tolstring would turn the number on the stack into a string, and
+  // Lua prints 1e21 as "1e+21" but 0.1+0.2 with 14 digits: print it as
+  // JavaScript does instead, into the context's own buffer.
+  if (lua_isinteger(L, idx(v)))
+    *len = (size_t)snprintf(c->num, sizeof c->num, "%lld", (long long)lua_tointeger(L, idx(v)));
+  else
+    *len = rp_number_format(lua_tonumber(L, idx(v)), c->num);
+  return c->num;
+}
+
+static double lc_number(void *ud, rp_value v) {
+  return lua_tonumber(S(ud), idx(v));
+}
+
+static bool lc_boolean(void *ud, rp_value v) {
+  return lua_toboolean(S(ud), idx(v));
+}
+
+static int lc_call(void *ud, rp_value fn, const char *text, size_t len, rp_buf *out,
+                   char **errmsg) {
+  rp_lua_ctx *c = ud;
+  lua_State *L = c->host->L;
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, 3)) return RP_ELIMIT;
+  lua_pushvalue(L, idx(fn));
+  if (text) lua_pushlstring(L, text, len);
+  int rc = rp_lua_pcall(c->host, text ? 1 : 0, 1, errmsg);
+  if (rc != RP_OK) {
+    lua_settop(L, top);
+    return rc;
+  }
+  int t = lua_type(L, -1);
+  if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+    rp_value r = top_value(L);
+    size_t n = 0;
+    const char *s = lc_str(ud, r, &n);
+    rp_buf_add(out, s, n);
+  } else if (t != LUA_TNIL && !(t == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
+    *errmsg = strdup("a lambda must return text, a number or nil");
+    rc = RP_ELAMBDA;
+  }
+  lua_settop(L, top);
+  return rc;
+}
+
+static size_t lc_mark(void *ud) {
+  return (size_t)lua_gettop(S(ud));
+}
+
+static void lc_release(void *ud, size_t mark) {
+  lua_settop(S(ud), (int)mark);
+}
+
+static const rp_ctx_ops lua_ctx_ops = {
+    lc_kind, lc_get, lc_len, lc_at, lc_str, lc_number, lc_boolean, lc_call, lc_mark, lc_release,
+};
+
+rp_lua_ctx *rp_lua_ctx_begin(rp_lua *h) {
+  rp_lua_ctx *c = rp_xcalloc(1, sizeof *c);
+  c->host = h;
+  c->root = lua_gettop(h->L);
+  c->base = c->root - 1;
+  return c;
+}
+
+rp_ctx rp_lua_ctx_get(rp_lua_ctx *c) {
+  rp_ctx ctx = {&lua_ctx_ops, c, {NULL, (uintptr_t)c->root}};
+  return ctx;
+}
+
+void rp_lua_ctx_end(rp_lua_ctx *c) {
+  lua_settop(c->host->L, c->base);
+  free(c);
+}
+
+static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth) {
+  luaL_checkstack(L, 4, "data nested too deeply");
+  switch (rp_doc_ops.kind(doc, v)) {
+    case RP_KIND_NULL:
+      lua_pushlightuserdata(L, (void *)&null_sentinel);
+      return;
+    case RP_KIND_BOOL:
+      lua_pushboolean(L, rp_doc_ops.boolean(doc, v));
+      return;
+    case RP_KIND_NUMBER:
+      lua_pushnumber(L, rp_doc_ops.number(doc, v));
+      return;
+    case RP_KIND_STRING: {
+      size_t len = 0;
+      const char *s = rp_doc_ops.str(doc, v, &len);
+      lua_pushlstring(L, s, len);
+      return;
+    }
+    case RP_KIND_LIST: {
+      size_t n = rp_doc_ops.len(doc, v);
+      lua_createtable(L, (int)(n < 1000000 ? n : 0), 0);
+      for (size_t i = 0; i < n; i++) {
+        push_doc(L, doc, rp_doc_ops.at(doc, v, i), depth + 1);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+      }
+      return;
+    }
+    case RP_KIND_MAP: {
+      lua_newtable(L);
+      const char *key;
+      size_t keylen;
+      rp_value val;
+      for (size_t i = 0; rp_doc_map_at(doc, v, i, &key, &keylen, &val); i++) {
+        lua_pushlstring(L, key, keylen);
+        push_doc(L, doc, val, depth + 1);
+        lua_rawset(L, -3);
+      }
+      return;
+    }
+    case RP_KIND_LAMBDA:
+      lua_pushnil(L);
+      return;
+  }
+}
+
+void rp_lua_push_doc(rp_lua *h, rp_doc *doc, rp_value v) {
+  push_doc(h->L, doc, v, 0);
+}
+
+void rp_lua_set_field(rp_lua *h, const char *key) {
+  lua_pushstring(h->L, key);
+  lua_insert(h->L, -2);
+  lua_rawset(h->L, -3);
+}
+
+void rp_lua_push_ref(rp_lua *h, rp_lua_ref ref) {
+  lua_rawgeti(h->L, LUA_REGISTRYINDEX, ref);
+}
+
+void rp_lua_pop(rp_lua *h, int n) {
+  lua_pop(h->L, n);
+}
