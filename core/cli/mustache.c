@@ -160,14 +160,8 @@ static int jsonl_line(void *worker, const char *line, size_t len, long lineno, r
   jsonl_worker *w = worker;
   rp_doc_reset(w->doc);
   rp_value root;
-  size_t before = diags->n;
-  int rc = rp_json_parse(w->doc, w->job->path, line, len, diags, &root);
-  if (rc != RP_OK) {
-    // The parser saw one line: put its messages at that line of the file.
-    for (size_t i = before; i < diags->n; i++)
-      if (diags->items[i].line > 0) diags->items[i].line += (int)(lineno - 1);
-    return rc;
-  }
+  int rc = rp_json_parse_line(w->doc, w->job->path, line, len, lineno, diags, &root);
+  if (rc != RP_OK) return rc;
   size_t mark = out->len;
   rp_ctx ctx = rp_doc_ctx(w->doc, root);
   rc = rp_template_render(w->job->r->t, &ctx, NULL, out, diags);

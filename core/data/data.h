@@ -51,8 +51,6 @@
 #define RP_DATA_MAX_DEPTH 64
 // rp_data_load_file refuses larger files, and rp_jsonl longer lines.
 #define RP_DATA_MAX_FILE (64u * 1024u * 1024u)
-// Room for any number's JavaScript text plus the NUL.
-#define RP_NUMBER_BUFSZ 32
 
 typedef struct rp_doc rp_doc;
 
@@ -65,9 +63,10 @@ typedef struct rp_doc rp_doc;
 rp_doc *rp_doc_new(void);
 // Frees the document and every value in it. doc may be NULL.
 void rp_doc_free(rp_doc *doc);
-// Drops every value of the document but keeps its memory for the next ones,
-// so that a document reused per JSONL line stays at the size of the largest
-// line. Values of the document are invalid afterwards.
+// Drops every value of the document but keeps its memory (up to about
+// 1.5 MiB) for the next ones, so that a document reused per JSONL line stays
+// at the size of the largest ordinary line and allocates nothing once warm.
+// Values of the document are invalid afterwards.
 void rp_doc_reset(rp_doc *doc);
 // Bytes of memory the document holds (arena and parse scratch), for tests
 // and limits.
@@ -160,6 +159,12 @@ int rp_json_parse(rp_doc *doc, const char *path, const char *src, size_t len, rp
                   rp_value *root);
 int rp_yaml_parse(rp_doc *doc, const char *path, const char *src, size_t len, rp_diags *diags,
                   rp_value *root);
+// As rp_json_parse for one line of a larger file (for callers that split
+// JSON Lines themselves): src's first byte is column 1 of line `line` (values
+// below 1 mean 1), so positions read as the file's. No byte order mark is
+// skipped.
+int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t len, long line,
+                       rp_diags *diags, rp_value *root);
 
 // Reads the file at `path` (at most RP_DATA_MAX_FILE bytes) and parses it as
 // JSON (.json) or YAML (.yaml, .yml; extensions in any case) into doc. Errors
@@ -189,13 +194,3 @@ int rp_jsonl_next(rp_jsonl *r, rp_doc *doc, rp_value *root, rp_diags *diags);
 long rp_jsonl_line(const rp_jsonl *r);
 // Frees the reader; r may be NULL. Does not fclose the stream.
 void rp_jsonl_close(rp_jsonl *r);
-
-// ---------------------------------------------------------------------------
-// Numbers
-// ---------------------------------------------------------------------------
-
-// Writes the text JavaScript's String(x) gives for x into buf (at least
-// RP_NUMBER_BUFSZ bytes), NUL-terminated, and returns its length: the
-// shortest digits that read back as x, in fixed notation when
-// 1e-6 <= |x| < 1e21 and as d.ddde+N / d.ddde-N otherwise.
-size_t rp_data_format_number(double x, char *buf);

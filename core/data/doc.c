@@ -19,6 +19,10 @@ struct rp_chunk {
 // chunk usually holds a whole JSONL line. Requests over a quarter of a chunk
 // get a chunk of their own, so that a chunk never wastes more than a quarter.
 enum { RP_CHUNK_SIZE = 32 * 1024 - 64, RP_CHUNK_BIG = RP_CHUNK_SIZE / 4 };
+// What reset keeps: enough for any ordinary document (about 1 MiB of chunks
+// and 512 KiB of loader scratch), so that one giant JSONL line does not pin
+// its memory for the rest of the stream.
+enum { RP_CHUNKS_KEEP = 32, RP_PEND_KEEP = 16 * 1024 };
 
 static rp_chunk *chunk_new(rp_doc *doc, size_t size) {
   rp_chunk *c = rp_xmalloc(sizeof *c + size);
@@ -81,12 +85,26 @@ void rp_doc_reset(rp_doc *doc) {
     doc->mem -= c->size;
   free_chunks(doc->big);
   doc->big = NULL;
+  rp_chunk *last = doc->first;
+  for (int i = 1; last && i < RP_CHUNKS_KEEP; i++)
+    last = last->next;
+  if (last) {
+    for (rp_chunk *c = last->next; c; c = c->next)
+      doc->mem -= c->size;
+    free_chunks(last->next);
+    last->next = NULL;
+  }
   doc->cur = doc->first;
   if (doc->first) {
     doc->ptr = (uintptr_t)doc->first->data;
     doc->end = doc->ptr + doc->first->size;
   }
   doc->npend = 0;
+  if (doc->cappend > RP_PEND_KEEP) {
+    free(doc->pend);
+    doc->pend = NULL;
+    doc->cappend = 0;
+  }
 }
 
 size_t rp_doc_memory(const rp_doc *doc) {
@@ -183,12 +201,9 @@ bool rp_data_key_printable(const char *key, size_t len) {
 // The tree builder
 // ---------------------------------------------------------------------------
 
-static void pend_push(rp_doc *doc, const rp_entry *e) {
-  if (doc->npend == doc->cappend) {
-    doc->cappend = doc->cappend ? doc->cappend * 2 : 256;
-    doc->pend = rp_xrealloc(doc->pend, doc->cappend * sizeof *doc->pend);
-  }
-  doc->pend[doc->npend++] = *e;
+void rp_build_pend_grow(rp_doc *doc) {
+  doc->cappend = doc->cappend ? doc->cappend * 2 : 256;
+  doc->pend = rp_xrealloc(doc->pend, doc->cappend * sizeof *doc->pend);
 }
 
 void rp_build_init(rp_build *b, rp_doc *doc) {
@@ -196,27 +211,6 @@ void rp_build_init(rp_build *b, rp_doc *doc) {
   b->depth = 0;
   b->root = NULL;
   doc->npend = 0;
-}
-
-void rp_build_key(rp_build *b, const char *key, size_t len, uint32_t line, uint32_t col) {
-  rp_entry e = {rp_doc_strdup(b->doc, key, len), (uint32_t)len, 0, NULL, line, col};
-  pend_push(b->doc, &e);
-  b->stack[b->depth - 1].want_key = false;
-}
-
-void rp_build_value(rp_build *b, rp_node *n) {
-  if (b->depth == 0) {
-    b->root = n;
-    return;
-  }
-  rp_build_frame *f = &b->stack[b->depth - 1];
-  if (f->node->kind == RP_KIND_MAP) {
-    b->doc->pend[b->doc->npend - 1].val = n;
-    f->want_key = true;
-  } else {
-    rp_entry e = {NULL, 0, 0, n, 0, 0};
-    pend_push(b->doc, &e);
-  }
 }
 
 bool rp_build_open(rp_build *b, rp_node *n) {
@@ -488,27 +482,33 @@ rp_ctx rp_doc_ctx(rp_doc *doc, rp_value root) {
 // Source text helpers shared by the loaders
 // ---------------------------------------------------------------------------
 
+static size_t line_end_from(const rp_poscur *c, size_t from) {
+  const char *nl = from < c->len ? memchr(c->src + from, '\n', c->len - from) : NULL;
+  return nl ? (size_t)(nl - c->src) : c->len;
+}
+
 void rp_poscur_init(rp_poscur *c, const char *src, size_t len, uint32_t line, size_t line_start) {
   c->src = src;
   c->len = len;
-  c->off = c->line_start = c->base_start = line_start;
+  c->line_start = c->base_start = line_start;
   c->line = c->base_line = line;
+  c->line_end = line_end_from(c, line_start);
 }
 
-void rp_poscur_at(rp_poscur *c, size_t off, uint32_t *line, uint32_t *col) {
+void rp_poscur_move(rp_poscur *c, size_t off, uint32_t *line, uint32_t *col) {
   if (off > c->len) off = c->len;
   if (off < c->base_start) off = c->base_start;
   if (off < c->line_start) {
-    c->off = c->line_start = c->base_start;
+    c->line_start = c->base_start;
     c->line = c->base_line;
+    c->line_end = line_end_from(c, c->line_start);
   }
-  while (c->off < off) {
-    const char *nl = memchr(c->src + c->off, '\n', off - c->off);
-    if (!nl) break;
+  // The newline itself belongs to the line it ends.
+  while (off > c->line_end) {
     c->line++;
-    c->line_start = c->off = (size_t)(nl - c->src) + 1;
+    c->line_start = c->line_end + 1;
+    c->line_end = line_end_from(c, c->line_start);
   }
-  if (off > c->off) c->off = off;
   *line = c->line;
   *col = (uint32_t)(off - c->line_start + 1);
 }
@@ -517,11 +517,18 @@ size_t rp_utf8_check(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
   while (i < len) {
-    // Session text is mostly ASCII: skip it eight bytes at a time.
+    // Session text is mostly ASCII: skip it 32, then 8 bytes at a time.
+    const uint64_t high = 0x8080808080808080ull;
+    while (len - i >= 32) {
+      uint64_t w[4];
+      memcpy(w, p + i, sizeof w);
+      if ((w[0] | w[1] | w[2] | w[3]) & high) break;
+      i += 32;
+    }
     if (len - i >= 8) {
       uint64_t w;
       memcpy(&w, p + i, 8);
-      if (!(w & 0x8080808080808080ull)) {
+      if (!(w & high)) {
         i += 8;
         continue;
       }

@@ -119,11 +119,38 @@ typedef struct rp_build {
 } rp_build;
 
 void rp_build_init(rp_build *b, rp_doc *doc);
+void rp_build_pend_grow(rp_doc *doc);
+
+static inline void rp_build_pend(rp_doc *doc, const rp_entry *e) {
+  if (doc->npend == doc->cappend) rp_build_pend_grow(doc);
+  doc->pend[doc->npend++] = *e;
+}
+
 // Adds a key to the open map; its value must follow.
-void rp_build_key(rp_build *b, const char *key, size_t len, uint32_t line, uint32_t col);
+static inline void rp_build_key(rp_build *b, const char *key, size_t len, uint32_t line,
+                                uint32_t col) {
+  rp_entry e = {rp_doc_strdup(b->doc, key, len), (uint32_t)len, 0, NULL, line, col};
+  rp_build_pend(b->doc, &e);
+  b->stack[b->depth - 1].want_key = false;
+}
+
 // Adds a scalar, or a container just opened, to the open container (or makes
 // it the root).
-void rp_build_value(rp_build *b, rp_node *n);
+static inline void rp_build_value(rp_build *b, rp_node *n) {
+  if (b->depth == 0) {
+    b->root = n;
+    return;
+  }
+  rp_build_frame *f = &b->stack[b->depth - 1];
+  if (f->node->kind == RP_KIND_MAP) {
+    b->doc->pend[b->doc->npend - 1].val = n;
+    f->want_key = true;
+  } else {
+    rp_entry e = {NULL, 0, 0, n, 0, 0};
+    rp_build_pend(b->doc, &e);
+  }
+}
+
 // Adds a container and makes it the open one. Returns false, adding nothing,
 // when that would nest deeper than RP_DATA_MAX_DEPTH.
 bool rp_build_open(rp_build *b, rp_node *n);
@@ -140,30 +167,35 @@ bool rp_data_key_printable(const char *key, size_t len);
 // ---------------------------------------------------------------------------
 
 // Turns byte offsets into 1-based line and byte column. Offsets usually
-// increase, so the cursor scans forward from where it last stopped and the
-// whole source is scanned about once.
+// increase, so the cursor moves forward line by line from where it last
+// stopped and the whole source is searched for newlines about once.
 typedef struct rp_poscur {
   const char *src;
   size_t len;
-  size_t off;         // offset reached
   size_t line_start;  // offset of the first byte of `line`
+  size_t line_end;    // offset of the newline that ends it (or len)
   uint32_t line;
   uint32_t base_line;
   size_t base_start;
 } rp_poscur;
 
 void rp_poscur_init(rp_poscur *c, const char *src, size_t len, uint32_t line, size_t line_start);
-void rp_poscur_at(rp_poscur *c, size_t off, uint32_t *line, uint32_t *col);
+void rp_poscur_move(rp_poscur *c, size_t off, uint32_t *line, uint32_t *col);
+
+// Called for every node, so the common case (same line) is inline.
+static inline void rp_poscur_at(rp_poscur *c, size_t off, uint32_t *line, uint32_t *col) {
+  if (off >= c->line_start && off <= c->line_end) {
+    *line = c->line;
+    *col = (uint32_t)(off - c->line_start + 1);
+    return;
+  }
+  rp_poscur_move(c, off, line, col);
+}
 
 // Offset of the first byte that does not start a well-formed UTF-8 sequence
 // (overlong forms, surrogates and code points over U+10FFFF are ill-formed),
 // or len when all of s is valid.
 size_t rp_utf8_check(const char *s, size_t len);
-
-// Parses src as one JSON text whose first byte is at column 1 of `line`
-// (json.c; JSONL gives each line its number).
-int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t len, uint32_t line,
-                       rp_diags *diags, rp_value *root);
 
 // ---------------------------------------------------------------------------
 // Numbers (number.c)

@@ -191,10 +191,16 @@ static bool check_string(json_ctx *c, const unsigned char *s, size_t len, size_t
     rawlen = len;
     c->last_end = *start + len + 2;
   } else {
-    // Decoded into yajl's buffer; the token ends just before the offset.
+    // Decoded into yajl's buffer; the token ends just before the offset and
+    // starts at the first quote after the previous token (only blanks and
+    // punctuation lie between them).
     size_t end = consumed(c);
     size_t close = end > 0 && c->src[end - 1] == '"' ? end - 1 : c->last_end;
-    *start = close > c->last_end ? string_start(c->src, close) : c->last_end;
+    const char *q =
+        close > c->last_end ? memchr(c->src + c->last_end, '"', close - c->last_end) : NULL;
+    *start = q                     ? (size_t)(q - c->src)
+             : close > c->last_end ? string_start(c->src, close)
+                                   : c->last_end;
     raw = c->src + *start + 1;
     rawlen = close > *start ? close - *start - 1 : 0;
     c->last_end = end;
@@ -295,7 +301,6 @@ static int report_yajl_error(json_ctx *c) {
   // yajl's offset points past the offending byte for some errors and at it
   // for others, and means nothing once yajl_complete_parse has started.
   size_t off;
-  int status = RP_ESYNTAX;
   const char *reason = NULL;
   if (c->finishing) {
     if (strstr(msg, "premature EOF")) {
@@ -328,10 +333,10 @@ static int report_yajl_error(json_ctx *c) {
   else
     report(c, off, "%.*s", (int)n, msg);
   yajl_free_error(c->h, raw);
-  return status;
+  return RP_ESYNTAX;
 }
 
-int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t len, uint32_t line,
+int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t len, long line,
                        rp_diags *diags, rp_value *root) {
   rp_value none = {NULL, 0};
   *root = none;
@@ -345,7 +350,8 @@ int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t le
   c.len = len;
   c.path = path;
   c.diags = diags;
-  rp_poscur_init(&c.pos, c.src, len, line, 0);
+  uint32_t first_line = (uint32_t)(line < 1 ? 1 : line > INT32_MAX ? INT32_MAX : line);
+  rp_poscur_init(&c.pos, c.src, len, first_line, 0);
   c.last_end = 0;
   c.finishing = false;
   c.status = RP_OK;

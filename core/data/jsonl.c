@@ -139,7 +139,7 @@ int rp_jsonl_next(rp_jsonl *r, rp_doc *doc, rp_value *root, rp_diags *diags) {
     }
     if (blank(s, len)) continue;
     rp_doc_reset(doc);
-    int st = rp_json_parse_line(doc, r->path, s, len, (uint32_t)r->line, diags, root);
+    int st = rp_json_parse_line(doc, r->path, s, len, r->line, diags, root);
     return st == RP_OK ? 1 : st;
   }
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "data/internal.h"
+#include "util/number.h"
 
 // Powers of ten that a double holds exactly.
 static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
@@ -120,100 +121,6 @@ bool rp_number_read(const char *s, size_t n, double *x) {
   return ok;
 }
 
-// The shortest decimal digits that read back as a (finite, > 0): digits
-// without trailing zeros into d, their count in *k, and *e such that
-// a = 0.d1d2... * 10^e (JavaScript's n).
-static void shortest_digits(double a, char *d, int *k, int *e) {
-  char tmp[40];
-  // For a normal double the correctly rounded 15-digit form, trailing zeros
-  // dropped, is the shortest whenever the shortest has at most 15 digits
-  // (it lies within half a 15-digit unit of a). Subnormals have fewer
-  // significant bits, so they search from one digit up.
-  for (int p = a < DBL_MIN ? 1 : 15; p <= 17; p++) {
-    snprintf(tmp, sizeof tmp, "%.*e", p - 1, a);
-    if (p == 17 || strtod(tmp, NULL) == a) break;
-  }
-  // tmp is "d.ddde+XX"; the decimal point may be another locale's.
-  int n = 0;
-  const char *q = tmp;
-  for (; *q && *q != 'e'; q++)
-    if (is_digit(*q)) d[n++] = *q;
-  while (n > 1 && d[n - 1] == '0')
-    n--;
-  *k = n;
-  *e = atoi(q + 1) + 1;
-}
-
-static size_t put_uint(uint64_t u, char *out) {
-  char tmp[24];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  for (size_t i = 0; i < n; i++)
-    out[i] = tmp[n - 1 - i];
-  return n;
-}
-
-size_t rp_data_format_number(double x, char *buf) {
-  size_t o = 0;
-  if (isnan(x)) {
-    memcpy(buf, "NaN", 4);
-    return 3;
-  }
-  if (x < 0) buf[o++] = '-';
-  double a = fabs(x);
-  if (isinf(a)) {
-    memcpy(buf + o, "Infinity", 9);
-    return o + 8;
-  }
-  if (a == 0) {  // -0 too
-    memcpy(buf, "0", 2);
-    return 1;
-  }
-  // Integers up to 2^53 are exact, and their own digits are the shortest.
-  if (a <= 9007199254740992.0 && a == floor(a)) {
-    o += put_uint((uint64_t)a, buf + o);
-    buf[o] = '\0';
-    return o;
-  }
-  char d[20];
-  int k, n;
-  shortest_digits(a, d, &k, &n);
-  if (k <= n && n <= 21) {  // 1e20 -> 100000000000000000000
-    memcpy(buf + o, d, (size_t)k);
-    o += (size_t)k;
-    for (int i = k; i < n; i++)
-      buf[o++] = '0';
-  } else if (0 < n && n <= 21) {  // 123.45
-    memcpy(buf + o, d, (size_t)n);
-    o += (size_t)n;
-    buf[o++] = '.';
-    memcpy(buf + o, d + n, (size_t)(k - n));
-    o += (size_t)(k - n);
-  } else if (-6 < n && n <= 0) {  // 0.000123
-    buf[o++] = '0';
-    buf[o++] = '.';
-    for (int i = 0; i < -n; i++)
-      buf[o++] = '0';
-    memcpy(buf + o, d, (size_t)k);
-    o += (size_t)k;
-  } else {  // 1.5e-7, 1e+21
-    buf[o++] = d[0];
-    if (k > 1) {
-      buf[o++] = '.';
-      memcpy(buf + o, d + 1, (size_t)(k - 1));
-      o += (size_t)(k - 1);
-    }
-    buf[o++] = 'e';
-    buf[o++] = n - 1 < 0 ? '-' : '+';
-    o += put_uint((uint64_t)(n - 1 < 0 ? 1 - n : n - 1), buf + o);
-  }
-  buf[o] = '\0';
-  return o;
-}
-
 rp_node *rp_doc_number_node(rp_doc *doc, const char *text, size_t len, uint32_t line,
                             uint32_t col) {
   double x;
@@ -231,8 +138,8 @@ rp_node *rp_doc_number_node(rp_doc *doc, const char *text, size_t len, uint32_t 
 }
 
 rp_node *rp_doc_number_node_d(rp_doc *doc, double x, uint32_t line, uint32_t col) {
-  char buf[RP_NUMBER_BUFSZ];
-  size_t len = rp_data_format_number(x, buf);
+  char buf[RP_NUMBER_BUF];
+  size_t len = rp_number_format(x, buf);
   rp_node *n = rp_doc_node(doc, RP_KIND_NUMBER, line, col);
   n->a.s = rp_doc_strdup(doc, buf, len);
   n->len = (uint32_t)len;

@@ -1,61 +1,109 @@
-// JavaScript's Number.prototype.toString for finite doubles (ECMA-262,
-// Number::toString), on top of printf's correctly rounded %e.
+// JavaScript's Number.prototype.toString (ECMA-262, Number::toString), on
+// top of printf's correctly rounded %e.
 #include "util/number.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// The shortest decimal digits that read back as a (finite, > 0): digits
+// without trailing zeros into d, their count in *k, and *e such that
+// a = 0.d1d2... * 10^e (JavaScript's n).
+static void shortest_digits(double a, char *d, int *k, int *e) {
+  char tmp[40];
+  // For a normal double the correctly rounded 15-digit form, trailing zeros
+  // dropped, is the shortest whenever the shortest has at most 15 digits
+  // (it lies within half a 15-digit unit of a). Subnormals have fewer
+  // significant bits, so they search from one digit up.
+  for (int p = a < DBL_MIN ? 1 : 15; p <= 17; p++) {
+    snprintf(tmp, sizeof tmp, "%.*e", p - 1, a);
+    if (p == 17 || strtod(tmp, NULL) == a) break;
+  }
+  // tmp is "d.ddde+XX"; the decimal point may be another locale's.
+  int n = 0;
+  const char *q = tmp;
+  for (; *q && *q != 'e'; q++)
+    if (is_digit(*q)) d[n++] = *q;
+  while (n > 1 && d[n - 1] == '0')
+    n--;
+  *k = n;
+  *e = atoi(q + 1) + 1;
+}
+
+static size_t put_uint(uint64_t u, char *out) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
+  return n;
+}
+
 size_t rp_number_format(double x, char *buf) {
-  if (isnan(x)) return (size_t)snprintf(buf, RP_NUMBER_BUF, "NaN");
-  if (isinf(x)) return (size_t)snprintf(buf, RP_NUMBER_BUF, x < 0 ? "-Infinity" : "Infinity");
-  if (x == 0) return (size_t)snprintf(buf, RP_NUMBER_BUF, "0");  // and -0
-  // The shortest precision that reads back as x.
-  char e[40];
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(e, sizeof e, "%.*e", prec - 1, x);
-    if (strtod(e, NULL) == x) break;
+  size_t o = 0;
+  if (isnan(x)) {
+    memcpy(buf, "NaN", 4);
+    return 3;
   }
-  // e is "[-]d[.ddd]e[+-]XX": split into sign, digits and exponent.
-  const char *p = e;
-  bool neg = *p == '-';
-  if (neg) p++;
-  char digits[20];
-  int k = 0;
-  for (; *p && *p != 'e'; p++)
-    if (*p != '.') digits[k++] = *p;
-  int n = atoi(p + 1) + 1;  // the decimal point sits after n digits
-  char *o = buf;
-  if (neg) *o++ = '-';
-  if (k <= n && n <= 21) {
-    memcpy(o, digits, (size_t)k);
-    o += k;
+  if (x < 0) buf[o++] = '-';
+  double a = fabs(x);
+  if (isinf(a)) {
+    memcpy(buf + o, "Infinity", 9);
+    return o + 8;
+  }
+  if (a == 0) {  // -0 too
+    memcpy(buf, "0", 2);
+    return 1;
+  }
+  // Integers up to 2^53 are exact, and their own digits are the shortest.
+  if (a <= 9007199254740992.0 && a == floor(a)) {
+    o += put_uint((uint64_t)a, buf + o);
+    buf[o] = '\0';
+    return o;
+  }
+  char d[20];
+  int k, n;
+  shortest_digits(a, d, &k, &n);
+  if (k <= n && n <= 21) {  // 1e20 -> 100000000000000000000
+    memcpy(buf + o, d, (size_t)k);
+    o += (size_t)k;
     for (int i = k; i < n; i++)
-      *o++ = '0';
-  } else if (0 < n && n <= 21) {
-    memcpy(o, digits, (size_t)n);
-    o += n;
-    *o++ = '.';
-    memcpy(o, digits + n, (size_t)(k - n));
-    o += k - n;
-  } else if (-6 < n && n <= 0) {
-    *o++ = '0';
-    *o++ = '.';
+      buf[o++] = '0';
+  } else if (0 < n && n <= 21) {  // 123.45
+    memcpy(buf + o, d, (size_t)n);
+    o += (size_t)n;
+    buf[o++] = '.';
+    memcpy(buf + o, d + n, (size_t)(k - n));
+    o += (size_t)(k - n);
+  } else if (-6 < n && n <= 0) {  // 0.000123
+    buf[o++] = '0';
+    buf[o++] = '.';
     for (int i = 0; i < -n; i++)
-      *o++ = '0';
-    memcpy(o, digits, (size_t)k);
-    o += k;
-  } else {
-    *o++ = digits[0];
+      buf[o++] = '0';
+    memcpy(buf + o, d, (size_t)k);
+    o += (size_t)k;
+  } else {  // 1.5e-7, 1e+21
+    buf[o++] = d[0];
     if (k > 1) {
-      *o++ = '.';
-      memcpy(o, digits + 1, (size_t)(k - 1));
-      o += k - 1;
+      buf[o++] = '.';
+      memcpy(buf + o, d + 1, (size_t)(k - 1));
+      o += (size_t)(k - 1);
     }
-    o += snprintf(o, 8, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
+    buf[o++] = 'e';
+    buf[o++] = n - 1 < 0 ? '-' : '+';
+    o += put_uint((uint64_t)(n - 1 < 0 ? 1 - n : n - 1), buf + o);
   }
-  *o = '\0';
-  return (size_t)(o - buf);
+  buf[o] = '\0';
+  return o;
 }
