@@ -47,16 +47,34 @@ def engines(args):
     return found
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def measure(argv, out_path):
-    """Run argv with stdout to out_path; return (wall seconds, peak RSS KiB, status)."""
+    """Run argv with stdout to out_path; return (wall seconds, peak RSS KiB, status).
+
+    Peak memory comes from GNU time, which forks a fresh small process for
+    the engine. Python's own spawn shares Python's memory until exec, and
+    Linux folds that high-water mark into the child's ru_maxrss, so wait4
+    alone would report Python's size (about 12 MiB) for any small engine.
+    """
+    rss_file = out_path + ".rss"
+    wrapped = [GNU_TIME, "-f", "%M", "-o", rss_file] + argv if os.path.exists(GNU_TIME) else argv
     with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
         actions = [(os.POSIX_SPAWN_DUP2, devnull.fileno(), 0),
                    (os.POSIX_SPAWN_DUP2, out.fileno(), 1)]
         start = time.perf_counter()
-        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions)
+        pid = os.posix_spawnp(wrapped[0], wrapped, os.environ, file_actions=actions)
         _, status, usage = os.wait4(pid, 0)
         wall = time.perf_counter() - start
-    return wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss
+    if wrapped is not argv:
+        with open(rss_file) as f:
+            lines = [l for l in f.read().split() if l.isdigit()]
+        os.unlink(rss_file)
+        if lines:
+            peak = int(lines[-1])
+    return wall, peak, os.waitstatus_to_exitcode(status)
 
 
 def same_output(ref, path):

@@ -32,6 +32,10 @@ apt_install() {
 if ! "$PY" -c 'import jinja2' 2>/dev/null; then
   apt_install python3-jinja2
 fi
+# GNU time measures each engine's peak memory (see bench.py).
+if [ ! -x /usr/bin/time ]; then
+  apt_install time
+fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
