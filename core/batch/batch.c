@@ -89,12 +89,12 @@ static bool fill(batch *b, slot *s) {
       }
     }
     scanned = s->in.len;
-    if (keep && (s->in.len >= b->chunk_size || b->eof)) {
+    if (b->eof) break;  // everything left, the last line without its newline too
+    if (keep && s->in.len >= b->chunk_size) {
       rp_buf_add(&b->carry, s->in.data + keep, s->in.len - keep);
       s->in.len = keep;
       break;
     }
-    if (b->eof) break;  // the last line, without a newline
     if (!keep && s->in.len > b->max_line) {
       // One line longer than the limit: report it and drop it unread.
       rp_diags_add(&s->diags, RP_SEV_ERROR, b->path, (int)b->next_line, 1,

@@ -176,8 +176,11 @@ int rp_cli_main(int argc, char **argv) {
     }
   }
   if (i >= argc) {
-    rp_cli_help(NULL);
-    status = RP_EXIT_USAGE;
+    fputs(
+        "usage: rapport [-C DIR] [--plugins DIR] [--templates DIR] [-q] [--color WHEN]\n"
+        "               COMMAND [ARGS]\n",
+        stderr);
+    status = rp_cli_usage_error(NULL, "a command is needed, e.g. 'rapport mustache TEMPLATE DATA'");
     goto done;
   }
   const char *name = argv[i];

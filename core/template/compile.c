@@ -46,6 +46,9 @@ typedef struct compiler {
   rp_node *nodes;
   size_t nnodes, nodecap;
   bool failed;
+  const tok *cur_tok;  // the position cursor of tag_pos
+  const char *cur_at;
+  int cur_line, cur_col;
 } compiler;
 
 static void cerror(compiler *c, int line, int col, const char *fmt, ...)
@@ -301,25 +304,43 @@ static rp_node *push_node(compiler *c, rp_node_type type, const tok *t) {
   n->line = t->line;
   n->col = t->col;
   atomic_init(&n->cached, NULL);
-  atomic_init(&n->cached_missing, false);
+  atomic_init(&n->cached_gen, 0);
   c->nnodes++;
   return n;
 }
 
-static int col_of(const tok *t, const char *src, const char *at) {
-  // Columns inside a tag: valid while the tag has no newline before `at`.
-  const char *p = src + t->start;
-  int col = t->col;
-  for (; p < at; p++)
-    col = (*p == '\n') ? 1 : col + 1;
-  return col;
+// The line and column of `at`, a byte inside tag t. A cursor remembers the
+// last position asked for, so reporting many problems in one long tag stays
+// linear.
+static void tag_pos(compiler *c, const tok *t, const char *at, int *line, int *col) {
+  if (c->cur_tok != t || at < c->cur_at) {
+    c->cur_tok = t;
+    c->cur_at = c->src + t->start;
+    c->cur_line = t->line;
+    c->cur_col = t->col;
+  }
+  for (; c->cur_at < at; c->cur_at++) {
+    if (*c->cur_at == '\n') {
+      c->cur_line++;
+      c->cur_col = 1;
+    } else {
+      c->cur_col++;
+    }
+  }
+  *line = c->cur_line;
+  *col = c->cur_col;
 }
 
-static int line_of(const tok *t, const char *src, const char *at) {
-  int line = t->line;
-  for (const char *p = src + t->start; p < at; p++)
-    line += *p == '\n';
+static int line_of(compiler *c, const tok *t, const char *at) {
+  int line, col;
+  tag_pos(c, t, at, &line, &col);
   return line;
+}
+
+static int col_of(compiler *c, const tok *t, const char *at) {
+  int line, col;
+  tag_pos(c, t, at, &line, &col);
+  return col;
 }
 
 // Parses a dotted name (or ".") into n->name. `s` points into the source.
@@ -338,14 +359,15 @@ static bool parse_name(compiler *c, const tok *t, const char *s, size_t len, rp_
   }
   for (size_t i = 0; i < len; i++) {
     if (is_space(s[i]) || s[i] == '\n') {
-      cerror(c, line_of(t, c->src, s + i), col_of(t, c->src, s + i),
-             "unexpected space in the name '%.*s'", (int)len, s);
+      cerror(c, line_of(c, t, s + i), col_of(c, t, s + i), "unexpected space in the name '%.*s'",
+             (int)len, s);
       return false;
     }
   }
   n->name.full = rp_arena_strndup(a, s, len);
   n->name.fulllen = (uint32_t)len;
-  if (len == 1 && s[0] == '.') return true;  // the implicit iterator
+  if (allow_dynamic && !n->name.dynamic) return true;  // a template's name, not a path in data
+  if (len == 1 && s[0] == '.') return true;            // the implicit iterator
   uint32_t parts = 1;
   for (size_t i = 0; i < len; i++)
     parts += s[i] == '.';
@@ -395,8 +417,7 @@ static bool parse_filters(compiler *c, const tok *t, const char *s, size_t len, 
       p++;
     size_t namelen = (size_t)(p - name);
     if (namelen == 0 || isdigit((unsigned char)name[0])) {
-      cerror(c, line_of(t, c->src, bar), col_of(t, c->src, bar),
-             "expected a filter name after '|'");
+      cerror(c, line_of(c, t, bar), col_of(c, t, bar), "expected a filter name after '|'");
       return false;
     }
     rp_filter_ref *f = &n->filters[n->nfilters++];
@@ -404,8 +425,8 @@ static bool parse_filters(compiler *c, const tok *t, const char *s, size_t len, 
     f->name = rp_arena_strndup(a, name, namelen);
     f->fn = c->filters ? rp_filters_find(c->filters, name, namelen, &f->ud) : NULL;
     if (!f->fn) {
-      cerror(c, line_of(t, c->src, name), col_of(t, c->src, name), "unknown filter '%.*s'",
-             (int)namelen, name);
+      cerror(c, line_of(c, t, name), col_of(c, t, name), "unknown filter '%.*s'", (int)namelen,
+             name);
       ok = false;
     }
     // Arguments, up to the next bar outside quotes.
@@ -416,7 +437,7 @@ static bool parse_filters(compiler *c, const tok *t, const char *s, size_t len, 
         p++;
       if (p >= end || *p == '|') break;
       if (nargs == 16) {
-        cerror(c, line_of(t, c->src, p), col_of(t, c->src, p),
+        cerror(c, line_of(c, t, p), col_of(c, t, p),
                "too many arguments to filter '%s' (at most 16)", f->name);
         return false;
       }
@@ -444,7 +465,7 @@ static bool parse_filters(compiler *c, const tok *t, const char *s, size_t len, 
         }
         if (!closed) {
           rp_buf_free(&val);
-          cerror(c, line_of(t, c->src, at), col_of(t, c->src, at),
+          cerror(c, line_of(c, t, at), col_of(c, t, at),
                  "unterminated string argument to filter '%s'", f->name);
           return false;
         }
@@ -465,7 +486,7 @@ static bool parse_filters(compiler *c, const tok *t, const char *s, size_t len, 
         }
         if (tl == 0 || tl >= sizeof tmp || !e || *e != '\0' ||
             !(isdigit((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.')) {
-          cerror(c, line_of(t, c->src, at), col_of(t, c->src, at),
+          cerror(c, line_of(c, t, at), col_of(c, t, at),
                  "filter arguments are quoted strings or numbers: '%.*s' is neither", (int)tl, p);
           return false;
         }
@@ -481,6 +502,43 @@ static bool parse_filters(compiler *c, const tok *t, const char *s, size_t len, 
     f->nargs = nargs;
   }
   return ok;
+}
+
+typedef struct block_key {
+  const char *name;
+  uint32_t len;
+  uint32_t idx;
+} block_key;
+
+static int cmp_block_key(const void *a, const void *b) {
+  const block_key *x = a, *y = b;
+  int c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+// Indexes a parent's overriding blocks by name, so that a template with
+// thousands of blocks finds each override in log time.
+static void index_blocks(compiler *c, size_t parent) {
+  rp_node *p = &c->nodes[parent];
+  size_t n = 0;
+  for (uint32_t j = (uint32_t)parent + 1; j < p->end; j = c->nodes[j].end)
+    n += c->nodes[j].type == RP_N_BLOCK && c->nodes[j].name.full;
+  if (n == 0) return;
+  block_key *keys = rp_xmalloc(n * sizeof *keys);
+  size_t k = 0;
+  for (uint32_t j = (uint32_t)parent + 1; j < p->end; j = c->nodes[j].end) {
+    const rp_node *b = &c->nodes[j];
+    if (b->type == RP_N_BLOCK && b->name.full)
+      keys[k++] = (block_key){b->name.full, b->name.fulllen, j};
+  }
+  qsort(keys, n, sizeof *keys, cmp_block_key);
+  p->blocks = rp_arena_alloc(&c->t->arena, n * sizeof *p->blocks);
+  for (size_t i = 0; i < n; i++)
+    p->blocks[i] = keys[i].idx;
+  p->nblocks = (uint32_t)n;
+  free(keys);
 }
 
 typedef struct open_container {
@@ -565,8 +623,13 @@ static void build(compiler *c) {
                             : t->sigil == '<' ? RP_N_PARENT
                                               : RP_N_BLOCK;
         rp_node *n = push_node(c, type, t);
-        if (memchr(s, '|', len)) {
+        const char *bar = memchr(s, '|', len);
+        if (bar) {
           cerror(c, t->line, t->col, "filters are allowed only in variable tags");
+          // Keep the name before the bar so that the closing tag still matches.
+          len = (size_t)(bar - s);
+          while (len && (is_space(s[len - 1]) || s[len - 1] == '\n'))
+            len--;
         }
         parse_name(c, t, s, len, n, type == RP_N_PARENT);
         n->standalone = t->standalone;
@@ -618,6 +681,7 @@ static void build(compiler *c) {
         o->end = (uint32_t)c->nnodes;
         o->body_len = t->start - o->body_off;
         if (o->type == RP_N_BLOCK) close_block(c, o, &c->toks[stack[depth].tok]);
+        if (o->type == RP_N_PARENT) index_blocks(c, stack[depth].node);
         break;
       }
       case '>': {
@@ -652,6 +716,7 @@ rp_template *rp_template_compile_delims(rp_library *lib, const char *path, const
   t->path = rp_xstrndup(path ? path : "-", strlen(path ? path : "-"));
   t->src = rp_xstrndup(src, srclen);
   t->srclen = srclen;
+  size_t first_diag = diags->n;
   compiler c = {0};
   c.t = t;
   c.diags = diags;
@@ -661,6 +726,7 @@ rp_template *rp_template_compile_delims(rp_library *lib, const char *path, const
   scan(&c, otag, ctag);
   build(&c);
   free(c.toks);
+  rp_diags_sort(diags, first_diag);
   t->nodes = c.nodes;
   t->nnodes = (uint32_t)c.nnodes;
   if (c.failed) {

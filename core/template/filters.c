@@ -112,6 +112,10 @@ static size_t utf8_decode(const unsigned char *s, size_t len, wint_t *cp) {
     if ((s[i] & 0xC0) != 0x80) return 0;
     c = (c << 6) | (s[i] & 0x3F);
   }
+  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not
+  // UTF-8: such bytes are copied as they are, never decoded into a character.
+  static const wint_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (c < min[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
   *cp = c;
   return n;
 }
@@ -142,6 +146,8 @@ static void utf8_encode(rp_buf *b, wint_t c) {
 }
 
 static int change_case(const rp_filter_call *call, bool upper) {
+  if (call->nargs)
+    return fail(call, upper ? "'upper' takes no arguments" : "'lower' takes no arguments");
   size_t len;
   const char *s = rp_fval_str(call, call->in, &len);
   if (!s) {
@@ -234,11 +240,14 @@ static bool parse_date(const char *s, size_t len, struct tm *tm) {
   if (len < 10 || s[4] != '-' || s[7] != '-' || !parse_digits(s, 4, &y) ||
       !parse_digits(s + 5, 2, &mo) || !parse_digits(s + 8, 2, &d))
     return false;
+  // Exactly YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS: a time zone
+  // or trailing text would be silently dropped otherwise.
+  if (len != 10 && len != 16 && len != 19) return false;
   if (len > 10) {
-    if ((s[10] != 'T' && s[10] != ' ') || len < 16 || s[13] != ':' ||
-        !parse_digits(s + 11, 2, &h) || !parse_digits(s + 14, 2, &mi))
+    if ((s[10] != 'T' && s[10] != ' ') || s[13] != ':' || !parse_digits(s + 11, 2, &h) ||
+        !parse_digits(s + 14, 2, &mi))
       return false;
-    if (len >= 19 && s[16] == ':' && !parse_digits(s + 17, 2, &se)) return false;
+    if (len == 19 && (s[16] != ':' || !parse_digits(s + 17, 2, &se))) return false;
   }
   static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60) return false;

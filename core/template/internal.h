@@ -17,9 +17,11 @@
 #include "util/arena.h"
 
 enum {
-  RP_MAX_SECTION_NESTING = 512,  // containers open at once in one template
-  RP_DEFAULT_MAX_DEPTH = 200,    // partials, parents and lambdas inside each other
-  RP_MAX_DELIM = 32,             // bytes of a custom delimiter
+  RP_MAX_SECTION_NESTING = 512,     // containers open at once in one template
+  RP_DEFAULT_MAX_DEPTH = 200,       // partials, parents and lambdas inside each other
+  RP_MAX_DELIM = 32,                // bytes of a custom delimiter
+  RP_MAX_RENDER_NESTING = 4096,     // sections open at once while rendering, partials included
+  RP_MAX_LIBRARY_ENTRIES = 100000,  // names a library remembers, found or not
 };
 
 typedef enum rp_node_type {
@@ -77,9 +79,12 @@ typedef struct rp_node {
   // lambdas, which receive the text and whose result is compiled with them.
   uint32_t body_off, body_len;
   const char *otag, *ctag;
+  // PARENT: its block children (the overrides), sorted by name.
+  uint32_t *blocks;
+  uint32_t nblocks;
   // PARTIAL, PARENT with a static name: the template, found on first use.
-  _Atomic(rp_template *) cached;
-  atomic_bool cached_missing;
+  _Atomic(rp_template *) cached;  // NULL: there was none
+  atomic_uint cached_gen;         // library generation + 1 of `cached`; 0: nothing cached
 } rp_node;
 
 struct rp_template {
@@ -102,9 +107,16 @@ typedef struct rp_lib_entry {
 struct rp_library {
   rp_library_opts opts;
   pthread_mutex_t lock;
+  atomic_uint generation;  // bumped whenever a template is added or replaced
   rp_lib_entry *entries;
   size_t n, cap;
+  uint32_t *index;  // open addressing over entries by name: entry + 1, 0 empty
+  size_t index_cap;
+  rp_template **retired;  // replaced templates, kept until the library is freed
+  size_t nretired;
 };
+
+unsigned rp_library_generation(rp_library *lib);
 
 // Compiles with the given starting delimiters (lambda results keep the
 // delimiters in force where the lambda was called). Used by the library.

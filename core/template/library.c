@@ -13,6 +13,7 @@ rp_library *rp_library_new(const rp_library_opts *opts) {
   rp_library *lib = rp_xcalloc(1, sizeof *lib);
   if (opts) lib->opts = *opts;
   pthread_mutex_init(&lib->lock, NULL);
+  atomic_init(&lib->generation, 0);
   return lib;
 }
 
@@ -23,29 +24,67 @@ void rp_library_free(rp_library *lib) {
     rp_template_free(lib->entries[i].t);
   }
   free(lib->entries);
+  free(lib->index);
+  for (size_t i = 0; i < lib->nretired; i++)
+    rp_template_free(lib->retired[i]);
+  free(lib->retired);
   pthread_mutex_destroy(&lib->lock);
   free(lib);
 }
 
+unsigned rp_library_generation(rp_library *lib) {
+  return atomic_load_explicit(&lib->generation, memory_order_acquire);
+}
+
+static size_t hash_name(const char *s, size_t len) {
+  size_t h = 14695981039346656037u;  // FNV-1a
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+  return h;
+}
+
+// Call with the lock held.
+static void index_insert(rp_library *lib, size_t entry) {
+  size_t mask = lib->index_cap - 1;
+  size_t i = hash_name(lib->entries[entry].name, lib->entries[entry].namelen) & mask;
+  while (lib->index[i])
+    i = (i + 1) & mask;
+  lib->index[i] = (uint32_t)entry + 1;
+}
+
 // Call with the lock held.
 static rp_lib_entry *find_entry(rp_library *lib, const char *name, size_t len) {
-  for (size_t i = 0; i < lib->n; i++) {
-    rp_lib_entry *e = &lib->entries[i];
+  if (!lib->index_cap) return NULL;
+  size_t mask = lib->index_cap - 1;
+  for (size_t i = hash_name(name, len) & mask; lib->index[i]; i = (i + 1) & mask) {
+    rp_lib_entry *e = &lib->entries[lib->index[i] - 1];
     if (e->namelen == len && memcmp(e->name, name, len) == 0) return e;
   }
   return NULL;
 }
 
-// Call with the lock held.
+// Call with the lock held. Entries are never removed, so the index only grows.
 static rp_lib_entry *new_entry(rp_library *lib, const char *name, size_t len) {
   if (lib->n == lib->cap) {
     lib->cap = lib->cap ? lib->cap * 2 : 16;
     lib->entries = rp_xrealloc(lib->entries, lib->cap * sizeof *lib->entries);
   }
-  rp_lib_entry *e = &lib->entries[lib->n++];
+  size_t idx = lib->n++;
+  rp_lib_entry *e = &lib->entries[idx];
   memset(e, 0, sizeof *e);
   e->name = rp_xstrndup(name, len);
   e->namelen = len;
+  if ((lib->n + 1) * 2 > lib->index_cap) {
+    free(lib->index);
+    lib->index_cap = lib->index_cap ? lib->index_cap * 2 : 32;
+    while ((lib->n + 1) * 2 > lib->index_cap)
+      lib->index_cap *= 2;
+    lib->index = rp_xcalloc(lib->index_cap, sizeof *lib->index);
+    for (size_t i = 0; i < lib->n; i++)
+      index_insert(lib, i);
+  } else {
+    index_insert(lib, idx);
+  }
   return e;
 }
 
@@ -54,17 +93,17 @@ rp_template *rp_library_add(rp_library *lib, const char *name, const char *path,
   rp_template *t = rp_template_compile(lib, path, src, srclen, diags);
   pthread_mutex_lock(&lib->lock);
   rp_lib_entry *e = find_entry(lib, name, strlen(name));
-  if (!e) e = new_entry(lib, name, strlen(name));
-  // A replaced template may still be cached in tags of other templates; the
-  // library keeps the old one alive until it is freed.
-  if (e->t) {
-    rp_lib_entry *old = new_entry(lib, "", 0);
-    old->namelen = (size_t)-1;  // never matches a lookup
-    old->t = e->t;
-    e = find_entry(lib, name, strlen(name));
+  if (!e) {
+    e = new_entry(lib, name, strlen(name));
+  } else if (e->t) {
+    // Tags of other templates may still point at the old template (until
+    // they see the new generation): keep it alive until the library goes.
+    lib->retired = rp_xrealloc(lib->retired, (lib->nretired + 1) * sizeof *lib->retired);
+    lib->retired[lib->nretired++] = e->t;
   }
   e->t = t;
   e->failed = t == NULL;
+  atomic_fetch_add_explicit(&lib->generation, 1, memory_order_acq_rel);
   pthread_mutex_unlock(&lib->lock);
   return t;
 }
@@ -80,6 +119,12 @@ rp_template *rp_library_find_failed(rp_library *lib, const char *name, size_t le
     int rc = lib->opts.loader
                  ? lib->opts.loader(lib->opts.loader_ud, name, len, &src, &srclen, &path, diags)
                  : 0;
+    if (rc == 0 && lib->n >= RP_MAX_LIBRARY_ENTRIES) {
+      // Names that data makes up ({{>*name}}) must not grow the library
+      // without bound: past the limit, misses are not remembered.
+      pthread_mutex_unlock(&lib->lock);
+      return NULL;
+    }
     e = new_entry(lib, name, len);
     if (rc > 0) {
       e->t = rp_template_compile(lib, path ? path : e->name, src, srclen, diags);

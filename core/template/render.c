@@ -42,7 +42,9 @@ typedef struct render {
   bool strict;
   int max_depth;
   int depth;
-  int status;
+  int nest;    // sections open, across partials: bounds the C stack
+  int status;  // the first failure; rendering goes on to report more
+  bool stop;   // a failure after which going on makes no sense
   rp_value *stack;
   size_t sp, stackcap;
   rp_buf indent;
@@ -63,6 +65,7 @@ static void rerror(render *r, const rp_template *t, const rp_node *n, rp_status 
 static void rerror(render *r, const rp_template *t, const rp_node *n, rp_status st, const char *fmt,
                    ...) {
   if (r->status == RP_OK) r->status = st;
+  if (st == RP_ELIMIT) r->stop = true;
   // One message per tag and render: a missing name inside a loop of a
   // thousand items is one problem, not a thousand.
   for (size_t i = 0; i < r->diags->n; i++) {
@@ -417,6 +420,15 @@ static void interpolate_filtered(render *r, const rp_template *t, const rp_node 
       return;
     }
     free(msg);
+    if (!out.missing && !out.from_ctx && out.kind == RP_KIND_NUMBER && !out.s) {
+      // Give a made number its text, so the next filter can read it.
+      char num[RP_NUMBER_BUF];
+      size_t nlen = rp_number_format(out.num, num);
+      size_t at = scratch->len;
+      rp_buf_add(scratch, num, nlen);
+      out.s = scratch->data + at;
+      out.len = nlen;
+    }
     cur = out;
   }
   if (cur.missing) {
@@ -494,7 +506,7 @@ static void render_section(render *r, const rp_template *t, const rp_node *n) {
   switch (k) {
     case RP_KIND_LIST: {
       size_t len = r->ops->len(r->ud, v);
-      for (size_t i = 0; i < len && r->status == RP_OK; i++) {
+      for (size_t i = 0; i < len && !r->stop; i++) {
         size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
         push(r, r->ops->at(r->ud, v, i));
         render_nodes(r, t, self + 1, n->end);
@@ -528,7 +540,13 @@ static void render_section(render *r, const rp_template *t, const rp_node *n) {
 
 static void render_inverted(render *r, const rp_template *t, const rp_node *n) {
   rp_value v;
-  if (lookup(r, &n->name, &v) && truthy(r, v, r->ops->kind(r->ud, v))) return;
+  bool found = lookup(r, &n->name, &v);
+  if (!found && r->strict) {
+    // A misspelt name would otherwise always show the "absent" branch.
+    rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
+    return;
+  }
+  if (found && truthy(r, v, r->ops->kind(r->ud, v))) return;
   uint32_t self = (uint32_t)(n - t->nodes);
   render_nodes(r, t, self + 1, n->end);
 }
@@ -567,25 +585,24 @@ static const rp_template *resolve(render *r, const rp_template *t, const rp_node
       rerror(r, t, n, RP_ESTRICT, "no partial named '%s' (strict mode)", buf);
     return pt;
   }
+  // The tag remembers what it found, for the library generation it found it
+  // in: adding or replacing a template starts a new generation.
   rp_node *mn = (rp_node *)n;  // the cache is the one field written after compiling
-  rp_template *pt = atomic_load_explicit(&mn->cached, memory_order_acquire);
-  if (pt) return pt;
-  if (atomic_load_explicit(&mn->cached_missing, memory_order_acquire)) {
-    if (r->strict) rerror(r, t, n, RP_ESTRICT, "no partial named '%s' (strict mode)", name);
-    return NULL;
+  unsigned gen = rp_library_generation(r->lib) + 1;
+  if (atomic_load_explicit(&mn->cached_gen, memory_order_acquire) == gen) {
+    rp_template *pt = atomic_load_explicit(&mn->cached, memory_order_acquire);
+    if (!pt && r->strict) rerror(r, t, n, RP_ESTRICT, "no partial named '%s' (strict mode)", name);
+    return pt;
   }
   bool failed = false;
-  pt = rp_library_find_failed(r->lib, name, len, &failed, r->diags);
+  rp_template *pt = rp_library_find_failed(r->lib, name, len, &failed, r->diags);
   if (failed) {
     rerror(r, t, n, RP_ESYNTAX, "partial '%s' has errors", name);
     return NULL;
   }
-  if (pt) {
-    atomic_store_explicit(&mn->cached, pt, memory_order_release);
-  } else {
-    atomic_store_explicit(&mn->cached_missing, true, memory_order_release);
-    if (r->strict) rerror(r, t, n, RP_ESTRICT, "no partial named '%s' (strict mode)", name);
-  }
+  atomic_store_explicit(&mn->cached, pt, memory_order_release);
+  atomic_store_explicit(&mn->cached_gen, gen, memory_order_release);
+  if (!pt && r->strict) rerror(r, t, n, RP_ESTRICT, "no partial named '%s' (strict mode)", name);
   return pt;
 }
 
@@ -613,9 +630,25 @@ static void render_partial(render *r, const rp_template *t, const rp_node *n) {
   r->depth--;
 }
 
-static bool same_name(const rp_node *a, const rp_node *b) {
-  return a->name.fulllen == b->name.fulllen &&
-         memcmp(a->name.full, b->name.full, a->name.fulllen) == 0;
+// The block child of parent tag p (in template ft) named like n, or NULL.
+static const rp_node *find_override(const rp_template *ft, const rp_node *p, const rp_node *n) {
+  uint32_t lo = 0, hi = p->nblocks;
+  while (lo < hi) {  // the first block whose name is not below n's
+    uint32_t mid = lo + (hi - lo) / 2;
+    const rp_node *b = &ft->nodes[p->blocks[mid]];
+    uint32_t m = b->name.fulllen < n->name.fulllen ? b->name.fulllen : n->name.fulllen;
+    int c = memcmp(b->name.full, n->name.full, m);
+    if (c == 0) c = b->name.fulllen < n->name.fulllen ? -1 : b->name.fulllen > n->name.fulllen;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == p->nblocks) return NULL;
+  const rp_node *b = &ft->nodes[p->blocks[lo]];
+  bool same = b->name.fulllen == n->name.fulllen &&
+              memcmp(b->name.full, n->name.full, n->name.fulllen) == 0;
+  return same ? b : NULL;
 }
 
 static void render_block(render *r, const rp_template *t, const rp_node *n) {
@@ -623,17 +656,12 @@ static void render_block(render *r, const rp_template *t, const rp_node *n) {
   // parents has the last word over every parent in between.
   const rp_template *ct = t;
   const rp_node *cn = n;
-  for (size_t f = 0; f < r->nframes && cn == n; f++) {
-    const rp_template *ft = r->frames[f].t;
-    const rp_node *p = r->frames[f].parent;
-    uint32_t pi = (uint32_t)(p - ft->nodes);
-    for (uint32_t j = pi + 1; j < p->end; j = ft->nodes[j].end) {
-      const rp_node *c = &ft->nodes[j];
-      if (c->type == RP_N_BLOCK && same_name(c, n)) {
-        ct = ft;
-        cn = c;
-        break;
-      }
+  for (size_t f = 0; f < r->nframes; f++) {
+    const rp_node *o = find_override(r->frames[f].t, r->frames[f].parent, n);
+    if (o) {
+      ct = r->frames[f].t;
+      cn = o;
+      break;
     }
   }
   indent_state is = indent_save(r);
@@ -661,7 +689,7 @@ static void render_block(render *r, const rp_template *t, const rp_node *n) {
 
 static void render_nodes(render *r, const rp_template *t, uint32_t from, uint32_t to) {
   uint32_t i = from;
-  while (i < to && r->status == RP_OK) {
+  while (i < to && !r->stop) {
     const rp_node *n = &t->nodes[i];
     switch ((rp_node_type)n->type) {
       case RP_N_TEXT:
@@ -674,12 +702,21 @@ static void render_nodes(render *r, const rp_template *t, uint32_t from, uint32_
         // Values a lookup produced are dropped once the tag is done, so a
         // stack-based context stays as deep as the template's nesting.
         size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
-        if (n->type == RP_N_SECTION)
-          render_section(r, t, n);
-        else if (n->type == RP_N_INVERTED)
-          render_inverted(r, t, n);
-        else
+        if (n->type == RP_N_VAR || n->type == RP_N_RAW) {
           interpolate(r, t, n);
+        } else if (r->nest >= RP_MAX_RENDER_NESTING) {
+          rerror(r, t, n, RP_ELIMIT,
+                 "sections nested deeper than %d levels, partials included (does a template "
+                 "include itself?)",
+                 RP_MAX_RENDER_NESTING);
+        } else {
+          r->nest++;
+          if (n->type == RP_N_SECTION)
+            render_section(r, t, n);
+          else
+            render_inverted(r, t, n);
+          r->nest--;
+        }
         if (r->ops->release) r->ops->release(r->ud, m);
         break;
       }

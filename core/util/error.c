@@ -2,6 +2,7 @@
 #include "util/error.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/buf.h"
 
@@ -69,6 +70,22 @@ void rp_diags_move(rp_diags *to, rp_diags *from) {
     stored_errors += from->items[i].sev == RP_SEV_ERROR;
   to->errors += from->errors - stored_errors;
   rp_diags_clear(from);
+}
+
+void rp_diags_sort(rp_diags *d, size_t from) {
+  // Insertion sort: stable, and the lists are short and nearly in order.
+  for (size_t i = from + 1; i < d->n; i++) {
+    rp_diag e = d->items[i];
+    size_t j = i;
+    while (j > from) {
+      const rp_diag *p = &d->items[j - 1];
+      int c = strcmp(p->path, e.path);
+      if (c < 0 || (c == 0 && (p->line < e.line || (p->line == e.line && p->col <= e.col)))) break;
+      d->items[j] = d->items[j - 1];
+      j--;
+    }
+    d->items[j] = e;
+  }
 }
 
 static const char *severity_word(rp_severity s) {

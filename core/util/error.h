@@ -66,6 +66,9 @@ void rp_diags_vadd(rp_diags *d, rp_severity sev, const char *path, int line, int
                    const char *fmt, va_list ap);
 // Appends every entry of `from` to `to` and empties `from`.
 void rp_diags_move(rp_diags *to, rp_diags *from);
+// Orders entries from..n by path, line and column (stable), so a person
+// reads the problems of a file from top to bottom.
+void rp_diags_sort(rp_diags *d, size_t from);
 // Prints each entry as one line `PATH:LINE:COL: error: MESSAGE`.
 void rp_diags_print(const rp_diags *d, FILE *f);
 // Formats entry i as above, without the newline, into a malloc'd string.

@@ -1,0 +1,131 @@
+"""Shared helpers for the end-to-end tests: run the real `rapport` binary as a
+user would, in a scratch folder, and look at its exit status, standard output
+and standard error.
+
+The binary is $RAPPORT (CTest sets it to the one it just built); run by hand,
+the tests fall back to build/rapport under the repository root. Only the
+Python standard library is used, so the tests run on a fresh machine.
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# A problem line as every Rapport command prints it: PATH:LINE:COL: error: MESSAGE.
+PROBLEM = re.compile(r"^(?P<path>[^\n:]+):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+)$", re.M)
+# The hint that follows every usage error.
+TRY_HELP = re.compile(r"^Try 'rapport help( [a-z]+)?' for more information\.$", re.M)
+
+
+def binary():
+    path = os.environ.get("RAPPORT") or os.path.join(ROOT, "build", "rapport")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(
+            "no rapport binary at %r: build it first, or set RAPPORT to its path" % path)
+    return os.path.abspath(path)
+
+
+def sanitized():
+    """True when the binary was built with AddressSanitizer (CTest says so)."""
+    return os.environ.get("RAPPORT_SANITIZED", "") in ("1", "ON", "on", "true")
+
+
+class Result:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.raw = proc.stdout
+        self.out = proc.stdout.decode("utf-8")
+        self.err = proc.stderr.decode("utf-8", errors="replace")
+
+    def __repr__(self):
+        return "exit %d\n--- stdout\n%s--- stderr\n%s" % (self.code, self.out, self.err)
+
+
+def run(args, cwd=None, stdin=None, timeout=60, env=None):
+    """Runs `rapport ARGS...` and returns a Result. stdin may be str or bytes;
+    env adds variables to the environment."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode("utf-8")
+    full_env = dict(os.environ, **env) if env else None
+    proc = subprocess.run([binary()] + list(args), cwd=cwd, input=stdin, env=full_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout, check=False,
+                          stdin=None if stdin is not None else subprocess.DEVNULL)
+    return Result(proc)
+
+
+class RapportTest(unittest.TestCase):
+    """A test case with a scratch folder (self.dir) that commands run in."""
+
+    maxDiff = None
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="rapport-e2e-")
+        self.dir = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def write(self, name, content):
+        """Writes a file under the scratch folder; str is written as UTF-8
+        with newlines kept as they are. Returns the relative name."""
+        path = os.path.join(self.dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with open(path, "wb") as f:
+            f.write(data)
+        return name
+
+    def rapport(self, *args, stdin=None, cwd=None, timeout=60, env=None):
+        return run(args, cwd=cwd or self.dir, stdin=stdin, timeout=timeout, env=env)
+
+    def mustache(self, template, data=None, *extra, stdin=None):
+        """Writes `template` (and `data` as data.json when it is a str) and
+        renders them: rapport mustache EXTRA... t.mustache [data.json]."""
+        self.write("t.mustache", template)
+        args = ["mustache"] + list(extra) + ["t.mustache"]
+        if data is not None:
+            self.write("data.json", data)
+            args.append("data.json")
+        return self.rapport(*args, stdin=stdin)
+
+    # --- assertions -------------------------------------------------------
+
+    def assertRenders(self, result, expected):
+        self.assertEqual(result.code, 0, result)
+        self.assertEqual(result.err, "", result)
+        self.assertEqual(result.out, expected, result)
+
+    def assertUsageError(self, result, message=None, command=None):
+        """Exit 2, nothing on stdout, `rapport: MESSAGE` then the Try line."""
+        self.assertEqual(result.code, 2, result)
+        self.assertEqual(result.out, "", result)
+        if message is not None:
+            self.assertIn("rapport: " + message, result.err, result)
+        m = TRY_HELP.search(result.err)
+        self.assertIsNotNone(m, result)
+        if command is not None:
+            self.assertEqual(m.group(0),
+                             "Try 'rapport help %s' for more information." % command, result)
+
+    def problems(self, result):
+        """The PATH:LINE:COL problems on stderr as (path, line, col, msg)."""
+        return [(m["path"], int(m["line"]), int(m["col"]), m["msg"])
+                for m in PROBLEM.finditer(result.err)]
+
+    def assertProblem(self, result, path, line, col, fragment):
+        """Some problem on stderr is at PATH:LINE:COL and mentions FRAGMENT."""
+        for p in self.problems(result):
+            if p[:3] == (path, line, col) and fragment in p[3]:
+                return
+        self.fail("no problem %s:%d:%d mentioning %r in\n%r" % (path, line, col, fragment, result))
+
+    def assertEveryLineIsAProblem(self, result):
+        """Every line on stderr has the PATH:LINE:COL: error: form."""
+        for line in result.err.splitlines():
+            self.assertRegex(line, PROBLEM, result)

@@ -1,0 +1,146 @@
+"""End-to-end tests of the `rapport` command line itself: help, version,
+usage errors, planned commands and the global options (PRODUCT.md section 3).
+Exit status: 0 success, 1 a problem in the user's files, 2 a usage error."""
+
+import os
+import re
+import unittest
+
+from harness import ROOT, RapportTest
+
+PLANNED = ["render", "new", "check", "list", "watch", "test"]
+
+
+class Help(RapportTest):
+    def test_help_flags_print_the_overview(self):
+        for flag in ("--help", "-h"):
+            with self.subTest(flag=flag):
+                r = self.rapport(flag)
+                self.assertEqual(r.code, 0, r)
+                self.assertEqual(r.err, "", r)
+                self.assertTrue(r.out.startswith("usage: rapport "), r)
+                self.assertRegex(r.out, r"(?m)^  mustache  Render a plain Mustache template")
+                for name in PLANNED:
+                    self.assertRegex(r.out, r"(?m)^  %s +\(planned\) " % name)
+                self.assertIn("-C DIR", r.out)
+                self.assertIn("Exit status: 0 success, 1 a problem", r.out)
+
+    def test_help_command_equals_help_flag(self):
+        self.assertEqual(self.rapport("help").out, self.rapport("--help").out)
+
+    def test_help_mustache(self):
+        r = self.rapport("help", "mustache")
+        self.assertEqual(r.code, 0, r)
+        self.assertTrue(r.out.startswith(
+            "usage: rapport mustache [--partials DIR]... [--strict] TEMPLATE [DATA...]\n"), r)
+        for word in ("--partials DIR", "--strict", ".jsonl", "'-' reads JSON from standard input",
+                     "upper", "default", "join", "date", "count"):
+            self.assertIn(word, r.out)
+        self.assertNotIn("planned", r.out)
+        # The help points at the template documentation: it must exist.
+        self.assertIn("See docs/templates.md.", r.out)
+        self.assertTrue(os.path.isfile(os.path.join(ROOT, "docs", "templates.md")))
+
+    def test_mustache_help_flag_equals_help_mustache(self):
+        for flag in ("--help", "-h"):
+            with self.subTest(flag=flag):
+                r = self.rapport("mustache", flag)
+                self.assertEqual(r.code, 0, r)
+                self.assertEqual(r.out, self.rapport("help", "mustache").out)
+
+    def test_help_of_a_planned_command_says_it_is_planned(self):
+        for name in PLANNED:
+            with self.subTest(command=name):
+                r = self.rapport("help", name)
+                self.assertEqual(r.code, 0, r)
+                self.assertTrue(r.out.startswith("usage: rapport %s" % name), r)
+                self.assertIn("planned and not available", r.out)
+
+    def test_help_of_an_unknown_command(self):
+        r = self.rapport("help", "nope")
+        self.assertUsageError(r, "no command named 'nope'", command=None)
+
+    def test_no_command_is_a_usage_error(self):
+        r = self.rapport()
+        self.assertEqual(r.code, 2, r)
+        self.assertIn("usage: rapport ", r.out + r.err)
+
+
+class Version(RapportTest):
+    def test_version_matches_the_project_version(self):
+        with open(os.path.join(ROOT, "CMakeLists.txt"), encoding="utf-8") as f:
+            version = re.search(r"project\(rapport VERSION ([0-9.]+)", f.read()).group(1)
+        r = self.rapport("--version")
+        self.assertRenders(r, "rapport %s\n" % version)
+
+
+class UsageErrors(RapportTest):
+    def test_unknown_command(self):
+        r = self.rapport("bogus")
+        self.assertUsageError(r, "no command named 'bogus'", command=None)
+        self.assertIn("Try 'rapport help' for more information.", r.err)
+
+    def test_unknown_global_option(self):
+        r = self.rapport("--bogus", "mustache", "t.mustache")
+        self.assertUsageError(r, "unknown option '--bogus'")
+
+    def test_unknown_mustache_option(self):
+        r = self.rapport("mustache", "--bogus", "t.mustache")
+        self.assertUsageError(r, "unknown option '--bogus'", command="mustache")
+
+    def test_mustache_needs_a_template(self):
+        self.assertUsageError(self.rapport("mustache"), "a TEMPLATE file is needed",
+                              command="mustache")
+
+    def test_partials_needs_a_folder(self):
+        self.write("t.mustache", "x")
+        r = self.rapport("mustache", "t.mustache", "--partials")
+        self.assertUsageError(r, "option '--partials' needs a folder", command="mustache")
+
+    def test_global_options_need_values(self):
+        for opt in ("-C", "--plugins", "--templates", "--color"):
+            with self.subTest(option=opt):
+                self.assertUsageError(self.rapport(opt), "option '%s' needs a value" % opt)
+
+    def test_color_values(self):
+        self.write("t.mustache", "ok\n")
+        for when in ("auto", "always", "never"):
+            with self.subTest(color=when):
+                self.assertRenders(self.rapport("--color", when, "mustache", "t.mustache"), "ok\n")
+        self.assertUsageError(self.rapport("--color=sometimes", "mustache", "t.mustache"),
+                              "--color takes auto, always or never, not 'sometimes'")
+
+    def test_planned_commands_exit_2_saying_planned(self):
+        for name in PLANNED:
+            with self.subTest(command=name):
+                r = self.rapport(name)
+                self.assertUsageError(
+                    r, "'%s' is planned and not available in this version" % name)
+
+
+class GlobalOptions(RapportTest):
+    def test_workspace_option_runs_in_the_folder(self):
+        self.write("ws/t.mustache", "{{>p}} {{name}}\n")
+        self.write("ws/p.mustache", "Hello")
+        self.write("ws/d.json", '{"name": "Dana"}')
+        for args in (["-C", "ws"], ["-C=ws"]):
+            with self.subTest(args=args):
+                r = self.rapport(*args, "mustache", "t.mustache", "d.json")
+                self.assertRenders(r, "Hello Dana\n")
+
+    def test_workspace_that_does_not_exist(self):
+        r = self.rapport("-C", "nowhere", "mustache", "t.mustache")
+        self.assertUsageError(r, "cannot use workspace 'nowhere'")
+
+    def test_quiet_is_accepted(self):
+        self.write("t.mustache", "ok\n")
+        for flag in ("-q", "--quiet"):
+            self.assertRenders(self.rapport(flag, "mustache", "t.mustache"), "ok\n")
+
+    def test_double_dash_ends_options(self):
+        self.write("--strict", "{{missing}}literal\n")
+        self.assertRenders(self.rapport("mustache", "--", "--strict"), "literal\n")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
