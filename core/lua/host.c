@@ -54,7 +54,18 @@ rp_lua *rp_lua_new(const rp_lua_opts *opts) {
   luaL_requiref(h->L, LUA_MATHLIBNAME, luaopen_math, 0);
   luaL_requiref(h->L, LUA_UTF8LIBNAME, luaopen_utf8, 0);
   lua_settop(h->L, 0);
+  rp_sandbox_init(h);
   return h;
+}
+
+void rp_lua_set_print(rp_lua *h, rp_lua_print_fn fn, void *ud) {
+  h->print = fn;
+  h->print_ud = ud;
+}
+
+void rp_lua_set_require(rp_lua *h, rp_lua_require_fn fn, void *ud) {
+  h->require = fn;
+  h->require_ud = ud;
 }
 
 void rp_lua_free(rp_lua *h) {
@@ -96,47 +107,6 @@ int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   return RP_OK;
 }
 
-static void copy_fields(lua_State *L, const char *lib, const char *const *names) {
-  // [env] -> [env], env[lib] = { safe subset of the library }
-  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_getfield(L, -1, lib);  // [env, loaded, libtable]
-  lua_newtable(L);           // [env, loaded, libtable, copy]
-  for (const char *const *n = names; *n; n++) {
-    lua_getfield(L, -2, *n);
-    lua_setfield(L, -2, *n);
-  }
-  lua_setfield(L, -4, lib);
-  lua_pop(L, 2);
-}
-
-// Pushes a fresh sandbox environment built from an allow-list.
-static void push_sandbox(lua_State *L) {
-  static const char *const base[] = {"assert",   "error",    "ipairs", "next",   "pairs",
-                                     "pcall",    "rawequal", "rawlen", "select", "tonumber",
-                                     "tostring", "type",     "xpcall", NULL};
-  static const char *const string[] = {"byte",    "char", "find",  "format", "gmatch",
-                                       "gsub",    "len",  "lower", "match",  "rep",
-                                       "reverse", "sub",  "upper", NULL};
-  static const char *const table[] = {"concat", "insert", "remove", "sort", "unpack", NULL};
-  static const char *const math[] = {"abs",        "ceil", "floor",      "fmod", "huge", "max",
-                                     "maxinteger", "min",  "mininteger", "modf", "pi",   "sqrt",
-                                     "tointeger",  "type", "ult",        NULL};
-  static const char *const utf8[] = {"char", "charpattern", "codepoint", "codes",
-                                     "len",  "offset",      NULL};
-  lua_newtable(L);
-  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  lua_getfield(L, -1, LUA_GNAME);  // [env, loaded, _G]
-  for (const char *const *n = base; *n; n++) {
-    lua_getfield(L, -1, *n);
-    lua_setfield(L, -4, *n);
-  }
-  lua_pop(L, 2);
-  copy_fields(L, LUA_STRLIBNAME, string);
-  copy_fields(L, LUA_TABLIBNAME, table);
-  copy_fields(L, LUA_MATHLIBNAME, math);
-  copy_fields(L, LUA_UTF8LIBNAME, utf8);
-}
-
 // Lua messages start with "path:LINE: "; report them at that line.
 static void add_lua_error(rp_diags *diags, const char *path, const char *msg) {
   size_t plen = strlen(path);
@@ -165,7 +135,7 @@ static int run_loaded(rp_lua *h, int loadrc, const char *path, rp_diags *diags,
     lua_pop(L, 1);
     return RP_ESYNTAX;
   }
-  push_sandbox(L);
+  rp_sandbox_push_env(h);
   if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);  // _ENV is the chunk's first upvalue
   char *err = NULL;
   int rc = rp_lua_pcall(h, 0, 1, &err);

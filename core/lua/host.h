@@ -31,10 +31,23 @@ typedef struct rp_lua_opts {
   long instruction_budget;  // VM instructions per call; 0 means 10 million
 } rp_lua_opts;
 
+// Receives what plugin code prints (print, warn): `where` is "file:line" of
+// the caller, `text` the line without its newline. The host caps how much a
+// state may print; past the cap the text is dropped and one notice is sent.
+typedef void (*rp_lua_print_fn)(void *ud, const char *where, const char *text, size_t len);
+
+// Resolves require(name): pushes the module's value onto the Lua stack of
+// the state and returns RP_OK, or returns a negative rp_status after setting
+// *errmsg (malloc'd). "rapport" never reaches it: it is the API table.
+typedef int (*rp_lua_require_fn)(void *ud, rp_lua *L, const char *name, char **errmsg);
+
 // Creates a state. opts may be NULL. Returns NULL only when Lua cannot
 // allocate its state.
 rp_lua *rp_lua_new(const rp_lua_opts *opts);
 void rp_lua_free(rp_lua *L);
+
+void rp_lua_set_print(rp_lua *L, rp_lua_print_fn fn, void *ud);
+void rp_lua_set_require(rp_lua *L, rp_lua_require_fn fn, void *ud);
 
 // Loads the Lua source file `path` (text only), runs it in a fresh sandbox
 // environment, and keeps its first return value in *result (0 when it
