@@ -142,8 +142,7 @@ typedef struct jsonl_worker {
 } jsonl_worker;
 
 static void *jsonl_worker_new(void *ud) {
-  jsonl_worker *w = calloc(1, sizeof *w);
-  if (!w) rp_oom();
+  jsonl_worker *w = rp_xcalloc(1, sizeof *w);
   w->job = ud;
   w->doc = rp_doc_new();
   return w;

@@ -72,7 +72,7 @@ size_t rp_number_format(double x, char *buf) {
     buf[o] = '\0';
     return o;
   }
-  char d[20];
+  char d[32];  // at most 17 digits; sized past 21 so every branch below is in bounds
   int k, n;
   shortest_digits(a, d, &k, &n);
   if (k <= n && n <= 21) {  // 1e20 -> 100000000000000000000
