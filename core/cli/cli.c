@@ -44,12 +44,36 @@ static const command commands[] = {
      "rapport render FILE... [-o OUT] [--out-dir DIR] [--format md|html|txt|json] [--strict]",
      "Validate, compute and render session files into notes.\n"},
     {"new", NULL, "rapport new TYPE [-o FILE]", "Write a commented session skeleton.\n"},
-    {"check", NULL, "rapport check [PATH...]",
-     "Load every plugin and template and validate sessions.\n"},
-    {"list", NULL, "rapport list", "List note types, checklists, measures and filters.\n"},
+    {"check", rp_cmd_check, "rapport check [PATH...]",
+     "Load every plugin and template and report every problem.\n"
+     "\n"
+     "Loads the built-in plugins, the workspace's plugins/ and each --plugins\n"
+     "folder, and compiles every template: built in, in templates/, in each\n"
+     "--templates folder. PATH adds a plugin folder or a template file (.mustache).\n"
+     "Every problem is one line PATH:LINE:COL: error: MESSAGE; the exit status is\n"
+     "1 when there is any.\n"},
+    {"list", rp_cmd_list, "rapport list",
+     "List note types, checklists, measures, filters and plugins.\n"
+     "\n"
+     "Each line shows the file and line that defines the thing and, when it\n"
+     "replaces something of the same name earlier on the search path, what it\n"
+     "overrides.\n"},
     {"watch", NULL, "rapport watch [PATH...] [--out-dir DIR] [--format F] [--serve [PORT]]",
      "Keep notes rendered as files change, with an optional live preview.\n"},
-    {"test", NULL, "rapport test [PATH...]", "Run plugin tests.\n"},
+    {"test", rp_cmd_test, "rapport test [--match TEXT] [PATH...]",
+     "Run plugin tests (rapport.test blocks) and report N passed, N failed.\n"
+     "\n"
+     "Runs the tests of every plugin on the search path; PATH adds plugin folders.\n"
+     "Each test starts from freshly loaded plugins and gets a helper table t:\n"
+     "t.eq(actual, expected [, message]), t.ok(value [, message]),\n"
+     "t.fails(fn [, text]) and t.render(template, data). A failure is reported as\n"
+     "PATH:LINE:COL: error: test 'name' failed: ...; the exit status is 1 when a\n"
+     "test fails or a plugin does not load.\n"
+     "\n"
+     "Options:\n"
+     "  --match TEXT    run only the tests whose name contains TEXT\n"
+     "\n"
+     "See docs/plugins.md.\n"},
 };
 
 static const command *find_command(const char *name) {

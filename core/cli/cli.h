@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lua/plugins.h"
+#include "util/error.h"
+
 enum { RP_EXIT_OK = 0, RP_EXIT_PROBLEM = 1, RP_EXIT_USAGE = 2 };
 
 typedef struct rp_cli {
@@ -25,6 +28,18 @@ int rp_cli_main(int argc, char **argv);
 
 // Commands: argv[0] is the command's name.
 int rp_cmd_mustache(rp_cli *cli, int argc, char **argv);
+int rp_cmd_list(rp_cli *cli, int argc, char **argv);
+int rp_cmd_check(rp_cli *cli, int argc, char **argv);
+int rp_cmd_test(rp_cli *cli, int argc, char **argv);
+
+// The workspace's folder of `kind` ("plugins" or "templates") followed by
+// each --plugins or --templates folder. *dirs is malloc'd; the strings are
+// borrowed.
+void rp_cli_search_path(const rp_cli *cli, const char *kind, const char ***dirs, size_t *n);
+
+// Loads the plugins: built-ins, the search path, then `extra` folders.
+rp_plugins *rp_cli_load_plugins(const rp_cli *cli, const char **extra, size_t nextra,
+                                rp_diags *diags);
 
 // Prints the help of one command (or the overview for NULL) to stdout.
 // Returns false when there is no such command.

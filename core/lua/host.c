@@ -33,7 +33,12 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
   h->remaining -= RP_HOOK_EVERY;
   if (h->remaining <= 0 || h->exhausted) {
     h->exhausted = true;
-    luaL_error(L, "instruction budget exceeded (%ld instructions)", h->budget);
+    // Level 0 inside a hook is the function that was running: the place
+    // to blame. (lua_pushfstring knows no %ld: the number goes as %I.)
+    luaL_where(L, 0);
+    lua_pushfstring(L, "instruction budget exceeded (%I instructions)", (lua_Integer)h->budget);
+    lua_concat(L, 2);
+    lua_error(L);
   }
 }
 

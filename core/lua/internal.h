@@ -30,3 +30,54 @@ void rp_sandbox_push_env(rp_lua *h);
 // sets *errmsg (malloc'd; may be NULL to discard) and returns a negative
 // rp_status.
 int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg);
+
+// ---------------------------------------------------------------------------
+// plugins.c / api.c: the plugin set and what it registered
+// ---------------------------------------------------------------------------
+
+#include "lua/plugins.h"
+
+typedef struct rp_plugin {
+  char *name;    // NAME of NAME.lua or NAME/init.lua
+  char *path;    // main file, as messages show it (also the chunk name)
+  char *folder;  // NAME/ for a folder plugin (its own modules), else NULL
+  int dir;       // position on the search path: 0 built-ins, 1.. folders
+  bool builtin;
+  bool failed;
+  char *replaces_path;  // a plugin of the same name earlier on the path
+  int chunk_ref;        // the compiled main chunk, run again by reset
+  int module_ref;       // what the chunk returned, for require; LUA_NOREF if nothing
+} rp_plugin;
+
+typedef struct rp_item {
+  rp_item_kind kind;
+  char *id;
+  char *title;
+  char *path;
+  int line;
+  char *overrides_path;
+  int overrides_line;
+  size_t plugin;  // index into plugins
+  int ref;        // the registered table or function
+} rp_item;
+
+struct rp_plugins {
+  rp_lua *lua;
+  rp_plugin *plugins;
+  size_t nplugins;
+  rp_item *items;
+  size_t nitems, itemcap;
+  long loading;   // index of the plugin whose chunk is running, or -1
+  int requiring;  // depth of nested require, against cycles
+};
+
+// api.c: pushes a fresh `rapport` table whose registration functions add to
+// p while p->loading >= 0 and refuse otherwise.
+void rp_api_push(rp_plugins *p);
+// api.c: pushes the `t` helper table handed to a test function.
+void rp_api_push_test_helpers(rp_plugins *p);
+// plugins.c: adds an item registered by the running plugin (ref: a registry
+// reference it takes over). Returns false with a message in *err on a
+// conflict with an earlier registration of the same folder.
+bool rp_plugins_register(rp_plugins *p, rp_item_kind kind, const char *id, const char *title,
+                         const char *path, int line, int ref, rp_buf *err);

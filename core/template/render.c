@@ -39,6 +39,7 @@ typedef struct render {
   rp_buf *out;
   rp_diags *diags;
   rp_escape escape;
+  void *user;
   bool strict;
   int max_depth;
   int depth;
@@ -411,7 +412,7 @@ static void interpolate_filtered(render *r, const rp_template *t, const rp_node 
     rp_fval out = {0};
     out.missing = true;
     char *msg = NULL;
-    rp_filter_call call = {&ctx, &cur, f->args, f->nargs, scratch, &out, &msg};
+    rp_filter_call call = {&ctx, &cur, f->args, f->nargs, scratch, &out, &msg, r->user};
     int rc = f->fn(&call, f->ud);
     if (rc < 0) {
       rerror(r, t, n, RP_EFILTER, "filter '%s' failed: %s", f->name,
@@ -745,8 +746,10 @@ int rp_template_render(const rp_template *t, const rp_ctx *ctx, const rp_render_
   r.max_depth =
       t->lib && t->lib->opts.max_depth > 0 ? t->lib->opts.max_depth : RP_DEFAULT_MAX_DEPTH;
   r.status = RP_OK;
+  r.user = opts ? opts->user : NULL;
   r.stackcap = 32;
   r.stack = rp_xmalloc(r.stackcap * sizeof *r.stack);
+  if (opts && opts->has_globals) r.stack[r.sp++] = opts->globals;
   r.stack[r.sp++] = ctx->root;
   rp_buf_add(out, "", 0);
   render_nodes(&r, t, 0, t->nnodes);

@@ -117,6 +117,7 @@ typedef struct rp_filter_call {
   rp_buf *scratch;
   rp_fval *out;
   char **errmsg;  // a filter may set a malloc'd message on failure
+  void *user;     // rp_render_opts.user of the render
 } rp_filter_call;
 
 // Returns RP_OK, or a negative rp_status with *call->errmsg set.
@@ -203,6 +204,14 @@ typedef enum rp_escape {
 
 typedef struct rp_render_opts {
   rp_escape escape;
+  // Handed to filters (rp_filter_call.user): e.g. the plugin set whose Lua
+  // functions implement them, one per rendering thread.
+  void *user;
+  // Names looked up after the whole context stack: a value of the same
+  // context (e.g. a map of lambdas) pushed below the root. Ignored when
+  // has_globals is false.
+  bool has_globals;
+  rp_value globals;
 } rp_render_opts;
 
 // Renders `t` against `ctx`, appending to `out`. opts may be NULL. Returns

@@ -8,7 +8,7 @@ import unittest
 
 from harness import ROOT, RapportTest
 
-PLANNED = ["render", "new", "check", "list", "watch", "test"]
+PLANNED = ["render", "new", "watch"]
 
 
 class Help(RapportTest):

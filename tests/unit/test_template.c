@@ -76,7 +76,7 @@ static int render_tpl(const rp_template *t, const char *json, rp_escape esc, rp_
   rp_doc *doc = rp_doc_new();
   rp_value root = parse_json(doc, json ? json : "{}");
   rp_ctx ctx = rp_doc_ctx(doc, root);
-  rp_render_opts opts = {esc};
+  rp_render_opts opts = {.escape = esc};
   int rc = rp_template_render(t, &ctx, &opts, out, diags);
   rp_doc_free(doc);
   return rc;

@@ -1,0 +1,278 @@
+// `rapport list`, `rapport check` and `rapport test`: the commands about
+// plugins and templates on the search path.
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "lua/plugins.h"
+#include "template/template.h"
+#include "util/builtin.h"
+
+void rp_cli_search_path(const rp_cli *cli, const char *kind, const char ***dirs, size_t *n) {
+  const char **list = cli->plugin_dirs;
+  size_t count = cli->nplugin_dirs;
+  if (strcmp(kind, "templates") == 0) {
+    list = cli->template_dirs;
+    count = cli->ntemplate_dirs;
+  }
+  *dirs = rp_xcalloc(count + 1, sizeof **dirs);
+  (*dirs)[0] = kind;  // the workspace's own folder: "plugins" or "templates"
+  for (size_t i = 0; i < count; i++)
+    (*dirs)[i + 1] = list[i];
+  *n = count + 1;
+}
+
+rp_plugins *rp_cli_load_plugins(const rp_cli *cli, const char **extra, size_t nextra,
+                                rp_diags *diags) {
+  const char **dirs;
+  size_t n;
+  rp_cli_search_path(cli, "plugins", &dirs, &n);
+  dirs = rp_xrealloc(dirs, (n + nextra) * sizeof *dirs);
+  for (size_t i = 0; i < nextra; i++)
+    dirs[n++] = extra[i];
+  rp_plugins_opts po = {0};
+  po.builtins = true;
+  po.dirs = dirs;
+  po.ndirs = n;
+  rp_plugins *p = rp_plugins_load(&po, diags);
+  free(dirs);
+  return p;
+}
+
+static bool is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// --- list -------------------------------------------------------------------------
+
+static const char *const builtin_filters[] = {"upper", "lower", "default", "join",
+                                              "date",  "count", NULL};
+
+static void list_kind(const rp_plugins *p, rp_item_kind kind, const char *heading) {
+  size_t n = rp_plugins_item_count(p, kind);
+  bool filters = kind == RP_ITEM_FILTER;
+  if (n == 0 && !filters) return;
+  printf("%s\n", heading);
+  if (filters) {
+    for (const char *const *f = builtin_filters; *f; f++) {
+      bool replaced = false;
+      rp_item_info it;
+      for (size_t i = 0; rp_plugins_item(p, kind, i, &it); i++)
+        replaced |= strcmp(it.id, *f) == 0;
+      if (!replaced) printf("  %-18s built in\n", *f);
+    }
+  }
+  rp_item_info it;
+  for (size_t i = 0; rp_plugins_item(p, kind, i, &it); i++) {
+    printf("  %-18s %s:%d", it.id, it.path, it.line);
+    if (it.title) printf("  %s", it.title);
+    if (it.overrides_path) printf("  (overrides %s:%d)", it.overrides_path, it.overrides_line);
+    if (filters) {
+      for (const char *const *f = builtin_filters; *f; f++)
+        if (strcmp(it.id, *f) == 0) printf("  (overrides the built-in filter)");
+    }
+    printf("\n");
+  }
+  printf("\n");
+}
+
+int rp_cmd_list(rp_cli *cli, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+      rp_cli_help("list");
+      return RP_EXIT_OK;
+    }
+    return rp_cli_usage_error("list", "unexpected argument '%s'", argv[i]);
+  }
+  rp_diags diags = RP_DIAGS_INIT;
+  rp_plugins *p = rp_cli_load_plugins(cli, NULL, 0, &diags);
+  list_kind(p, RP_ITEM_NOTE_TYPE, "Note types");
+  list_kind(p, RP_ITEM_CHECKLIST, "Checklists");
+  list_kind(p, RP_ITEM_MEASURE, "Measures");
+  list_kind(p, RP_ITEM_FILTER, "Filters");
+  list_kind(p, RP_ITEM_LAMBDA, "Lambdas");
+  list_kind(p, RP_ITEM_HOOK, "Event handlers");
+  printf("Plugins\n");
+  for (size_t i = 0; i < rp_plugins_count(p); i++) {
+    rp_plugin_info pi;
+    rp_plugins_plugin(p, i, &pi);
+    printf("  %-18s %s", pi.name, pi.path);
+    if (pi.builtin) printf(" (built in)");
+    if (pi.failed) printf(" (failed to load: disabled)");
+    if (pi.replaces_path) printf(" (replaces %s)", pi.replaces_path);
+    printf("\n");
+  }
+  rp_diags_print(&diags, stderr);
+  int status = diags.errors ? RP_EXIT_PROBLEM : RP_EXIT_OK;
+  rp_diags_free(&diags);
+  rp_plugins_free(p);
+  return status;
+}
+
+// --- check ------------------------------------------------------------------------
+
+static size_t check_template_file(const char *path, rp_library *lib, rp_diags *diags) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
+    return 1;
+  }
+  rp_buf b = RP_BUF_INIT;
+  char chunk[16384];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    rp_buf_add(&b, chunk, n);
+  fclose(f);
+  rp_template *t = rp_template_compile(lib, path, b.data ? b.data : "", b.len, diags);
+  rp_buf_free(&b);
+  rp_template_free(t);
+  return 1;
+}
+
+static size_t check_template_dir(const char *dir, rp_library *lib, rp_diags *diags) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  size_t count = 0;
+  struct dirent *e;
+  char **names = NULL;
+  size_t n = 0;
+  while ((e = readdir(d)) != NULL) {
+    size_t len = strlen(e->d_name);
+    if (e->d_name[0] == '.' || len <= 9 || strcmp(e->d_name + len - 9, ".mustache") != 0) continue;
+    names = rp_xrealloc(names, (n + 1) * sizeof *names);
+    names[n++] = rp_xstrndup(e->d_name, len);
+  }
+  closedir(d);
+  for (size_t i = 0; i < n; i++) {
+    rp_buf path = RP_BUF_INIT;
+    rp_buf_printf(&path, "%s/%s", dir, names[i]);
+    count += check_template_file(path.data, lib, diags);
+    rp_buf_free(&path);
+    free(names[i]);
+  }
+  free(names);
+  return count;
+}
+
+int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
+  const char **extra_plugins = rp_xcalloc((size_t)argc, sizeof *extra_plugins);
+  size_t nextra = 0;
+  const char **templates = rp_xcalloc((size_t)argc, sizeof *templates);
+  size_t ntemplates = 0;
+  int status = RP_EXIT_OK;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    size_t len = strlen(a);
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      rp_cli_help("check");
+      goto done;
+    } else if (a[0] == '-' && a[1]) {
+      status = rp_cli_usage_error("check", "unknown option '%s'", a);
+      goto done;
+    } else if (len > 9 && strcmp(a + len - 9, ".mustache") == 0) {
+      templates[ntemplates++] = a;
+    } else if (is_dir(a)) {
+      extra_plugins[nextra++] = a;
+    } else {
+      status = rp_cli_usage_error(
+          "check",
+          "cannot check '%s': give template files (.mustache) or plugin folders; checking "
+          "session files comes with the note types",
+          a);
+      goto done;
+    }
+  }
+  rp_diags diags = RP_DIAGS_INIT;
+  rp_plugins *p = rp_cli_load_plugins(cli, extra_plugins, nextra, &diags);
+  size_t nplugins = rp_plugins_count(p);
+  // Templates: every .mustache file on the template search path, compiled
+  // with every filter the plugins define.
+  rp_filters *filters = rp_filters_new();
+  rp_filters_add_builtins(filters);
+  rp_plugins_add_filters(p, filters);
+  rp_library_opts lo = {NULL, NULL, filters, false, 0};
+  rp_library *lib = rp_library_new(&lo);
+  size_t ntpl = 0;
+  for (size_t i = 0; i < rp_builtin_nfiles; i++) {
+    const rp_builtin_file *f = &rp_builtin_files[i];
+    size_t len = strlen(f->path);
+    if (len <= 9 || strcmp(f->path + len - 9, ".mustache") != 0) continue;
+    rp_template_free(rp_template_compile(lib, f->path, (const char *)f->data, f->len, &diags));
+    ntpl++;
+  }
+  const char **tdirs;
+  size_t ntdirs;
+  rp_cli_search_path(cli, "templates", &tdirs, &ntdirs);
+  for (size_t i = 0; i < ntdirs; i++)
+    ntpl += check_template_dir(tdirs[i], lib, &diags);
+  free(tdirs);
+  for (size_t i = 0; i < ntemplates; i++)
+    ntpl += check_template_file(templates[i], lib, &diags);
+  rp_diags_print(&diags, stderr);
+  if (!cli->quiet || diags.errors)
+    fprintf(stderr, "rapport: checked %zu plugin%s and %zu template%s: %zu problem%s\n", nplugins,
+            nplugins == 1 ? "" : "s", ntpl, ntpl == 1 ? "" : "s", diags.errors,
+            diags.errors == 1 ? "" : "s");
+  status = diags.errors ? RP_EXIT_PROBLEM : RP_EXIT_OK;
+  rp_library_free(lib);
+  rp_filters_free(filters);
+  rp_plugins_free(p);
+  rp_diags_free(&diags);
+done:
+  free(extra_plugins);
+  free(templates);
+  return status;
+}
+
+// --- test ---------------------------------------------------------------------------
+
+int rp_cmd_test(rp_cli *cli, int argc, char **argv) {
+  const char **extra = rp_xcalloc((size_t)argc, sizeof *extra);
+  size_t nextra = 0;
+  const char *match = NULL;
+  int status = RP_EXIT_OK;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      rp_cli_help("test");
+      goto done;
+    } else if (strcmp(a, "--match") == 0 || strncmp(a, "--match=", 8) == 0) {
+      match = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!match) {
+        status = rp_cli_usage_error("test", "option '--match' needs some text");
+        goto done;
+      }
+    } else if (a[0] == '-' && a[1]) {
+      status = rp_cli_usage_error("test", "unknown option '%s'", a);
+      goto done;
+    } else if (is_dir(a)) {
+      extra[nextra++] = a;
+    } else {
+      status = rp_cli_usage_error("test", "'%s' is not a plugin folder", a);
+      goto done;
+    }
+  }
+  rp_diags diags = RP_DIAGS_INIT;
+  rp_plugins *p = rp_cli_load_plugins(cli, extra, nextra, &diags);
+  size_t load_errors = diags.errors;
+  rp_diags_print(&diags, stderr);
+  rp_diags_clear(&diags);
+  rp_test_result r = {0, 0};
+  rp_plugins_run_tests(p, match, &r, &diags);
+  rp_diags_print(&diags, stderr);
+  printf("%zu passed, %zu failed\n", r.passed, r.failed);
+  if (load_errors)
+    fprintf(stderr, "rapport: %zu plugin problem%s (see above): their tests did not run\n",
+            load_errors, load_errors == 1 ? "" : "s");
+  status = (r.failed || load_errors) ? RP_EXIT_PROBLEM : RP_EXIT_OK;
+  rp_diags_free(&diags);
+  rp_plugins_free(p);
+done:
+  free(extra);
+  return status;
+}

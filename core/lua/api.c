@@ -1,0 +1,661 @@
+// The `rapport` table: plugin API v1.
+//
+//   rapport.api == 1
+//   rapport.note_type{...}  rapport.checklist{...}  rapport.measure{...}
+//   rapport.filter(name, fn)  rapport.lambda(name, fn)  rapport.on(event, fn)
+//   rapport.test(name, fn)
+//
+// Option tables are strict: every key must be known and of the right type,
+// checked with raw access (no metamethod of a plugin's table runs here), and
+// a mistake is an error at the plugin's line naming the function and the key,
+// so a typo never silently does nothing. Registration is refused outside the
+// loading of a plugin. docs/plugins.md documents every option, and
+// plugins/meta/rapport.lua gives editors the same as annotations.
+#include <lauxlib.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua/internal.h"
+
+enum {
+  T_STRING = 1 << 0,
+  T_NUMBER = 1 << 1,
+  T_BOOLEAN = 1 << 2,
+  T_TABLE = 1 << 3,
+  T_FUNCTION = 1 << 4,
+  T_INTEGER = 1 << 5,  // a number with an integer value
+  T_LIST = 1 << 6,     // a sequence 1..n and nothing else
+};
+
+typedef struct optset optset;
+
+typedef struct opt {
+  const char *key;
+  unsigned types;
+  bool required;
+  unsigned each;             // T_LIST: the type of each element
+  const optset *sub;         // T_TABLE (or each table of a list): its own options
+  const char *const *oneof;  // T_STRING: the allowed values
+} opt;
+
+struct optset {
+  const opt *opts;
+};
+
+static const char *const field_types[] = {"text",    "string", "integer",  "number",
+                                          "boolean", "date",   "datetime", "enum",
+                                          "rating",  "list",   "object",   NULL};
+static const char *const item_types[] = {"rating", "flag", "text", NULL};
+static const char *const events[] = {"loaded", "session", "note", NULL};
+
+static const opt field_opts[];
+static const optset field_set = {field_opts};
+static const opt list_item_opts[];
+static const optset list_item_set = {list_item_opts};
+
+#define FIELD_COMMON                                                                               \
+  {"type", T_STRING, true, 0, NULL, field_types}, {"label", T_STRING, false, 0, NULL, NULL},       \
+      {"description", T_STRING, false, 0, NULL, NULL},                                             \
+      {"required", T_BOOLEAN, false, 0, NULL, NULL},                                               \
+      {"default", T_STRING | T_NUMBER | T_BOOLEAN | T_TABLE, false, 0, NULL, NULL},                \
+      {"values", T_LIST, false, T_STRING, NULL, NULL}, {"min", T_NUMBER, false, 0, NULL, NULL},    \
+      {"max", T_NUMBER, false, 0, NULL, NULL}, {"items", T_TABLE, false, 0, &list_item_set, NULL}, \
+      {"fields", T_LIST, false, T_TABLE, &field_set, NULL},                                        \
+      {"example", T_STRING | T_NUMBER | T_BOOLEAN, false, 0, NULL, NULL},
+
+static const opt field_opts[] = {
+    {"id", T_STRING, true, 0, NULL, NULL},
+    FIELD_COMMON{NULL, 0, false, 0, NULL, NULL},
+};
+
+// The element of a list field: a field without an id.
+static const opt list_item_opts[] = {
+    FIELD_COMMON{NULL, 0, false, 0, NULL, NULL},
+};
+
+static const opt note_type_opts[] = {
+    {"id", T_STRING, true, 0, NULL, NULL},
+    {"title", T_STRING, false, 0, NULL, NULL},
+    {"description", T_STRING, false, 0, NULL, NULL},
+    {"fields", T_LIST, true, T_TABLE, &field_set, NULL},
+    {"checklists", T_LIST, false, T_STRING, NULL, NULL},
+    {"measures", T_LIST, false, T_STRING, NULL, NULL},
+    {"layout", T_STRING, false, 0, NULL, NULL},
+    {"compute", T_FUNCTION, false, 0, NULL, NULL},
+    {"validate", T_FUNCTION, false, 0, NULL, NULL},
+    {NULL, 0, false, 0, NULL, NULL},
+};
+
+static const opt checklist_item_opts[] = {
+    {"id", T_STRING, true, 0, NULL, NULL},
+    {"label", T_STRING, false, 0, NULL, NULL},
+    {"description", T_STRING, false, 0, NULL, NULL},
+    {"type", T_STRING, false, 0, NULL, item_types},
+    {"min", T_NUMBER, false, 0, NULL, NULL},
+    {"max", T_NUMBER, false, 0, NULL, NULL},
+    {"note", T_BOOLEAN, false, 0, NULL, NULL},
+    {"suggest", T_STRING, false, 0, NULL, NULL},
+    {NULL, 0, false, 0, NULL, NULL},
+};
+static const optset checklist_item_set = {checklist_item_opts};
+
+static const opt checklist_opts[] = {
+    {"id", T_STRING, true, 0, NULL, NULL},
+    {"title", T_STRING, false, 0, NULL, NULL},
+    {"description", T_STRING, false, 0, NULL, NULL},
+    {"items", T_LIST, true, T_TABLE, &checklist_item_set, NULL},
+    {"summarize", T_FUNCTION, false, 0, NULL, NULL},
+    {NULL, 0, false, 0, NULL, NULL},
+};
+
+static const opt cutoff_opts[] = {
+    {"below", T_NUMBER, false, 0, NULL, NULL},    {"at_least", T_NUMBER, false, 0, NULL, NULL},
+    {"flag", T_STRING, false, 0, NULL, NULL},     {"label", T_STRING, false, 0, NULL, NULL},
+    {"subscale", T_STRING, false, 0, NULL, NULL}, {NULL, 0, false, 0, NULL, NULL},
+};
+static const optset cutoff_set = {cutoff_opts};
+
+static const opt measure_opts[] = {
+    {"id", T_STRING, true, 0, NULL, NULL},
+    {"title", T_STRING, false, 0, NULL, NULL},
+    {"description", T_STRING, false, 0, NULL, NULL},
+    {"items", T_INTEGER, true, 0, NULL, NULL},
+    {"min", T_NUMBER, true, 0, NULL, NULL},
+    {"max", T_NUMBER, true, 0, NULL, NULL},
+    {"subscales", T_TABLE, false, 0, NULL, NULL},
+    {"cutoffs", T_LIST, false, T_TABLE, &cutoff_set, NULL},
+    {"score", T_FUNCTION, false, 0, NULL, NULL},
+    {NULL, 0, false, 0, NULL, NULL},
+};
+
+static const optset note_type_set = {note_type_opts};
+static const optset checklist_set = {checklist_opts};
+static const optset measure_set = {measure_opts};
+
+// --- checking option tables -------------------------------------------------------
+
+static const char *type_words(unsigned types) {
+  if (types & T_LIST) return "a list";
+  if (types == T_STRING) return "text";
+  if (types == T_NUMBER) return "a number";
+  if (types == T_INTEGER) return "a whole number";
+  if (types == T_BOOLEAN) return "true or false";
+  if (types == T_TABLE) return "a table";
+  if (types == T_FUNCTION) return "a function";
+  return "text, a number, true/false or a table";
+}
+
+static bool has_type(lua_State *L, int idx, unsigned types) {
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+      return types & T_STRING;
+    case LUA_TNUMBER:
+      if (types & T_NUMBER) return true;
+      if (types & T_INTEGER) {
+        if (lua_isinteger(L, idx)) return true;
+        lua_Number n = lua_tonumber(L, idx);
+        return n == (lua_Number)(lua_Integer)n;
+      }
+      return false;
+    case LUA_TBOOLEAN:
+      return types & T_BOOLEAN;
+    case LUA_TTABLE:
+      return types & (T_TABLE | T_LIST);
+    case LUA_TFUNCTION:
+      return types & T_FUNCTION;
+    default:
+      return false;
+  }
+}
+
+static void check_table(lua_State *L, int idx, const char *fn, const char *where, const optset *set,
+                        int depth);
+
+// Checks the list at idx: keys 1..n only, each element of type `each`.
+static void check_list(lua_State *L, int idx, const char *fn, const char *where, unsigned each,
+                       const optset *sub, int depth) {
+  idx = lua_absindex(L, idx);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  lua_Integer count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    count++;
+    if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 || lua_tointeger(L, -2) > n) {
+      luaL_error(L, "%s: %s must be a list (a table with keys 1..n only)", fn, where);
+    }
+    lua_pop(L, 1);
+  }
+  if (count != n) luaL_error(L, "%s: %s must be a list without holes", fn, where);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    char sub_where[320];
+    if (snprintf(sub_where, sizeof sub_where, "%s[%lld]", where, (long long)i) < 0)
+      sub_where[0] = 0;
+    if (!has_type(L, -1, each))
+      luaL_error(L, "%s: %s must be %s, not %s", fn, sub_where, type_words(each),
+                 luaL_typename(L, -1));
+    if (sub) check_table(L, -1, fn, sub_where, sub, depth + 1);
+    lua_pop(L, 1);
+  }
+}
+
+static void check_table(lua_State *L, int idx, const char *fn, const char *where, const optset *set,
+                        int depth) {
+  if (depth > 16) luaL_error(L, "%s: %s is nested too deeply", fn, where);
+  idx = lua_absindex(L, idx);
+  luaL_checkstack(L, 8, "option table nested too deeply");
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "%s: %s has a key that is not a name (%s)", fn, where, luaL_typename(L, -2));
+    const char *key = lua_tostring(L, -2);
+    const opt *o = set->opts;
+    while (o->key && strcmp(o->key, key) != 0)
+      o++;
+    if (!o->key) {
+      // List what is allowed: the fix is usually a typo away.
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (const opt *k = set->opts; k->key; k++) {
+        if (k != set->opts) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, k->key);
+      }
+      luaL_pushresult(&b);
+      luaL_error(L, "%s: unknown option '%s' in %s (options are: %s)", fn, key, where,
+                 lua_tostring(L, -1));
+    }
+    char sub_where[320];
+    if (snprintf(sub_where, sizeof sub_where, "%s%s%s", depth ? where : "", depth ? "." : "", key) <
+        0)
+      sub_where[0] = 0;
+    if (!has_type(L, -1, o->types))
+      luaL_error(L, "%s: option '%s' must be %s, not %s", fn, sub_where, type_words(o->types),
+                 luaL_typename(L, -1));
+    if (o->oneof) {
+      const char *v = lua_tostring(L, -1);
+      const char *const *ok = o->oneof;
+      while (*ok && strcmp(*ok, v) != 0)
+        ok++;
+      if (!*ok) {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (const char *const *k = o->oneof; *k; k++) {
+          if (k != o->oneof) luaL_addstring(&b, ", ");
+          luaL_addstring(&b, *k);
+        }
+        luaL_pushresult(&b);
+        luaL_error(L, "%s: option '%s' must be one of %s (got '%s')", fn, sub_where,
+                   lua_tostring(L, -1), v);
+      }
+    }
+    if (o->types & T_LIST) {
+      check_list(L, -1, fn, sub_where, o->each, o->sub, depth);
+    } else if (o->sub && lua_istable(L, -1)) {
+      check_table(L, -1, fn, sub_where, o->sub, depth + 1);
+    }
+    lua_pop(L, 1);
+  }
+  for (const opt *o = set->opts; o->key; o++) {
+    if (!o->required) continue;
+    lua_pushstring(L, o->key);
+    if (lua_rawget(L, idx) == LUA_TNIL)
+      luaL_error(L, "%s: option '%s' is required%s%s", fn, o->key, depth ? " in " : "",
+                 depth ? where : "");
+    lua_pop(L, 1);
+  }
+}
+
+// --- registration -----------------------------------------------------------------
+
+static rp_plugins *plugins_of(lua_State *L) {
+  return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static void require_loading(lua_State *L, rp_plugins *p, const char *fn) {
+  if (p->loading < 0)
+    luaL_error(L, "%s can only be called while a plugin loads (at the top level of its file)", fn);
+}
+
+static bool valid_id(const char *s, bool allow_upper) {
+  if (!s[0] || strlen(s) > 64) return false;
+  for (const char *c = s; *c; c++) {
+    bool ok = (*c >= 'a' && *c <= 'z') || *c == '_' || (c != s && *c >= '0' && *c <= '9') ||
+              (allow_upper && *c >= 'A' && *c <= 'Z');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Where the calling plugin code is: its file and line.
+static void caller_pos(lua_State *L, char *path, size_t pathlen, int *line) {
+  lua_Debug ar;
+  *line = 0;
+  snprintf(path, pathlen, "?");
+  if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
+    snprintf(path, pathlen, "%s", ar.source[0] == '@' ? ar.source + 1 : ar.short_src);
+    *line = ar.currentline > 0 ? ar.currentline : 0;
+  }
+}
+
+static void do_register(lua_State *L, rp_plugins *p, rp_item_kind kind, const char *fn,
+                        const char *id, const char *title, int value_idx) {
+  char path[512];
+  int line;
+  caller_pos(L, path, sizeof path, &line);
+  lua_pushvalue(L, value_idx);
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  rp_buf err = RP_BUF_INIT;
+  if (!rp_plugins_register(p, kind, id, title, path, line, ref, &err)) {
+    luaL_where(L, 1);
+    lua_pushfstring(L, "%s: %s", fn, err.data);
+    lua_concat(L, 2);
+    rp_buf_free(&err);
+    lua_error(L);
+  }
+  rp_buf_free(&err);
+}
+
+static const char *raw_string(lua_State *L, int t, const char *key) {
+  lua_pushstring(L, key);
+  lua_rawget(L, t);
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  lua_pop(L, 1);  // the string stays alive: the table holds it
+  return s;
+}
+
+// Checks what the option structure cannot: per-type requirements of fields.
+static void check_fields(lua_State *L, int t, const char *fn, const char *where, int depth) {
+  lua_pushstring(L, "fields");
+  lua_rawget(L, t);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  int fields = lua_gettop(L);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, fields);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, fields, i);
+    int f = lua_gettop(L);
+    const char *id = raw_string(L, f, "id");
+    const char *type = raw_string(L, f, "type");
+    char w[256];
+    if (snprintf(w, sizeof w, "%s%sfields[%lld] ('%s')", where, where[0] ? "." : "", (long long)i,
+                 id ? id : "?") < 0)
+      w[0] = 0;
+    if (type && strcmp(type, "enum") == 0) {
+      lua_pushstring(L, "values");
+      if (lua_rawget(L, f) != LUA_TTABLE || lua_rawlen(L, -1) == 0)
+        luaL_error(L, "%s: %s is an enum and needs 'values'", fn, w);
+      lua_pop(L, 1);
+    }
+    if (type && strcmp(type, "rating") == 0) {
+      lua_pushstring(L, "min");
+      int tmin = lua_rawget(L, f);
+      lua_pushstring(L, "max");
+      int tmax = lua_rawget(L, f);
+      if (tmin != LUA_TNUMBER || tmax != LUA_TNUMBER || lua_tonumber(L, -2) > lua_tonumber(L, -1))
+        luaL_error(L, "%s: %s is a rating and needs 'min' and 'max' (min <= max)", fn, w);
+      lua_pop(L, 2);
+    }
+    if (type && strcmp(type, "list") == 0) {
+      lua_pushstring(L, "items");
+      if (lua_rawget(L, f) != LUA_TTABLE)
+        luaL_error(L, "%s: %s is a list and needs 'items'", fn, w);
+      lua_pop(L, 1);
+    }
+    if (type && strcmp(type, "object") == 0) {
+      lua_pushstring(L, "fields");
+      if (lua_rawget(L, f) != LUA_TTABLE)
+        luaL_error(L, "%s: %s is an object and needs 'fields'", fn, w);
+      lua_pop(L, 1);
+      if (depth < 8) check_fields(L, f, fn, w, depth + 1);
+    }
+    // Field ids are unique within their level.
+    for (lua_Integer j = 1; j < i && id; j++) {
+      lua_rawgeti(L, fields, j);
+      const char *other = raw_string(L, lua_gettop(L), "id");
+      if (other && strcmp(other, id) == 0)
+        luaL_error(L, "%s: field '%s' is defined twice (fields[%lld] and fields[%lld])", fn, id,
+                   (long long)j, (long long)i);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static int register_table(lua_State *L, rp_item_kind kind, const char *fn, const optset *set) {
+  rp_plugins *p = plugins_of(L);
+  require_loading(L, p, fn);
+  if (lua_gettop(L) != 1 || !lua_istable(L, 1))
+    luaL_error(L, "%s takes one table of options: %s{ id = \"...\", ... }", fn, fn);
+  check_table(L, 1, fn, "the options", set, 0);
+  const char *id = raw_string(L, 1, "id");
+  if (!valid_id(id, false))
+    luaL_error(L,
+               "%s: id '%s' must be 1 to 64 lowercase letters, digits and '_', starting "
+               "with a letter",
+               fn, id);
+  if (kind == RP_ITEM_NOTE_TYPE) check_fields(L, 1, fn, "", 0);
+  do_register(L, p, kind, fn, id, raw_string(L, 1, "title"), 1);
+  return 0;
+}
+
+static int api_note_type(lua_State *L) {
+  return register_table(L, RP_ITEM_NOTE_TYPE, "rapport.note_type", &note_type_set);
+}
+
+static int api_checklist(lua_State *L) {
+  return register_table(L, RP_ITEM_CHECKLIST, "rapport.checklist", &checklist_set);
+}
+
+static int api_measure(lua_State *L) {
+  return register_table(L, RP_ITEM_MEASURE, "rapport.measure", &measure_set);
+}
+
+// name, fn pairs: filter, lambda, test, on.
+static int register_function(lua_State *L, rp_item_kind kind, const char *fn) {
+  rp_plugins *p = plugins_of(L);
+  require_loading(L, p, fn);
+  if (lua_gettop(L) != 2) luaL_error(L, "%s takes two arguments: a name and a function", fn);
+  if (lua_type(L, 1) != LUA_TSTRING)
+    luaL_error(L, "%s: the name must be text, not %s", fn, luaL_typename(L, 1));
+  if (lua_type(L, 2) != LUA_TFUNCTION)
+    luaL_error(L, "%s: the second argument must be a function, not %s", fn, luaL_typename(L, 2));
+  const char *name = lua_tostring(L, 1);
+  if (kind == RP_ITEM_FILTER || kind == RP_ITEM_LAMBDA) {
+    if (!valid_id(name, true))
+      luaL_error(L, "%s: name '%s' must be 1 to 64 letters, digits and '_', starting with a letter",
+                 fn, name);
+  } else if (kind == RP_ITEM_HOOK) {
+    const char *const *e = events;
+    while (*e && strcmp(*e, name) != 0)
+      e++;
+    if (!*e) luaL_error(L, "%s: unknown event '%s' (events are: loaded, session, note)", fn, name);
+  } else if (!name[0] || strlen(name) > 200) {
+    luaL_error(L, "%s: the name must be 1 to 200 characters", fn);
+  }
+  do_register(L, p, kind, fn, name, NULL, 2);
+  return 0;
+}
+
+static int api_filter(lua_State *L) {
+  return register_function(L, RP_ITEM_FILTER, "rapport.filter");
+}
+
+static int api_lambda(lua_State *L) {
+  return register_function(L, RP_ITEM_LAMBDA, "rapport.lambda");
+}
+
+static int api_on(lua_State *L) {
+  return register_function(L, RP_ITEM_HOOK, "rapport.on");
+}
+
+static int api_test(lua_State *L) {
+  return register_function(L, RP_ITEM_TEST, "rapport.test");
+}
+
+void rp_api_push(rp_plugins *p) {
+  lua_State *L = p->lua->L;
+  static const luaL_Reg fns[] = {
+      {"note_type", api_note_type}, {"checklist", api_checklist},
+      {"measure", api_measure},     {"filter", api_filter},
+      {"lambda", api_lambda},       {"on", api_on},
+      {"test", api_test},           {NULL, NULL},
+  };
+  lua_createtable(L, 0, 9);
+  lua_pushlightuserdata(L, p);
+  luaL_setfuncs(L, fns, 1);
+  lua_pushinteger(L, 1);
+  lua_setfield(L, -2, "api");
+  lua_pushliteral(L, RP_VERSION);
+  lua_setfield(L, -2, "version");
+}
+
+// --- test helpers -------------------------------------------------------------------
+
+// A short, address-free description of a value for assertion messages.
+static void describe(lua_State *L, int idx, rp_buf *b, int depth) {
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+      size_t len;
+      const char *s = lua_tolstring(L, idx, &len);
+      rp_buf_printf(b, "\"%.*s%s\"", (int)(len > 200 ? 200 : len), s, len > 200 ? "..." : "");
+      return;
+    }
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx))
+        rp_buf_printf(b, "%lld", (long long)lua_tointeger(L, idx));
+      else
+        rp_buf_printf(b, "%.17g", (double)lua_tonumber(L, idx));
+      return;
+    case LUA_TBOOLEAN:
+      rp_buf_adds(b, lua_toboolean(L, idx) ? "true" : "false");
+      return;
+    case LUA_TNIL:
+      rp_buf_adds(b, "nil");
+      return;
+    case LUA_TTABLE: {
+      if (depth > 2) {
+        rp_buf_adds(b, "{...}");
+        return;
+      }
+      luaL_checkstack(L, 4, "tables nested too deeply");
+      rp_buf_addc(b, '{');
+      int n = 0;
+      lua_pushnil(L);
+      while (lua_next(L, idx)) {
+        if (n++ == 8) {
+          rp_buf_adds(b, ", ...");
+          lua_pop(L, 2);
+          break;
+        }
+        if (n > 1) rp_buf_adds(b, ", ");
+        if (lua_type(L, -2) == LUA_TSTRING) {
+          rp_buf_printf(b, "%s=", lua_tostring(L, -2));
+        } else if (lua_isinteger(L, -2)) {
+          rp_buf_printf(b, "[%lld]=", (long long)lua_tointeger(L, -2));
+        }
+        describe(L, -1, b, depth + 1);
+        lua_pop(L, 1);
+      }
+      rp_buf_addc(b, '}');
+      return;
+    }
+    default:
+      rp_buf_adds(b, luaL_typename(L, idx));
+      return;
+  }
+}
+
+static bool deep_equal(lua_State *L, int a, int b, int depth) {
+  a = lua_absindex(L, a);
+  b = lua_absindex(L, b);
+  if (lua_type(L, a) != lua_type(L, b)) return false;
+  if (lua_type(L, a) != LUA_TTABLE) return lua_rawequal(L, a, b);
+  if (lua_rawequal(L, a, b)) return true;
+  if (depth > 64) return false;
+  luaL_checkstack(L, 6, "tables nested too deeply");
+  // Every key of a is in b with an equal value, and b has no other keys.
+  lua_pushnil(L);
+  while (lua_next(L, a)) {
+    lua_pushvalue(L, -2);
+    lua_rawget(L, b);
+    bool eq = deep_equal(L, -2, -1, depth + 1);
+    lua_pop(L, 2);
+    if (!eq) {
+      lua_pop(L, 1);
+      return false;
+    }
+  }
+  lua_pushnil(L);
+  while (lua_next(L, b)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, a) == LUA_TNIL) {
+      lua_pop(L, 2);
+      return false;
+    }
+    lua_pop(L, 1);
+  }
+  return true;
+}
+
+static int t_eq(lua_State *L) {
+  luaL_checkany(L, 2);
+  if (deep_equal(L, 1, 2, 0)) return 0;
+  rp_buf b = RP_BUF_INIT;
+  if (lua_type(L, 3) == LUA_TSTRING) rp_buf_printf(&b, "%s: ", lua_tostring(L, 3));
+  rp_buf_adds(&b, "expected ");
+  describe(L, 2, &b, 0);
+  rp_buf_adds(&b, ", got ");
+  describe(L, 1, &b, 0);
+  luaL_where(L, 1);
+  lua_pushlstring(L, b.data, b.len);
+  rp_buf_free(&b);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+static int t_ok(lua_State *L) {
+  if (lua_toboolean(L, 1)) return 0;
+  if (lua_type(L, 2) == LUA_TSTRING) return luaL_error(L, "%s", lua_tostring(L, 2));
+  return luaL_error(L, "expected a true value, got %s", luaL_typename(L, 1));
+}
+
+static int t_fails(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  rp_plugins *p = plugins_of(L);
+  lua_pushvalue(L, 1);
+  char *err = NULL;
+  int rc = rp_lua_pcall(p->lua, 0, 0, &err);
+  if (rc == RP_OK) return luaL_error(L, "expected an error, and the function returned normally");
+  bool matched = true;
+  if (lua_type(L, 2) == LUA_TSTRING) matched = err && strstr(err, lua_tostring(L, 2)) != NULL;
+  if (!matched) {
+    lua_pushfstring(L, "expected an error containing \"%s\", got: %s", lua_tostring(L, 2),
+                    err ? err : "?");
+    free(err);
+    return lua_error(L);
+  }
+  free(err);
+  return 0;
+}
+
+// t.render(template, data): renders a Mustache template with the built-in
+// and the plugins' filters, against a Lua table.
+static int t_render(lua_State *L) {
+  rp_plugins *p = plugins_of(L);
+  size_t len;
+  const char *src = luaL_checklstring(L, 1, &len);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  rp_filters *filters = rp_filters_new();
+  rp_filters_add_builtins(filters);
+  rp_plugins_add_filters(p, filters);
+  rp_library_opts lo = {NULL, NULL, filters, false, 0};
+  rp_library *lib = rp_library_new(&lo);
+  rp_diags d = RP_DIAGS_INIT;
+  char path[512];
+  int line;
+  caller_pos(L, path, sizeof path, &line);
+  rp_template *t = rp_template_compile(lib, "t.render", src, len, &d);
+  rp_buf out = RP_BUF_INIT;
+  int rc = RP_ESYNTAX;
+  if (t) {
+    if (lua_isnoneornil(L, 2))
+      lua_newtable(L);
+    else
+      lua_pushvalue(L, 2);
+    rp_lua_ctx *c = rp_lua_ctx_begin(p->lua);
+    rp_ctx ctx = rp_lua_ctx_get(c);
+    rp_render_opts ro = {RP_ESCAPE_HTML, p, false, {0}};
+    rc = rp_template_render(t, &ctx, &ro, &out, &d);
+    rp_lua_ctx_end(c);
+  }
+  if (rc != RP_OK) {
+    char *msg = d.n ? rp_diag_format(&d.items[0]) : rp_xstrndup("render failed", 13);
+    lua_pushfstring(L, "t.render: %s", msg);
+    free(msg);
+  } else {
+    lua_pushlstring(L, out.data ? out.data : "", out.len);
+  }
+  rp_buf_free(&out);
+  rp_diags_free(&d);
+  rp_template_free(t);
+  rp_library_free(lib);
+  rp_filters_free(filters);
+  if (rc != RP_OK) return lua_error(L);
+  return 1;
+}
+
+void rp_api_push_test_helpers(rp_plugins *p) {
+  lua_State *L = p->lua->L;
+  static const luaL_Reg fns[] = {
+      {"eq", t_eq}, {"ok", t_ok}, {"fails", t_fails}, {"render", t_render}, {NULL, NULL},
+  };
+  lua_createtable(L, 0, 4);
+  lua_pushlightuserdata(L, p);
+  luaL_setfuncs(L, fns, 1);
+}

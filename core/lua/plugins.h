@@ -1,0 +1,109 @@
+// The plugin host: finds plugins on the search path, loads them into a
+// sandboxed Lua state, and keeps what they register.
+//
+// A plugin is a `NAME.lua` file or a `NAME/` folder with an `init.lua`. The
+// search path is the built-in plugins (compiled into the binary, under their
+// real chunk names such as `plugins/alliance.lua`), then each folder given,
+// in order. A plugin whose NAME appears again later on the path is replaced
+// by the later one. What plugins register (note types, checklists, measures,
+// filters, lambdas, event hooks, tests) is keyed by kind and id: a later
+// registration of the same id replaces an earlier one from another folder and
+// records what it overrides; two registrations of one id from the same
+// folder are an error naming both places.
+//
+// Plugins register only while they load. A plugin that fails to load (a
+// syntax error, a runtime error, a budget exceeded, a bad option) is reported
+// with its file and line and disabled: whatever it registered is dropped and
+// the other plugins keep working.
+//
+// Isolation: rp_plugins_reset runs every plugin's chunk again in a fresh
+// environment, so nothing a plugin stored while serving one session (in a
+// global, an upvalue or a table) survives into the next.
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lua/host.h"
+#include "template/template.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+typedef enum rp_item_kind {
+  RP_ITEM_NOTE_TYPE,
+  RP_ITEM_CHECKLIST,
+  RP_ITEM_MEASURE,
+  RP_ITEM_FILTER,
+  RP_ITEM_LAMBDA,
+  RP_ITEM_HOOK,
+  RP_ITEM_TEST,
+  RP_ITEM_KINDS
+} rp_item_kind;
+
+// "note type", "checklist", ... for messages and `rapport list`.
+const char *rp_item_kind_name(rp_item_kind kind);
+
+typedef struct rp_item_info {
+  rp_item_kind kind;
+  const char *id;              // the id, filter or lambda name, event name, or test name
+  const char *title;           // NULL when the plugin gave none
+  const char *path;            // where it was registered: the plugin file...
+  int line;                    // ...and line
+  const char *overrides_path;  // the registration it replaced, or NULL
+  int overrides_line;
+} rp_item_info;
+
+typedef struct rp_plugin_info {
+  const char *name;  // NAME of NAME.lua or NAME/init.lua
+  const char *path;  // its main file, as messages show it
+  bool builtin;
+  bool failed;                // it failed to load and is disabled
+  const char *replaces_path;  // a plugin of the same name earlier on the path, or NULL
+} rp_plugin_info;
+
+typedef struct rp_plugins_opts {
+  bool builtins;      // load the built-in plugins first
+  const char **dirs;  // folders to search after them, in order; each may be missing
+  size_t ndirs;
+  rp_lua_opts lua;  // budgets of the state
+} rp_plugins_opts;
+
+typedef struct rp_plugins rp_plugins;
+
+// Loads every plugin on the search path. Never NULL. Problems (a plugin
+// that fails, duplicate ids in one folder, unreadable files) go to diags;
+// the plugins that loaded are usable.
+rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags);
+void rp_plugins_free(rp_plugins *p);
+
+size_t rp_plugins_count(const rp_plugins *p);
+void rp_plugins_plugin(const rp_plugins *p, size_t i, rp_plugin_info *out);
+// Registered items of one kind, in registration order (overridden ones are
+// gone). Returns false past the end.
+bool rp_plugins_item(const rp_plugins *p, rp_item_kind kind, size_t i, rp_item_info *out);
+size_t rp_plugins_item_count(const rp_plugins *p, rp_item_kind kind);
+
+// Runs every plugin's chunk again in a fresh environment (see above). The
+// items keep their order and origins. Returns RP_OK, or a negative status
+// when a plugin that loaded before fails now (reported to diags).
+int rp_plugins_reset(rp_plugins *p, rp_diags *diags);
+
+// Adds the plugins' filters to `f`. A plugin filter finds the plugin set to
+// call through rp_render_opts.user, which must be this rp_plugins (or one
+// loaded from the same search path, e.g. another worker's) when rendering.
+void rp_plugins_add_filters(const rp_plugins *p, rp_filters *f);
+
+// Calls registered lambda number i (0-based, in rp_plugins_item order), with
+// the contract of rp_ctx_ops.call.
+int rp_plugins_call_lambda(rp_plugins *p, size_t i, const char *text, size_t len, rp_buf *out,
+                           char **errmsg);
+
+typedef struct rp_test_result {
+  size_t passed, failed;
+} rp_test_result;
+
+// Runs the registered tests whose name contains `match` (NULL: all), each in
+// a fresh environment and under its own budget. Prints one line per failure
+// (PATH:LINE:COL: error: test 'name' failed: message) to diags, and counts.
+void rp_plugins_run_tests(rp_plugins *p, const char *match, rp_test_result *result,
+                          rp_diags *diags);
