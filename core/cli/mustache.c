@@ -102,6 +102,8 @@ static bool has_suffix(const char *s, const char *suffix) {
 
 typedef struct run {
   rp_template *t;
+  const rp_cli *cli;
+  bool plugins;  // --plugins given: plugin filters and lambdas are available
   rp_buf out;
   rp_diags diags;
   bool problems;
@@ -114,16 +116,81 @@ static void flush(run *r, bool force) {
   }
 }
 
-static void render_one(run *r, rp_doc *doc, rp_value root) {
-  size_t mark = r->out.len;
-  rp_ctx ctx = rp_doc_ctx(doc, root);
-  if (rp_template_render(r->t, &ctx, NULL, &r->out, &r->diags) != RP_OK) {
-    // A failed render prints nothing of itself: half a document is worse
-    // than none.
-    r->out.len = mark;
-    if (r->out.data) r->out.data[mark] = '\0';
-    r->problems = true;
+// What one thread renders with: its data tree and, with --plugins, its own
+// plugin set (Lua states are not shared between threads).
+typedef struct renderer {
+  const run *r;
+  const char *path;  // the JSONL file being read, for messages
+  rp_doc *doc;
+  rp_plugins *plugins;
+  struct lambda_slot *slots;
+  size_t nslots;
+  long renders;
+} renderer;
+
+typedef struct lambda_slot {
+  renderer *w;
+  size_t index;
+} lambda_slot;
+
+static int call_lambda(void *fn_ud, const char *text, size_t len, rp_buf *out, char **errmsg) {
+  lambda_slot *s = fn_ud;
+  return rp_plugins_call_lambda(s->w->plugins, s->index, text, len, out, errmsg);
+}
+
+static renderer *renderer_new(const run *r, rp_plugins *plugins) {
+  renderer *w = rp_xcalloc(1, sizeof *w);
+  w->r = r;
+  w->doc = rp_doc_new();
+  w->plugins = plugins;
+  if (plugins) {
+    w->nslots = rp_plugins_item_count(plugins, RP_ITEM_LAMBDA);
+    w->slots = rp_xcalloc(w->nslots ? w->nslots : 1, sizeof *w->slots);
+    for (size_t i = 0; i < w->nslots; i++)
+      w->slots[i] = (lambda_slot){w, i};
   }
+  return w;
+}
+
+static void renderer_free(renderer *w, bool owns_plugins) {
+  if (owns_plugins) rp_plugins_free(w->plugins);
+  rp_doc_free(w->doc);
+  free(w->slots);
+  free(w);
+}
+
+// Renders `root` (a value of doc) and appends the result to out; a failed
+// render appends nothing: half a document is worse than none.
+static int render_doc(renderer *w, rp_doc *doc, rp_value root, rp_buf *out, rp_diags *diags) {
+  rp_render_opts ro = {RP_ESCAPE_HTML, NULL, false, {0}};
+  if (w->plugins) {
+    // Each render starts from freshly run plugins: nothing a plugin kept
+    // while rendering one context reaches the next.
+    if (w->renders++ > 0 && rp_plugins_reset(w->plugins, diags) != RP_OK) return RP_ELAMBDA;
+    ro.user = w->plugins;
+    if (w->nslots) {
+      // The plugins' lambdas are names below the data: data of the same
+      // name wins.
+      ro.has_globals = true;
+      ro.globals = rp_doc_map(doc);
+      rp_item_info it;
+      for (size_t i = 0; i < w->nslots && rp_plugins_item(w->plugins, RP_ITEM_LAMBDA, i, &it); i++)
+        rp_doc_map_set(doc, ro.globals, it.id, strlen(it.id),
+                       rp_doc_lambda(doc, call_lambda, &w->slots[i]));
+    }
+  }
+  size_t mark = out->len;
+  rp_ctx ctx = rp_doc_ctx(doc, root);
+  int rc = rp_template_render(w->r->t, &ctx, &ro, out, diags);
+  if (rc != RP_OK) {
+    out->len = mark;
+    if (out->data) out->data[mark] = '\0';
+  }
+  return rc;
+}
+
+static void render_one(run *r, renderer *w, rp_doc *doc, rp_value root) {
+  if (render_doc(w, doc, root, &r->out, &r->diags) != RP_OK) r->problems = true;
   rp_diags_print(&r->diags, stderr);
   rp_diags_clear(&r->diags);
   flush(r, false);
@@ -136,39 +203,32 @@ typedef struct jsonl_job {
   const char *path;
 } jsonl_job;
 
-typedef struct jsonl_worker {
-  const jsonl_job *job;
-  rp_doc *doc;
-} jsonl_worker;
-
 static void *jsonl_worker_new(void *ud) {
-  jsonl_worker *w = rp_xcalloc(1, sizeof *w);
-  w->job = ud;
-  w->doc = rp_doc_new();
+  jsonl_job *job = ud;
+  rp_plugins *plugins = NULL;
+  if (job->r->plugins) {
+    // Problems were reported when the main thread loaded the same plugins.
+    rp_diags quiet = RP_DIAGS_INIT;
+    plugins = rp_cli_load_plugins(job->r->cli, NULL, 0, &quiet);
+    rp_diags_free(&quiet);
+  }
+  renderer *w = renderer_new(job->r, plugins);
+  w->path = job->path;
   return w;
 }
 
 static void jsonl_worker_free(void *worker) {
-  jsonl_worker *w = worker;
-  rp_doc_free(w->doc);
-  free(w);
+  renderer_free(worker, true);
 }
 
 static int jsonl_line(void *worker, const char *line, size_t len, long lineno, rp_buf *out,
                       rp_diags *diags) {
-  jsonl_worker *w = worker;
+  renderer *w = worker;
   rp_doc_reset(w->doc);
   rp_value root;
-  int rc = rp_json_parse_line(w->doc, w->job->path, line, len, lineno, diags, &root);
+  int rc = rp_json_parse_line(w->doc, w->path, line, len, lineno, diags, &root);
   if (rc != RP_OK) return rc;
-  size_t mark = out->len;
-  rp_ctx ctx = rp_doc_ctx(w->doc, root);
-  rc = rp_template_render(w->job->r->t, &ctx, NULL, out, diags);
-  if (rc != RP_OK) {
-    out->len = mark;  // no half documents
-    if (out->data) out->data[mark] = '\0';
-  }
-  return rc;
+  return render_doc(w, w->doc, root, out, diags);
 }
 
 static void jsonl_emit(void *ud, const rp_buf *out, const rp_diags *diags) {
@@ -203,7 +263,7 @@ static void render_jsonl(run *r, const char *path) {
   if (f != stdin) fclose(f);
 }
 
-static void render_file(run *r, const char *path) {
+static void render_file(run *r, renderer *w, const char *path) {
   rp_doc *doc = rp_doc_new();
   rp_value root;
   int rc;
@@ -219,7 +279,7 @@ static void render_file(run *r, const char *path) {
     rc = rp_data_load_file(doc, path, &r->diags, &root);
   }
   if (rc == RP_OK) {
-    render_one(r, doc, root);
+    render_one(r, w, doc, root);
   } else {
     r->problems = true;
     rp_diags_print(&r->diags, stderr);
@@ -279,9 +339,22 @@ int rp_cmd_mustache(rp_cli *cli, int argc, char **argv) {
 
   rp_filters *filters = rp_filters_new();
   rp_filters_add_builtins(filters);
+  run r = {0};
+  r.cli = cli;
+  r.plugins = cli->nplugin_dirs > 0;
+  rp_plugins *plugins = NULL;
+  if (r.plugins) {
+    // Plain Mustache plus the filters and lambdas of the plugins named with
+    // --plugins (and the built-in ones). A plugin that fails is reported;
+    // the others still serve.
+    plugins = rp_cli_load_plugins(cli, NULL, 0, &r.diags);
+    rp_plugins_add_filters(plugins, filters);
+    if (r.diags.errors) r.problems = true;
+    rp_diags_print(&r.diags, stderr);
+    rp_diags_clear(&r.diags);
+  }
   rp_library_opts lo = {load_partial, &pd, filters, strict, 0};
   rp_library *lib = rp_library_new(&lo);
-  run r = {0};
   char *src = NULL;
   size_t srclen = 0;
   if (read_file(template_path, &src, &srclen, TEMPLATE_MAX, &r.diags) == RP_OK) {
@@ -293,17 +366,15 @@ int rp_cmd_mustache(rp_cli *cli, int argc, char **argv) {
     rp_diags_print(&r.diags, stderr);
     status = RP_EXIT_PROBLEM;
   } else {
-    if (ndata == 0) {
-      rp_doc *doc = rp_doc_new();
-      render_one(&r, doc, rp_doc_map(doc));
-      rp_doc_free(doc);
-    }
+    renderer *w = renderer_new(&r, plugins);
+    if (ndata == 0) render_one(&r, w, w->doc, rp_doc_map(w->doc));
     for (size_t i = 0; i < ndata; i++) {
       if (has_suffix(data[i], ".jsonl"))
         render_jsonl(&r, data[i]);
       else
-        render_file(&r, data[i]);
+        render_file(&r, w, data[i]);
     }
+    renderer_free(w, false);
     flush(&r, true);
     if (fflush(stdout) != 0 || ferror(stdout)) {
       fprintf(stderr, "rapport: cannot write the output: %s\n", strerror(errno));
@@ -316,10 +387,10 @@ int rp_cmd_mustache(rp_cli *cli, int argc, char **argv) {
   rp_template_free(r.t);
   rp_library_free(lib);
   rp_filters_free(filters);
+  rp_plugins_free(plugins);
   free(tdir);
 done:
   free(data);
   free(pd.dirs);
-  (void)cli;
   return status;
 }

@@ -96,11 +96,19 @@ int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   int base = lua_gettop(L) - nargs;
   lua_pushcfunction(L, msgh);
   lua_insert(L, base);
-  h->remaining = h->budget;
-  h->exhausted = false;
-  lua_sethook(L, budget_hook, LUA_MASKCOUNT, RP_HOOK_EVERY);
+  // Only the outermost call starts a budget: a call made from inside plugin
+  // code (a filter run by t.render, a module run by require) spends the
+  // budget of the call it is part of.
+  bool outer = h->depth == 0;
+  if (outer) {
+    h->remaining = h->budget;
+    h->exhausted = false;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, RP_HOOK_EVERY);
+  }
+  h->depth++;
   int rc = lua_pcall(L, nargs, nresults, base);
-  lua_sethook(L, NULL, 0, 0);
+  h->depth--;
+  if (outer) lua_sethook(L, NULL, 0, 0);
   lua_remove(L, base);
   if (rc != LUA_OK) {
     size_t len = 0;

@@ -11,6 +11,7 @@ struct rp_lua {
   size_t used, limit;
   long budget, remaining;
   bool exhausted;  // sticky for the current call: a plugin's pcall cannot reset it
+  int depth;       // rp_lua_pcall calls in progress (nested through C)
   // Where print and warn go (see rp_lua_set_print); NULL drops the text.
   rp_lua_print_fn print;
   void *print_ud;
