@@ -376,8 +376,8 @@ static void check_fields(lua_State *L, int t, const char *fn, const char *where,
       lua_rawgeti(L, fields, j);
       const char *other = raw_string(L, lua_gettop(L), "id");
       if (other && strcmp(other, id) == 0)
-        luaL_error(L, "%s: field '%s' is defined twice (fields[%lld] and fields[%lld])", fn, id,
-                   (long long)j, (long long)i);
+        luaL_error(L, "%s: field '%s' is defined twice (fields[%I] and fields[%I])", fn, id,
+                   (lua_Integer)j, (lua_Integer)i);
       lua_pop(L, 1);
     }
     lua_pop(L, 1);

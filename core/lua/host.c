@@ -211,6 +211,11 @@ bool rp_lua_get_function(rp_lua *h, rp_lua_ref table, const char *key, rp_lua_re
   return true;
 }
 
+void rp_lua_strip_traceback(char *msg) {
+  char *tb = msg ? strstr(msg, "\nstack traceback:") : NULL;
+  if (tb) *tb = '\0';
+}
+
 void rp_lua_unref(rp_lua *h, rp_lua_ref ref) {
   if (ref > 0) luaL_unref(h->L, LUA_REGISTRYINDEX, ref);
 }

@@ -65,6 +65,10 @@ bool rp_lua_get_function(rp_lua *L, rp_lua_ref table, const char *key, rp_lua_re
 
 void rp_lua_unref(rp_lua *L, rp_lua_ref ref);
 
+// Cuts an error message from a protected call before its traceback, for
+// one-line reports (a filter that failed while rendering). msg may be NULL.
+void rp_lua_strip_traceback(char *msg);
+
 // Calls the function `fn` as a Mustache lambda: with the section's raw text
 // (text != NULL) or with no arguments (an interpolation). Appends the result,
 // which must be a string, a number, or nil/false for nothing, to `out`. On

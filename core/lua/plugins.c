@@ -667,6 +667,7 @@ static int plugin_filter(const rp_filter_call *call, void *ud) {
       lua_pushlstring(L, call->args[i].s, call->args[i].len);
   }
   int rc = rp_lua_pcall(p->lua, (int)call->nargs + 1, 1, call->errmsg);
+  if (rc != RP_OK) rp_lua_strip_traceback(*call->errmsg);
   if (rc == RP_OK) rc = filter_result(L, call);
   lua_settop(L, top);
   return rc == RP_OK ? RP_OK : RP_EFILTER;
@@ -688,7 +689,9 @@ int rp_plugins_call_lambda(rp_plugins *p, size_t i, const char *text, size_t len
     *errmsg = rp_xstrndup("no such lambda", 14);
     return RP_ELAMBDA;
   }
-  return rp_lua_call_lambda(p->lua, it->ref, text, len, out, errmsg);
+  int rc = rp_lua_call_lambda(p->lua, it->ref, text, len, out, errmsg);
+  if (rc != RP_OK) rp_lua_strip_traceback(*errmsg);
+  return rc;
 }
 
 // --- tests ---------------------------------------------------------------------------------

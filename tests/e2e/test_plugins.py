@@ -1,0 +1,265 @@
+"""End-to-end tests of the plugin host through the real binary: rapport list,
+check and test, plugin filters and lambdas in rapport mustache, overrides,
+errors with the plugin's file and line, and isolation between contexts.
+"""
+
+import json
+import os
+import unittest
+
+from harness import RapportTest
+
+
+class PluginTest(RapportTest):
+    def plugin(self, name, source, folder="pl"):
+        return self.write(os.path.join(folder, name), source)
+
+
+class TestCommand(PluginTest):
+    def test_counts_passes_and_failures(self):
+        self.plugin("a.lua", """
+rapport.test("adds", function(t) t.eq(1 + 1, 2) end)
+rapport.test("compares tables", function(t) t.eq({a = {1, 2}}, {a = {1, 2}}) end)
+rapport.test("wrong on purpose", function(t)
+  t.eq(1 + 1, 3, "sum")
+end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "2 passed, 1 failed\n", r)
+        self.assertProblem(r, "pl/a.lua", 5, 1, "test 'wrong on purpose' failed: sum: expected 3, got 2")
+
+    def test_all_pass_exit_0(self):
+        self.plugin("a.lua", 'rapport.test("x", function(t) t.ok(true) end)\n')
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out), (0, "1 passed, 0 failed\n"), r)
+
+    def test_match_runs_only_matching_tests(self):
+        self.plugin("a.lua", """
+rapport.test("alpha one", function(t) t.ok(true) end)
+rapport.test("beta", function(t) t.ok(false, "never runs") end)
+""")
+        r = self.rapport("--plugins", "pl", "test", "--match", "alpha")
+        self.assertEqual((r.code, r.out), (0, "1 passed, 0 failed\n"), r)
+
+    def test_fails_and_render_helpers(self):
+        self.plugin("a.lua", """
+rapport.filter("shout", function(v) return v:upper() .. "!" end)
+rapport.test("render uses plugin filters", function(t)
+  t.eq(t.render("{{who | shout}} {{n}}", {who = "dana & co", n = 3}), "DANA &amp; CO! 3")
+end)
+rapport.test("fails", function(t)
+  t.fails(function() error("bad thing") end, "bad thing")
+end)
+rapport.test("fails needs an error", function(t)
+  t.fails(function() end)
+end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual(r.out, "2 passed, 1 failed\n", r)
+        self.assertIn("test 'fails needs an error' failed: expected an error", r.err)
+
+    def test_a_test_does_not_see_another_tests_state(self):
+        self.plugin("a.lua", """
+local store = {}
+rapport.test("first writes", function(t) store.secret = "canary-1"; t.ok(true) end)
+rapport.test("second reads", function(t) t.eq(store.secret, nil) end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out), (0, "2 passed, 0 failed\n"), r)
+
+    def test_plugin_that_fails_to_load_is_reported_and_others_run(self):
+        self.plugin("a_bad.lua", "local x = = 1\n")
+        self.plugin("b_good.lua", 'rapport.test("ok", function(t) t.ok(true) end)\n')
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "1 passed, 0 failed\n", r)
+        self.assertProblem(r, "pl/a_bad.lua", 1, 1, "unexpected symbol")
+
+    def test_endless_loop_at_load_is_stopped_with_its_line(self):
+        self.plugin("loop.lua", "local n = 0\nwhile true do n = n + 1 end\n")
+        r = self.rapport("--plugins", "pl", "test", timeout=60)
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "pl/loop.lua", 2, 1, "instruction budget exceeded")
+
+    def test_not_a_folder_is_a_usage_error(self):
+        self.assertUsageError(self.rapport("test", "nowhere"), command="test")
+
+
+class Registration(PluginTest):
+    def test_unknown_option_names_key_function_and_line(self):
+        self.plugin("a.lua", """
+rapport.note_type{
+  id = "dap",
+  feilds = {},
+}
+""")
+        r = self.rapport("--plugins", "pl", "check")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "pl/a.lua", 2, 1, "rapport.note_type: unknown option 'feilds'")
+
+    def test_wrong_types_and_missing_options(self):
+        cases = [
+            ('rapport.measure{ id = "srs", items = 4.5, min = 0, max = 10 }',
+             "option 'items' must be a whole number"),
+            ('rapport.measure{ id = "srs", items = 4, min = 0 }', "option 'max' is required"),
+            ('rapport.note_type{ id = "Bad Id", fields = {} }', "id 'Bad Id' must be"),
+            ('rapport.note_type{ id = "x", fields = { { id = "r", type = "rating" } } }',
+             "is a rating and needs 'min' and 'max'"),
+            ('rapport.note_type{ id = "x", fields = { { id = "k", type = "kind" } } }',
+             "must be one of text, string"),
+            ('rapport.note_type{ id = "x", fields = { { id = "a", type = "text" }, '
+             '{ id = "a", type = "text" } } }', "field 'a' is defined twice"),
+            ('rapport.filter("x y", function() end)', "name 'x y' must be"),
+            ('rapport.on("whenever", function() end)', "unknown event 'whenever'"),
+            ('rapport.checklist{ id = "c", items = { { id = "i", type = "stars" } } }',
+             "must be one of rating, flag, text"),
+            ('rapport.test("t")', "takes two arguments"),
+        ]
+        for src, fragment in cases:
+            with self.subTest(src=src):
+                self.plugin("a.lua", "\n" + src + "\n")
+                r = self.rapport("--plugins", "pl", "check")
+                self.assertEqual(r.code, 1, r)
+                self.assertProblem(r, "pl/a.lua", 2, 1, fragment)
+
+    def test_registration_outside_loading_is_refused(self):
+        self.plugin("a.lua", """
+rapport.test("late", function(t)
+  rapport.filter("x", function() end)
+end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual(r.out, "0 passed, 1 failed\n", r)
+        self.assertProblem(r, "pl/a.lua", 3, 1, "can only be called while a plugin loads")
+
+    def test_same_id_twice_in_one_folder_names_both_files(self):
+        self.plugin("a.lua", 'rapport.measure{ id = "srs", items = 4, min = 0, max = 10 }\n')
+        self.plugin("b.lua", '\nrapport.measure{ id = "srs", items = 4, min = 0, max = 10 }\n')
+        r = self.rapport("--plugins", "pl", "check")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "pl/b.lua", 2, 1, "measure 'srs' is registered twice in one folder: at pl/a.lua:1")
+
+    def test_later_folder_overrides_and_list_says_so(self):
+        self.plugin("measures.lua", 'rapport.measure{ id = "srs", title = "Base", items = 4, min = 0, max = 10 }\n', folder="one")
+        self.plugin("base.lua", 'rapport.filter("calm", function(v) return v end)\n', folder="one")
+        self.plugin("clinic.lua", '\n\nrapport.measure{ id = "srs", title = "Clinic", items = 4, min = 0, max = 10 }\n', folder="two")
+        self.plugin("base.lua", 'rapport.filter("upper", function(v) return "mine" end)\n', folder="three")
+        r = self.rapport("--plugins", "one", "--plugins", "two", "--plugins", "three", "list")
+        self.assertEqual(r.code, 0, r)
+        # An item of the same id in a later folder overrides the earlier one.
+        self.assertRegex(r.out, r"(?m)^  srs +two/clinic\.lua:3  Clinic  \(overrides one/measures\.lua:1\)$")
+        # A plugin filter may replace a built-in one.
+        self.assertRegex(r.out, r"(?m)^  upper +three/base\.lua:1  \(overrides the built-in filter\)$")
+        self.assertNotRegex(r.out, r"(?m)^  upper +built in$")
+        # A plugin of the same name in a later folder replaces the earlier
+        # plugin whole: what the earlier one registered is gone.
+        self.assertRegex(r.out, r"(?m)^  base +three/base\.lua \(replaces one/base\.lua\)$")
+        self.assertNotIn("calm", r.out)
+
+    def test_check_reports_template_errors_too(self):
+        self.write("templates/note.mustache", "{{#a}}\n{{x | nosuch}}\n")
+        r = self.rapport("check")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "templates/note.mustache", 1, 1, "section 'a' is never closed")
+        self.assertProblem(r, "templates/note.mustache", 2, 7, "unknown filter 'nosuch'")
+
+    def test_check_knows_plugin_filters(self):
+        self.plugin("f.lua", 'rapport.filter("initials", function(v) return v end)\n')
+        self.write("templates/note.mustache", "{{name | initials}}\n")
+        r = self.rapport("--plugins", "pl", "check")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("checked", r.err)
+
+    def test_folder_plugin_and_require(self):
+        self.plugin("shared/init.lua", 'return { greet = function(n) return "hello " .. n end }\n')
+        self.plugin("user.lua", """
+local shared = require "shared"
+local api = require "rapport"
+api.test("require works", function(t) t.eq(shared.greet("x"), "hello x") end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out), (0, "1 passed, 0 failed\n"), r)
+
+    def test_plugin_files_may_not_escape_their_folder(self):
+        self.write("outside.lua", 'rapport.test("escaped", function(t) t.ok(true) end)\n')
+        os.symlink(os.path.join(self.dir, "outside.lua"), os.path.join(self.dir, "link.lua"))
+        os.makedirs(os.path.join(self.dir, "pl"), exist_ok=True)
+        os.replace(os.path.join(self.dir, "link.lua"), os.path.join(self.dir, "pl", "link.lua"))
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual(r.out, "0 passed, 0 failed\n", r)
+        self.assertIn("lies outside its plugin folder", r.err)
+
+
+class MustacheWithPlugins(PluginTest):
+    def test_filters_and_lambdas(self):
+        self.plugin("a.lua", """
+rapport.filter("initials", function(name)
+  return (name:gsub("(%a)%a*%s*", "%1."))
+end)
+rapport.lambda("bold", function(text) return "**" .. text .. "**" end)
+""")
+        self.write("t.mustache", "{{client | initials}} {{#bold}}{{client}}{{/bold}}\n")
+        self.write("d.json", '{"client": "Jane Doe"}')
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json")
+        self.assertRenders(r, "J.D. **Jane Doe**\n")
+
+    def test_data_shadows_a_lambda_of_the_same_name(self):
+        self.plugin("a.lua", 'rapport.lambda("bold", function(text) return "B" end)\n')
+        self.write("t.mustache", "{{bold}}\n")
+        self.write("d.json", '{"bold": "data"}')
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json")
+        self.assertRenders(r, "data\n")
+
+    def test_without_plugins_flag_plugin_filters_are_unknown(self):
+        self.plugin("a.lua", 'rapport.filter("initials", function(v) return v end)\n', folder="plugins")
+        self.write("t.mustache", "{{x | initials}}\n")
+        r = self.rapport("mustache", "t.mustache")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "t.mustache", 1, 7, "unknown filter 'initials'")
+
+    def test_filter_error_is_reported_and_other_lines_render(self):
+        self.plugin("a.lua", """
+rapport.filter("picky", function(v)
+  if v == "bad" then error("cannot handle this one") end
+  return v
+end)
+""")
+        self.write("t.mustache", "{{x | picky}}\n")
+        self.write("d.jsonl", '{"x":"ok1"}\n{"x":"bad"}\n{"x":"ok2"}\n')
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.jsonl")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "ok1\nok2\n", r)
+        self.assertIn("filter 'picky' failed", r.err)
+        self.assertIn("pl/a.lua:3", r.err)
+
+    def test_canaries_never_cross_between_contexts(self):
+        # A plugin that tries every way to carry data from one context to the
+        # next: an upvalue, a global, a table field on a library. Two
+        # sessions with unique canaries alternate a thousand times.
+        self.plugin("thief.lua", """
+local stash = {}
+rapport.filter("steal", function(v)
+  local before = table.concat(stash, "|") .. (rawget(_ENV, "g") or "") .. (string.stash or "")
+  stash[#stash + 1] = v
+  g = v
+  string.stash = v
+  return before
+end)
+""")
+        lines = []
+        for i in range(1000):
+            lines.append(json.dumps({"c": "CANARY-A-%d" % i if i % 2 == 0 else "CANARY-B-%d" % i}))
+        self.write("d.jsonl", "\n".join(lines) + "\n")
+        self.write("t.mustache", "[{{c | steal}}]\n")
+        for jobs in ("1", "2"):
+            with self.subTest(jobs=jobs):
+                r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.jsonl",
+                                 env={"RAPPORT_JOBS": jobs}, timeout=120)
+                self.assertEqual(r.code, 0, r)
+                self.assertEqual(r.out, "[]\n" * 1000, r.err)
+                self.assertNotIn("CANARY", r.err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
