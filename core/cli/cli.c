@@ -60,10 +60,12 @@ static const command commands[] = {
      "overrides.\n"},
     {"watch", NULL, "rapport watch [PATH...] [--out-dir DIR] [--format F] [--serve [PORT]]",
      "Keep notes rendered as files change, with an optional live preview.\n"},
-    {"test", rp_cmd_test, "rapport test [--match TEXT] [PATH...]",
+    {"test", rp_cmd_test, "rapport test [--match TEXT] [--builtin] [PATH...]",
      "Run plugin tests (rapport.test blocks) and report N passed, N failed.\n"
      "\n"
-     "Runs the tests of every plugin on the search path; PATH adds plugin folders.\n"
+     "Runs the tests of the workspace's plugins/ and of each --plugins folder;\n"
+     "PATH adds plugin folders. The built-in plugins load too, and their own\n"
+     "tests run with --builtin.\n"
      "Each test starts from freshly loaded plugins and gets a helper table t:\n"
      "t.eq(actual, expected [, message]), t.ok(value [, message]),\n"
      "t.fails(fn [, text]) and t.render(template, data). A failure is reported as\n"
@@ -72,6 +74,7 @@ static const command commands[] = {
      "\n"
      "Options:\n"
      "  --match TEXT    run only the tests whose name contains TEXT\n"
+     "  --builtin       also run the built-in plugins' tests\n"
      "\n"
      "See docs/plugins.md.\n"},
 };

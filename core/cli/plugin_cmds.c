@@ -235,12 +235,15 @@ int rp_cmd_test(rp_cli *cli, int argc, char **argv) {
   const char **extra = rp_xcalloc((size_t)argc, sizeof *extra);
   size_t nextra = 0;
   const char *match = NULL;
+  bool builtin = false;
   int status = RP_EXIT_OK;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       rp_cli_help("test");
       goto done;
+    } else if (strcmp(a, "--builtin") == 0) {
+      builtin = true;
     } else if (strcmp(a, "--match") == 0 || strncmp(a, "--match=", 8) == 0) {
       match = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
       if (!match) {
@@ -263,7 +266,7 @@ int rp_cmd_test(rp_cli *cli, int argc, char **argv) {
   rp_diags_print(&diags, stderr);
   rp_diags_clear(&diags);
   rp_test_result r = {0, 0};
-  rp_plugins_run_tests(p, match, &r, &diags);
+  rp_plugins_run_tests(p, match, builtin, &r, &diags);
   rp_diags_print(&diags, stderr);
   printf("%zu passed, %zu failed\n", r.passed, r.failed);
   if (load_errors)

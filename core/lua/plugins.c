@@ -696,17 +696,23 @@ int rp_plugins_call_lambda(rp_plugins *p, size_t i, const char *text, size_t len
 
 // --- tests ---------------------------------------------------------------------------------
 
-void rp_plugins_run_tests(rp_plugins *p, const char *match, rp_test_result *result,
+void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_test_result *result,
                           rp_diags *diags) {
   lua_State *L = p->lua->L;
   size_t n = rp_plugins_item_count(p, RP_ITEM_TEST);
+  size_t ran = 0;
   for (size_t k = 0; k < n; k++) {
-    // Each test starts from freshly run plugins: nothing one test stores
-    // reaches the next.
-    if (k > 0) rp_plugins_reset(p, diags);
     const rp_item *it = nth_item(p, RP_ITEM_TEST, k);
     if (!it) break;  // a reset disabled a plugin
     if (match && !strstr(it->id, match)) continue;
+    if (p->plugins[it->plugin].builtin && !builtin) continue;
+    // Each test starts from freshly run plugins: nothing one test stores
+    // reaches the next.
+    if (ran++ > 0) {
+      rp_plugins_reset(p, diags);
+      it = nth_item(p, RP_ITEM_TEST, k);
+      if (!it) break;
+    }
     char *id = rp_xstrndup(it->id, strlen(it->id));
     char *path = rp_xstrndup(it->path, strlen(it->path));
     int line = it->line;

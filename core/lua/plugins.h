@@ -103,7 +103,8 @@ typedef struct rp_test_result {
 } rp_test_result;
 
 // Runs the registered tests whose name contains `match` (NULL: all), each in
-// a fresh environment and under its own budget. Prints one line per failure
-// (PATH:LINE:COL: error: test 'name' failed: message) to diags, and counts.
-void rp_plugins_run_tests(rp_plugins *p, const char *match, rp_test_result *result,
+// a fresh environment and under its own budget; the built-in plugins' tests
+// only when `builtin` is set. Reports one line per failure (PATH:LINE:COL:
+// error: test 'name' failed: message) to diags, and counts.
+void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_test_result *result,
                           rp_diags *diags);
