@@ -166,6 +166,18 @@ int rp_yaml_parse(rp_doc *doc, const char *path, const char *src, size_t len, rp
 int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t len, long line,
                        rp_diags *diags, rp_value *root);
 
+// As rp_yaml_parse, but plain (unquoted) scalars are not typed: each stays
+// a STRING with its text as written, marked plain (rp_doc_is_plain), so that
+// a session's schema can type it ("no" stays the text "no" for a text field;
+// `true` becomes a boolean only for a boolean field). Quoted scalars are
+// STRINGs that are not plain.
+int rp_yaml_parse_text(rp_doc *doc, const char *path, const char *src, size_t len, rp_diags *diags,
+                       rp_value *root);
+
+// True for a STRING that was an unquoted YAML scalar read by
+// rp_yaml_parse_text.
+bool rp_doc_is_plain(rp_doc *doc, rp_value v);
+
 // Reads the file at `path` (at most RP_DATA_MAX_FILE bytes) and parses it as
 // JSON (.json) or YAML (.yaml, .yml; extensions in any case) into doc. Errors
 // as the parsers; a file that cannot be read is RP_ENOTFOUND (does not exist)

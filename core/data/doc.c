@@ -562,3 +562,9 @@ size_t rp_utf8_check(const char *s, size_t len) {
   }
   return len;
 }
+
+bool rp_doc_is_plain(rp_doc *doc, rp_value v) {
+  (void)doc;
+  const rp_node *n = v.p;
+  return n && n->kind == RP_KIND_STRING && n->plain;
+}

@@ -27,6 +27,7 @@ enum { RP_MAP_LINEAR_MAX = 8 };
 struct rp_node {
   uint8_t kind;  // rp_kind
   bool b;        // BOOL
+  bool plain;    // STRING: an unquoted YAML scalar kept as text (rp_yaml_parse_text)
   uint32_t line, col;
   uint32_t len;   // STRING/NUMBER: text bytes; LIST/MAP: elements
   uint32_t cap;   // LIST/MAP: room in items/entries

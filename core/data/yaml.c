@@ -24,6 +24,7 @@ typedef struct yaml_ctx {
   rp_poscur pos;
   size_t char_index;  // the character index that starts at byte_off
   size_t byte_off;
+  bool text;  // keep plain scalars as text for a schema to type (rp_yaml_parse_text)
 } yaml_ctx;
 
 // Byte offset of libyaml's character index `index` (which counts a byte
@@ -195,7 +196,12 @@ static int on_scalar(yaml_ctx *c, const yaml_event_t *ev) {
     return RP_OK;
   }
   rp_node *node;
-  if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+  if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && c->text) {
+    node = rp_doc_node(c->b.doc, RP_KIND_STRING, line, col);
+    node->a.s = rp_doc_strdup(c->b.doc, s, n);
+    node->len = (uint32_t)n;
+    node->plain = true;
+  } else if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
     node = plain_scalar(c, s, n, line, col);
     if (!node) return RP_EDATA;
   } else {
@@ -249,8 +255,21 @@ static int report_parser_error(yaml_ctx *c, const yaml_parser_t *p) {
   return refuse_at(c, line, col, RP_ESYNTAX, "%s", problem);
 }
 
+static int parse(rp_doc *doc, const char *path, const char *src, size_t len, rp_diags *diags,
+                 rp_value *root, bool text);
+
 int rp_yaml_parse(rp_doc *doc, const char *path, const char *src, size_t len, rp_diags *diags,
                   rp_value *root) {
+  return parse(doc, path, src, len, diags, root, false);
+}
+
+int rp_yaml_parse_text(rp_doc *doc, const char *path, const char *src, size_t len, rp_diags *diags,
+                       rp_value *root) {
+  return parse(doc, path, src, len, diags, root, true);
+}
+
+static int parse(rp_doc *doc, const char *path, const char *src, size_t len, rp_diags *diags,
+                 rp_value *root, bool text) {
   rp_value none = {NULL, 0};
   *root = none;
   if (len > INT32_MAX) {
@@ -264,6 +283,7 @@ int rp_yaml_parse(rp_doc *doc, const char *path, const char *src, size_t len, rp
   c.path = path;
   c.diags = diags;
   c.char_index = c.byte_off = 0;
+  c.text = text;
   // A byte order mark belongs to no column.
   bool bom = len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0;
   rp_poscur_init(&c.pos, c.src, len, 1, bom ? 3 : 0);

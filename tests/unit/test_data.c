@@ -865,6 +865,43 @@ static void test_yaml_typing(void **state) {
   parsed_free(&p);
 }
 
+static void test_yaml_text_mode(void **state) {
+  (void)state;
+  // Plain scalars stay text, as written, for a schema to type.
+  const char *src = "a: no\nb: 0777\nc: true\nd: 'true'\ne: 1.50\nf: ~\ng: [1, x]\n";
+  rp_doc *doc = rp_doc_new();
+  rp_diags d = RP_DIAGS_INIT;
+  rp_value root;
+  assert_int_equal(rp_yaml_parse_text(doc, "s.yaml", src, strlen(src), &d, &root), RP_OK);
+  static const struct {
+    const char *key, *text;
+    bool plain;
+  } want[] = {{"a", "no", true},    {"b", "0777", true}, {"c", "true", true},
+              {"d", "true", false}, {"e", "1.50", true}, {"f", "~", true}};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    rp_value v;
+    assert_true(rp_doc_ops.get(doc, root, want[i].key, 1, &v));
+    assert_int_equal(rp_doc_ops.kind(doc, v), RP_KIND_STRING);
+    size_t len;
+    const char *s = rp_doc_ops.str(doc, v, &len);
+    assert_int_equal(len, strlen(want[i].text));
+    assert_memory_equal(s, want[i].text, len);
+    assert_int_equal(rp_doc_is_plain(doc, v), want[i].plain);
+  }
+  rp_value g;
+  assert_true(rp_doc_ops.get(doc, root, "g", 1, &g));
+  assert_int_equal(rp_doc_ops.kind(doc, rp_doc_ops.at(doc, g, 0)), RP_KIND_STRING);
+  // The typed parser reads the same text as values.
+  rp_doc_reset(doc);
+  assert_int_equal(rp_yaml_parse(doc, "s.yaml", src, strlen(src), &d, &root), RP_OK);
+  rp_value c;
+  assert_true(rp_doc_ops.get(doc, root, "c", 1, &c));
+  assert_int_equal(rp_doc_ops.kind(doc, c), RP_KIND_BOOL);
+  assert_false(rp_doc_is_plain(doc, c));
+  rp_diags_free(&d);
+  rp_doc_free(doc);
+}
+
 static void test_yaml_empty(void **state) {
   (void)state;
   static const char *const empties[] = {"", "---\n", "# only a comment\n", "\n\n", "--- ~\n"};
@@ -1384,6 +1421,7 @@ static void test_parse_adds_to_doc(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_builders_scalars),
+      cmocka_unit_test(test_yaml_text_mode),
       cmocka_unit_test(test_builders_containers),
       cmocka_unit_test(test_builders_large_map),
       cmocka_unit_test(test_lambda),
