@@ -162,7 +162,7 @@ static void renderer_free(renderer *w, bool owns_plugins) {
 // Renders `root` (a value of doc) and appends the result to out; a failed
 // render appends nothing: half a document is worse than none.
 static int render_doc(renderer *w, rp_doc *doc, rp_value root, rp_buf *out, rp_diags *diags) {
-  rp_render_opts ro = {RP_ESCAPE_HTML, NULL, false, {0}};
+  rp_render_opts ro = {.escape = RP_ESCAPE_HTML};
   if (w->plugins) {
     // Each render starts from freshly run plugins: nothing a plugin kept
     // while rendering one context reaches the next.

@@ -630,7 +630,7 @@ static int t_render(lua_State *L) {
       lua_pushvalue(L, 2);
     rp_lua_ctx *c = rp_lua_ctx_begin(p->lua);
     rp_ctx ctx = rp_lua_ctx_get(c);
-    rp_render_opts ro = {RP_ESCAPE_HTML, p, false, {0}};
+    rp_render_opts ro = {.escape = RP_ESCAPE_HTML, .user = p};
     rc = rp_template_render(t, &ctx, &ro, &out, &d);
     rp_lua_ctx_end(c);
   }

@@ -39,6 +39,7 @@ typedef struct render {
   rp_buf *out;
   rp_diags *diags;
   rp_escape escape;
+  rp_escape_fn escape_fn;
   void *user;
   bool strict;
   int max_depth;
@@ -139,7 +140,9 @@ static void emit_value(render *r, const char *s, size_t len, bool escape) {
     r->at_line_start = false;
     r->mid_line = false;
   }
-  if (escape && r->escape == RP_ESCAPE_HTML)
+  if (escape && r->escape_fn)
+    r->escape_fn(r->out, s, len);
+  else if (escape && r->escape == RP_ESCAPE_HTML)
     add_escaped(r->out, s, len);
   else
     rp_buf_add(r->out, s, len);
@@ -747,6 +750,7 @@ int rp_template_render(const rp_template *t, const rp_ctx *ctx, const rp_render_
       t->lib && t->lib->opts.max_depth > 0 ? t->lib->opts.max_depth : RP_DEFAULT_MAX_DEPTH;
   r.status = RP_OK;
   r.user = opts ? opts->user : NULL;
+  r.escape_fn = opts ? opts->escape_fn : NULL;
   r.stackcap = 32;
   r.stack = rp_xmalloc(r.stackcap * sizeof *r.stack);
   if (opts && opts->has_globals) r.stack[r.sp++] = opts->globals;

@@ -202,8 +202,15 @@ typedef enum rp_escape {
   RP_ESCAPE_NONE,  // interpolations are copied as they are
 } rp_escape;
 
+// Appends s, escaped for the output's language, to out: e.g. Markdown for
+// note layouts (rp_output_escape_markdown in core/notes/output.h).
+typedef void (*rp_escape_fn)(rp_buf *out, const char *s, size_t len);
+
 typedef struct rp_render_opts {
   rp_escape escape;
+  // When set, escapes every {{value}} instead of `escape` ({{{value}}} and
+  // {{&value}} stay unescaped). Called once per value.
+  rp_escape_fn escape_fn;
   // Handed to filters (rp_filter_call.user): e.g. the plugin set whose Lua
   // functions implement them, one per rendering thread.
   void *user;

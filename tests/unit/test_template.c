@@ -1018,6 +1018,35 @@ static void test_diags_limit(void **state) {
   rp_library_free(lib);
 }
 
+static void upper_escape(rp_buf *out, const char *s, size_t len) {
+  rp_buf_addc(out, '<');
+  for (size_t i = 0; i < len; i++)
+    rp_buf_addc(out, (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]));
+  rp_buf_addc(out, '>');
+}
+
+static void test_escape_fn(void **state) {
+  // A render's own escaper replaces HTML escaping for {{value}}, once per
+  // value; {{{value}}} and {{&value}} stay as they are.
+  rp_library *lib = rp_library_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  const char *src = "{{a}} {{{a}}} {{&a}} {{b}}";
+  rp_template *t = rp_template_compile(lib, "t.mustache", src, strlen(src), &d);
+  assert_non_null(t);
+  rp_doc *doc = rp_doc_new();
+  rp_value root = parse_json(doc, "{\"a\":\"x&y\",\"b\":2}");
+  rp_ctx ctx = rp_doc_ctx(doc, root);
+  rp_render_opts opts = {.escape = RP_ESCAPE_HTML, .escape_fn = upper_escape};
+  rp_buf out = RP_BUF_INIT;
+  assert_int_equal(rp_template_render(t, &ctx, &opts, &out, &d), RP_OK);
+  assert_string_equal(out.data, "<X&Y> x&y x&y <2>");
+  rp_buf_free(&out);
+  rp_doc_free(doc);
+  rp_template_free(t);
+  rp_library_free(lib);
+  rp_diags_free(&d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_compile_ok_has_no_diags),
@@ -1032,6 +1061,7 @@ int main(void) {
       cmocka_unit_test(test_error_name_with_space),
       cmocka_unit_test(test_error_many_in_one_template),
       cmocka_unit_test(test_strict_missing_name),
+      cmocka_unit_test(test_escape_fn),
       cmocka_unit_test(test_strict_allowed_forms),
       cmocka_unit_test(test_strict_reports_every_missing_name),
       cmocka_unit_test(test_strict_missing_partial),
