@@ -43,13 +43,20 @@ static const command commands[] = {
     {"render", NULL,
      "rapport render FILE... [-o OUT] [--out-dir DIR] [--format md|html|txt|json] [--strict]",
      "Validate, compute and render session files into notes.\n"},
-    {"new", NULL, "rapport new TYPE [-o FILE]", "Write a commented session skeleton.\n"},
+    {"new", rp_cmd_new, "rapport new TYPE [-o FILE]",
+     "Write a commented session skeleton for a note type.\n"
+     "\n"
+     "Each field comes with its label, its kind of value, the values allowed\n"
+     "and whether it is required. Without -o the skeleton goes to standard\n"
+     "output. Note types: see rapport list (built in: soap, dap, birp, girp).\n"},
     {"check", rp_cmd_check, "rapport check [PATH...]",
-     "Load every plugin and template and report every problem.\n"
+     "Load every plugin and template, validate sessions, report every problem.\n"
      "\n"
      "Loads the built-in plugins, the workspace's plugins/ and each --plugins\n"
-     "folder, and compiles every template: built in, in templates/, in each\n"
-     "--templates folder. PATH adds a plugin folder or a template file (.mustache).\n"
+     "folder; compiles every template (built in, in templates/, in each\n"
+     "--templates folder); and validates session files against their note\n"
+     "type. PATH is a session file (.yaml, .yml, .json), a folder of them, or a\n"
+     "template (.mustache); without PATH the workspace's sessions/ is checked.\n"
      "Every problem is one line PATH:LINE:COL: error: MESSAGE; the exit status is\n"
      "1 when there is any.\n"},
     {"list", rp_cmd_list, "rapport list",

@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "data/data.h"
+#include "notes/schema.h"
 #include "lua/plugins.h"
 #include "template/template.h"
 #include "util/builtin.h"
@@ -41,6 +44,10 @@ rp_plugins *rp_cli_load_plugins(const rp_cli *cli, const char **extra, size_t ne
   rp_plugins *p = rp_plugins_load(&po, diags);
   free(dirs);
   return p;
+}
+
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static bool is_dir(const char *path) {
@@ -159,36 +166,157 @@ static size_t check_template_dir(const char *dir, rp_library *lib, rp_diags *dia
   return count;
 }
 
+static bool has_ext(const char *path, const char *ext) {
+  size_t a = strlen(path), b = strlen(ext);
+  return a > b && strcasecmp(path + a - b, ext) == 0;
+}
+
+static bool is_session_file(const char *path) {
+  return has_ext(path, ".yaml") || has_ext(path, ".yml") || has_ext(path, ".json");
+}
+
+// Reads a session file: YAML with its scalars kept as text for the schema
+// to type, or JSON.
+static int load_session(rp_doc *doc, const char *path, rp_value *root, rp_diags *diags) {
+  if (!has_ext(path, ".json")) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
+      return RP_EIO;
+    }
+    rp_buf b = RP_BUF_INIT;
+    char chunk[16384];
+    size_t n;
+    int rc = RP_OK;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+      if (b.len + n > RP_DATA_MAX_FILE) {
+        rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "larger than %u MiB", RP_DATA_MAX_FILE >> 20);
+        rc = RP_ELIMIT;
+        break;
+      }
+      rp_buf_add(&b, chunk, n);
+    }
+    fclose(f);
+    if (rc == RP_OK) rc = rp_yaml_parse_text(doc, path, b.data ? b.data : "", b.len, diags, root);
+    rp_buf_free(&b);
+    return rc;
+  }
+  return rp_data_load_file(doc, path, diags, root);
+}
+
+// Validates one session file against its note type. Returns true when it
+// is valid.
+static bool check_session(rp_plugins *p, const char *path, rp_diags *diags) {
+  rp_doc *in = rp_doc_new(), *out = rp_doc_new();
+  rp_value root, typed;
+  bool ok = false;
+  if (load_session(in, path, &root, diags) != RP_OK) goto done;
+  rp_value type;
+  if (rp_doc_ops.kind(in, root) != RP_KIND_MAP || !rp_doc_ops.get(in, root, "type", 4, &type)) {
+    rp_diags_add(diags, RP_SEV_ERROR, path, 1, 1,
+                 "the session has no 'type' line naming its note type (e.g. type: soap)");
+    goto done;
+  }
+  size_t len = 0;
+  const char *name =
+      rp_doc_ops.kind(in, type) == RP_KIND_STRING ? rp_doc_ops.str(in, type, &len) : NULL;
+  char *id = name ? rp_xstrndup(name, len) : NULL;
+  rp_schema *schema = id ? rp_plugins_schema(p, id) : NULL;
+  if (!schema) {
+    int line = 0, col = 0;
+    rp_doc_pos(in, type, &line, &col);
+    rp_buf known = RP_BUF_INIT;
+    rp_item_info it;
+    for (size_t i = 0; rp_plugins_item(p, RP_ITEM_NOTE_TYPE, i, &it); i++)
+      rp_buf_printf(&known, "%s%s", i ? ", " : "", it.id);
+    rp_diags_add(diags, RP_SEV_ERROR, path, line ? line : 1, col ? col : 1,
+                 "unknown note type%s%s%s (note types: %s)", id ? " '" : "", id ? id : "",
+                 id ? "'" : "", known.data ? known.data : "none");
+    rp_buf_free(&known);
+    free(id);
+    goto done;
+  }
+  free(id);
+  size_t first = diags->n;
+  ok = rp_schema_validate(schema, in, root, path, out, &typed, diags) == RP_OK;
+  rp_diags_sort(diags, first);
+  rp_schema_free(schema);
+done:
+  rp_doc_free(in);
+  rp_doc_free(out);
+  return ok;
+}
+
+static void collect_sessions(const char *dir, const char ***list, size_t *n, int depth) {
+  DIR *d = opendir(dir);
+  if (!d || depth > 8) {
+    if (d) closedir(d);
+    return;
+  }
+  char **names = NULL;
+  size_t count = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    names = rp_xrealloc(names, (count + 1) * sizeof *names);
+    names[count++] = rp_xstrndup(e->d_name, strlen(e->d_name));
+  }
+  closedir(d);
+  qsort(names, count, sizeof *names, cmp_name);
+  for (size_t i = 0; i < count; i++) {
+    rp_buf path = RP_BUF_INIT;
+    rp_buf_printf(&path, "%s/%s", dir, names[i]);
+    if (is_dir(path.data)) {
+      collect_sessions(path.data, list, n, depth + 1);
+      rp_buf_free(&path);
+    } else if (is_session_file(path.data)) {
+      *list = rp_xrealloc(*list, (*n + 1) * sizeof **list);
+      (*list)[(*n)++] = rp_buf_detach(&path);
+    } else {
+      rp_buf_free(&path);
+    }
+    free(names[i]);
+  }
+  free(names);
+}
+
 int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
-  const char **extra_plugins = rp_xcalloc((size_t)argc, sizeof *extra_plugins);
-  size_t nextra = 0;
   const char **templates = rp_xcalloc((size_t)argc, sizeof *templates);
   size_t ntemplates = 0;
+  const char **sessions = NULL;
+  size_t nsessions = 0;
+  bool any_path = false;
   int status = RP_EXIT_OK;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    size_t len = strlen(a);
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       rp_cli_help("check");
       goto done;
     } else if (a[0] == '-' && a[1]) {
       status = rp_cli_usage_error("check", "unknown option '%s'", a);
       goto done;
-    } else if (len > 9 && strcmp(a + len - 9, ".mustache") == 0) {
+    }
+    any_path = true;
+    if (has_ext(a, ".mustache")) {
       templates[ntemplates++] = a;
     } else if (is_dir(a)) {
-      extra_plugins[nextra++] = a;
+      collect_sessions(a, &sessions, &nsessions, 0);
+    } else if (is_session_file(a)) {
+      sessions = rp_xrealloc(sessions, (nsessions + 1) * sizeof *sessions);
+      sessions[nsessions++] = rp_xstrndup(a, strlen(a));
     } else {
       status = rp_cli_usage_error(
           "check",
-          "cannot check '%s': give template files (.mustache) or plugin folders; checking "
-          "session files comes with the note types",
+          "cannot check '%s': give session files (.yaml, .json), folders of them, or "
+          "templates (.mustache)",
           a);
       goto done;
     }
   }
+  // Without paths: the workspace's sessions/.
+  if (!any_path && is_dir("sessions")) collect_sessions("sessions", &sessions, &nsessions, 0);
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_cli_load_plugins(cli, extra_plugins, nextra, &diags);
+  rp_plugins *p = rp_cli_load_plugins(cli, NULL, 0, &diags);
   size_t nplugins = rp_plugins_count(p);
   // Templates: every .mustache file on the template search path, compiled
   // with every filter the plugins define.
@@ -200,8 +328,7 @@ int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
   size_t ntpl = 0;
   for (size_t i = 0; i < rp_builtin_nfiles; i++) {
     const rp_builtin_file *f = &rp_builtin_files[i];
-    size_t len = strlen(f->path);
-    if (len <= 9 || strcmp(f->path + len - 9, ".mustache") != 0) continue;
+    if (!has_ext(f->path, ".mustache")) continue;
     rp_template_free(rp_template_compile(lib, f->path, (const char *)f->data, f->len, &diags));
     ntpl++;
   }
@@ -213,18 +340,25 @@ int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
   free(tdirs);
   for (size_t i = 0; i < ntemplates; i++)
     ntpl += check_template_file(templates[i], lib, &diags);
+  size_t valid = 0;
+  for (size_t i = 0; i < nsessions; i++)
+    valid += check_session(p, sessions[i], &diags);
   rp_diags_print(&diags, stderr);
   if (!cli->quiet || diags.errors)
-    fprintf(stderr, "rapport: checked %zu plugin%s and %zu template%s: %zu problem%s\n", nplugins,
-            nplugins == 1 ? "" : "s", ntpl, ntpl == 1 ? "" : "s", diags.errors,
-            diags.errors == 1 ? "" : "s");
+    fprintf(stderr,
+            "rapport: checked %zu plugin%s, %zu template%s and %zu session%s: %zu problem%s\n",
+            nplugins, nplugins == 1 ? "" : "s", ntpl, ntpl == 1 ? "" : "s", nsessions,
+            nsessions == 1 ? "" : "s", diags.errors, diags.errors == 1 ? "" : "s");
+  (void)valid;
   status = diags.errors ? RP_EXIT_PROBLEM : RP_EXIT_OK;
   rp_library_free(lib);
   rp_filters_free(filters);
   rp_plugins_free(p);
   rp_diags_free(&diags);
 done:
-  free(extra_plugins);
+  for (size_t i = 0; i < nsessions; i++)
+    free((char *)sessions[i]);
+  free(sessions);
   free(templates);
   return status;
 }

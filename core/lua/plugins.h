@@ -108,3 +108,10 @@ typedef struct rp_test_result {
 // error: test 'name' failed: message) to diags, and counts.
 void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_test_result *result,
                           rp_diags *diags);
+
+// The schema of the registered note type `id` (its fields, and its
+// checklists' and measures' ids as the session keys `alliance`-style data
+// lives under: each checklist id, and `measures`), built from the plugin's
+// table with raw access. NULL when there is no such note type. The caller
+// frees it with rp_schema_free.
+struct rp_schema *rp_plugins_schema(rp_plugins *p, const char *id);

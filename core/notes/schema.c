@@ -35,6 +35,7 @@ static void field_copy(rp_field *to, const rp_field *from) {
   to->id = dup(from->id);
   to->label = dup(from->label);
   to->default_text = dup(from->default_text);
+  to->example_text = dup(from->example_text);
   to->values = NULL;
   if (from->nvalues) {
     to->values = rp_xcalloc(from->nvalues, sizeof *to->values);
@@ -59,6 +60,7 @@ void rp_field_clear(rp_field *f) {
   free(f->id);
   free(f->label);
   free(f->default_text);
+  free(f->example_text);
   for (size_t i = 0; i < f->nvalues; i++)
     free(f->values[i]);
   free(f->values);
@@ -168,17 +170,21 @@ static const char *scalar_text(vctx *c, rp_value v, size_t *len) {
   return NULL;
 }
 
-// Absent: no value, JSON null, or an empty or null-like unquoted YAML scalar.
+// Absent: no value, JSON null, a null-like unquoted YAML scalar, or text
+// that is empty or only white space (an empty block in a skeleton).
 static bool is_absent(vctx *c, rp_value v) {
   if (!v.p) return true;
   rp_kind k = rp_doc_ops.kind(c->in, v);
   if (k == RP_KIND_NULL) return true;
-  if (k == RP_KIND_STRING && rp_doc_is_plain(c->in, v)) {
-    size_t len;
-    const char *s = rp_doc_ops.str(c->in, v, &len);
-    return len == 0 || (len == 1 && s[0] == '~') || (len == 4 && memcmp(s, "null", 4) == 0);
-  }
-  return false;
+  if (k != RP_KIND_STRING) return false;
+  size_t len;
+  const char *s = rp_doc_ops.str(c->in, v, &len);
+  if (rp_doc_is_plain(c->in, v) &&
+      ((len == 1 && s[0] == '~') || (len == 4 && memcmp(s, "null", 4) == 0)))
+    return true;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') return false;
+  return true;
 }
 
 static bool parse_int(const char *s, size_t len, double *out) {

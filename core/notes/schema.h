@@ -55,6 +55,7 @@ struct rp_field {
   // The default, as text for scalars (typed like a plain YAML scalar), or
   // NULL for none.
   char *default_text;
+  char *example_text;  // a sample value for skeletons (rapport new), or NULL
 };
 
 typedef struct rp_schema {

@@ -1,0 +1,156 @@
+// Note types as C schemas: reads the table a plugin registered with
+// rapport.note_type (already checked by api.c) into an rp_schema.
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua/internal.h"
+#include "notes/schema.h"
+#include "util/number.h"
+
+static char *raw_str(lua_State *L, int t, const char *key) {
+  lua_pushstring(L, key);
+  lua_rawget(L, t);
+  char *s = NULL;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t len;
+    const char *v = lua_tolstring(L, -1, &len);
+    s = rp_xstrndup(v, len);
+  }
+  lua_pop(L, 1);
+  return s;
+}
+
+static bool raw_num(lua_State *L, int t, const char *key, double *out) {
+  lua_pushstring(L, key);
+  lua_rawget(L, t);
+  bool ok = lua_type(L, -1) == LUA_TNUMBER;
+  if (ok) *out = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return ok;
+}
+
+static bool raw_bool(lua_State *L, int t, const char *key) {
+  lua_pushstring(L, key);
+  lua_rawget(L, t);
+  bool b = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return b;
+}
+
+// The text of a scalar option (string, number or boolean), or NULL.
+static char *raw_scalar_text(lua_State *L, int t, const char *key) {
+  lua_pushstring(L, key);
+  lua_rawget(L, t);
+  char *text = NULL;
+  int type = lua_type(L, -1);
+  if (type == LUA_TSTRING) {
+    text = rp_xstrndup(lua_tostring(L, -1), lua_rawlen(L, -1));
+  } else if (type == LUA_TBOOLEAN) {
+    text = rp_xstrndup(lua_toboolean(L, -1) ? "true" : "false", lua_toboolean(L, -1) ? 4 : 5);
+  } else if (type == LUA_TNUMBER) {
+    char buf[RP_NUMBER_BUF];
+    size_t n = lua_isinteger(L, -1)
+                   ? (size_t)snprintf(buf, sizeof buf, "%lld", (long long)lua_tointeger(L, -1))
+                   : rp_number_format(lua_tonumber(L, -1), buf);
+    text = rp_xstrndup(buf, n);
+  }
+  lua_pop(L, 1);
+  return text;
+}
+
+// Reads the field table at index t into f (depth-bounded: api.c allows 16).
+static void read_field(lua_State *L, int t, rp_field *f, int depth) {
+  t = lua_absindex(L, t);
+  memset(f, 0, sizeof *f);
+  f->id = raw_str(L, t, "id");
+  char *type = raw_str(L, t, "type");
+  int ty = type ? rp_field_type_parse(type) : -1;
+  free(type);
+  f->type = ty < 0 ? RP_FIELD_TEXT : (rp_field_type)ty;
+  f->label = raw_str(L, t, "label");
+  f->required = raw_bool(L, t, "required");
+  f->has_min = raw_num(L, t, "min", &f->min);
+  f->has_max = raw_num(L, t, "max", &f->max);
+  f->default_text = raw_scalar_text(L, t, "default");
+  f->example_text = raw_scalar_text(L, t, "example");
+  lua_pushstring(L, "values");
+  if (lua_rawget(L, t) == LUA_TTABLE) {
+    size_t n = lua_rawlen(L, -1);
+    f->values = rp_xcalloc(n ? n : 1, sizeof *f->values);
+    for (size_t i = 1; i <= n; i++) {
+      if (lua_rawgeti(L, -1, (lua_Integer)i) == LUA_TSTRING)
+        f->values[f->nvalues++] = rp_xstrndup(lua_tostring(L, -1), lua_rawlen(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  if (depth < 16) {
+    lua_pushstring(L, "items");
+    if (lua_rawget(L, t) == LUA_TTABLE) {
+      f->items = rp_xcalloc(1, sizeof *f->items);
+      read_field(L, -1, f->items, depth + 1);
+    }
+    lua_pop(L, 1);
+    lua_pushstring(L, "fields");
+    if (lua_rawget(L, t) == LUA_TTABLE) {
+      size_t n = lua_rawlen(L, -1);
+      f->fields = rp_xcalloc(n ? n : 1, sizeof *f->fields);
+      for (size_t i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, -1, (lua_Integer)i) == LUA_TTABLE)
+          read_field(L, -1, &f->fields[f->nfields++], depth + 1);
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+}
+
+rp_schema *rp_plugins_schema(rp_plugins *p, const char *id) {
+  lua_State *L = p->lua->L;
+  for (size_t i = 0; i < rp_plugins_item_count(p, RP_ITEM_NOTE_TYPE); i++) {
+    rp_item_info it;
+    rp_plugins_item(p, RP_ITEM_NOTE_TYPE, i, &it);
+    if (strcmp(it.id, id) != 0) continue;
+    int top = lua_gettop(L);
+    luaL_checkstack(L, 40, "schema nested too deeply");
+    const rp_item *item = NULL;
+    for (size_t k = 0; k < p->nitems; k++)
+      if (p->items[k].kind == RP_ITEM_NOTE_TYPE && strcmp(p->items[k].id, id) == 0)
+        item = &p->items[k];
+    lua_rawgeti(L, LUA_REGISTRYINDEX, item->ref);
+    int t = lua_gettop(L);
+    rp_schema *s = rp_schema_new(id, it.title);
+    lua_pushstring(L, "fields");
+    if (lua_rawget(L, t) == LUA_TTABLE) {
+      size_t n = lua_rawlen(L, -1);
+      for (size_t k = 1; k <= n; k++) {
+        if (lua_rawgeti(L, -1, (lua_Integer)k) == LUA_TTABLE) {
+          rp_field f;
+          read_field(L, -1, &f, 0);
+          rp_schema_add_field(s, &f);
+          rp_field_clear(&f);
+        }
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+    // A checklist's data lives under its id; measures under `measures`.
+    lua_pushstring(L, "checklists");
+    if (lua_rawget(L, t) == LUA_TTABLE) {
+      size_t n = lua_rawlen(L, -1);
+      for (size_t k = 1; k <= n; k++) {
+        if (lua_rawgeti(L, -1, (lua_Integer)k) == LUA_TSTRING)
+          rp_schema_add_passthrough(s, lua_tostring(L, -1));
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+    lua_pushstring(L, "measures");
+    if (lua_rawget(L, t) == LUA_TTABLE && lua_rawlen(L, -1) > 0)
+      rp_schema_add_passthrough(s, "measures");
+    lua_settop(L, top);
+    return s;
+  }
+  return NULL;
+}

@@ -1,0 +1,156 @@
+"""End-to-end tests of session files so far: the built-in note types,
+rapport new (skeletons) and rapport check (validation against the note
+type, every problem at its line and column, no text repeated).
+"""
+
+import os
+import unittest
+
+from harness import RapportTest
+
+# PRODUCT.md's example: a complete, valid SOAP session.
+SOAP = """type: soap
+client: { id: C-1042, initials: J.D. }
+session: { date: 2026-11-24, number: 7, minutes: 50, modality: video }
+clinician: { name: Dana Whitfield, credentials: LCSW }
+subjective: |
+  Client reports sleeping better; conflict with partner at the weekend.
+objective: Affect congruent, engaged throughout.
+assessment: Moderate progress toward goal 1.
+plan: Continue cognitive restructuring; review safety plan.
+risk: { level: none }                 # none | low | moderate | high (high needs safety_plan)
+alliance:
+  trust: 4
+  empathy: { rating: 5, note: "said she felt understood" }
+  collaboration: 3
+  respect: 5
+  authenticity: 4
+  challenges:
+    countertransference: { noticed: true, plan: bring to supervision }
+measures:
+  srs: [8.5, 9.0, 7.5, 8.0]
+"""
+
+SECTIONS = {
+    "soap": ["subjective", "objective", "assessment", "plan"],
+    "dap": ["data", "assessment", "plan"],
+    "birp": ["behavior", "intervention", "response", "plan"],
+    "girp": ["goals", "intervention", "response", "plan"],
+}
+
+
+class Check(RapportTest):
+    def test_the_product_example_is_valid(self):
+        self.write("sessions/jd-07.yaml", SOAP)
+        r = self.rapport("check")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("1 session: 0 problems", r.err)
+
+    def test_every_problem_with_line_and_column(self):
+        self.write("s.yaml", """type: soap
+client: { id: C-1042 }
+session: { date: 2026-13-24, number: 0, minutes: 50, modality: zoom }
+clinician: { name: Dana Whitfield }
+subjective: ok
+objective: ok
+plan: ok
+risk: { level: extreme }
+alliance: { trust: 4 }
+colour: blue
+""")
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "s.yaml", 2, 9, "client.initials is required")
+        self.assertProblem(r, "s.yaml", 3, 18, "session.date must be a date written as YYYY-MM-DD")
+        self.assertProblem(r, "s.yaml", 3, 38, "session.number must be a whole number of at least 1 (got 0)")
+        self.assertProblem(r, "s.yaml", 3, 64, "session.modality must be in_person, video or phone")
+        self.assertProblem(r, "s.yaml", 8, 16, "risk.level must be none, low, moderate or high")
+        self.assertProblem(r, "s.yaml", 10, 1, "unknown field 'colour'")
+        self.assertProblem(r, "s.yaml", 1, 1, "assessment is required")
+        self.assertEqual(len(self.problems(r)), 7, r)
+        # Problems come from top to bottom.
+        lines = [p[1] for p in self.problems(r)]
+        self.assertEqual(lines, sorted(lines), r)
+
+    def test_typed_by_the_schema_not_by_yaml_guessing(self):
+        # "no" is a valid clinician credential text, 0777 a client id.
+        text = SOAP.replace("credentials: LCSW", "credentials: no").replace("C-1042", "0777")
+        self.write("s.yaml", text)
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+
+    def test_messages_never_repeat_what_was_written(self):
+        self.write("s.yaml", SOAP.replace("modality: video", "modality: CANARY-secret-words")
+                   .replace("date: 2026-11-24", "date: CANARY2"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertNotIn("CANARY", r.err)
+
+    def test_unknown_or_missing_type(self):
+        self.write("a.yaml", "type: spoa\nclient: {}\n")
+        self.write("b.yaml", "client: {}\n")
+        r = self.rapport("check", "a.yaml", "b.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "a.yaml", 1, 7, "unknown note type 'spoa' (note types: soap, dap, birp, girp)")
+        self.assertProblem(r, "b.yaml", 1, 1, "the session has no 'type' line")
+
+    def test_a_folder_of_sessions_and_json(self):
+        self.write("in/a.yaml", SOAP)
+        self.write("in/sub/b.json", '{"type": "soap", "client": {"id": "x"}}')
+        r = self.rapport("check", "in")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("2 sessions", r.err)
+        self.assertProblem(r, "in/sub/b.json", 1, 28, "client.initials is required")
+
+    def test_not_a_session_is_a_usage_error(self):
+        self.write("notes.txt", "x")
+        self.assertUsageError(self.rapport("check", "notes.txt"), command="check")
+
+
+class New(RapportTest):
+    def fill(self, skeleton, note_type):
+        """Fills a skeleton as a therapist would: the empty required lines."""
+        out = []
+        for line in skeleton.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("level:"):
+                line = line.replace("level:", "level: low", 1)
+            out.append(line)
+            for section in SECTIONS[note_type]:
+                if stripped.startswith(section + ": |"):
+                    out.append("  Written by the therapist.")
+        return "\n".join(out) + "\n"
+
+    def test_each_built_in_type_gives_a_skeleton_that_validates_once_filled(self):
+        for note_type in SECTIONS:
+            with self.subTest(note_type=note_type):
+                r = self.rapport("new", note_type)
+                self.assertEqual(r.code, 0, r)
+                self.assertIn("type: %s\n" % note_type, r.out)
+                # Labels, kinds of value, allowed values, required marks.
+                self.assertIn("one of none, low, moderate, high; required", r.out)
+                self.assertIn("a date, YYYY-MM-DD; required", r.out)
+                self.write("empty.yaml", r.out)
+                empty = self.rapport("check", "empty.yaml")
+                self.assertEqual(empty.code, 1, empty)
+                for section in SECTIONS[note_type]:
+                    self.assertIn("error: %s is required" % section, empty.err)
+                self.write("filled.yaml", self.fill(r.out, note_type))
+                filled = self.rapport("check", "filled.yaml")
+                self.assertEqual(filled.code, 0, filled)
+
+    def test_dash_o_writes_the_file_privately(self):
+        r = self.rapport("new", "dap", "-o", "s.yaml")
+        self.assertEqual((r.code, r.out), (0, ""), r)
+        path = os.path.join(self.dir, "s.yaml")
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        with open(path, encoding="utf-8") as f:
+            self.assertIn("type: dap", f.read())
+
+    def test_unknown_type(self):
+        r = self.rapport("new", "spoa")
+        self.assertUsageError(r, "no note type 'spoa' (note types: soap, dap, birp, girp)", "new")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
