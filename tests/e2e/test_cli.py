@@ -8,7 +8,7 @@ import unittest
 
 from harness import ROOT, RapportTest
 
-PLANNED = ["render", "new", "watch"]
+PLANNED = ["render", "watch"]
 
 
 class Help(RapportTest):
