@@ -21,25 +21,30 @@ static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     h->used -= osize;
     return NULL;
   }
-  if (nsize > osize && h->used + (nsize - osize) > h->limit) return NULL;
+  if (nsize > osize) {
+    size_t grow = nsize - osize;
+    // Outside plugin calls the host's own code gets an eighth more, so that
+    // building a value for a call never meets the cap half-way (an error
+    // there would have no protected call to go to).
+    size_t limit = h->depth > 0 ? h->limit : h->limit + h->limit / 8;
+    if (h->used > limit || grow > limit - h->used) {
+      rp_sandbox_note_oom(h);  // sticky for the call, like the budget
+      return NULL;
+    }
+    // Copying is work the count hook never sees (one concatenation can copy
+    // megabytes): charge an instruction per 32 bytes.
+    h->remaining -= (long)(grow / 32);
+  }
   void *p = realloc(ptr, nsize);
   if (p) h->used = h->used - osize + nsize;
   return p;
 }
 
+// Every RP_HOOK_EVERY instructions (coroutines: their own count). The
+// sandbox raises the error: budget, memory or time, with the line to blame.
 static void budget_hook(lua_State *L, lua_Debug *ar) {
-  rp_lua *h;
-  lua_getallocf(L, (void **)&h);
-  h->remaining -= RP_HOOK_EVERY;
-  if (h->remaining <= 0 || h->exhausted) {
-    h->exhausted = true;
-    // Level 0 inside a hook is the function that was running: the place
-    // to blame. (lua_pushfstring knows no %ld: the number goes as %I.)
-    luaL_where(L, 0);
-    lua_pushfstring(L, "instruction budget exceeded (%I instructions)", (lua_Integer)h->budget);
-    lua_concat(L, 2);
-    lua_error(L);
-  }
+  (void)ar;
+  rp_sandbox_charge(L, lua_gethookcount(L));
 }
 
 rp_lua *rp_lua_new(const rp_lua_opts *opts) {
@@ -103,19 +108,40 @@ int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   if (outer) {
     h->remaining = h->budget;
     h->exhausted = false;
+    rp_sandbox_call_begin(h);
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, RP_HOOK_EVERY);
   }
   h->depth++;
   int rc = lua_pcall(L, nargs, nresults, base);
   h->depth--;
-  if (outer) lua_sethook(L, NULL, 0, 0);
+  if (outer) {
+    lua_sethook(L, NULL, 0, 0);
+    rp_sandbox_call_end(h);
+  }
   lua_remove(L, base);
-  if (rc != LUA_OK) {
-    size_t len = 0;
-    const char *s = lua_tolstring(L, -1, &len);
-    if (errmsg) *errmsg = rp_xstrndup(s ? s : "error", s ? len : 5);
+  // An exhausted call fails even when nothing raised (an allocation refused
+  // and then served after an emergency collection), and its message says
+  // what ran out and where, whatever error the plugin's code last saw.
+  bool memory = false;
+  char *spent = rp_sandbox_failure(h, rc != LUA_OK ? lua_tostring(L, -1) : NULL, &memory);
+  if (rc == LUA_OK && spent) {
+    lua_settop(L, base - 1);
+    rc = LUA_ERRRUN;
+  } else if (rc != LUA_OK) {
+    if (!spent) {
+      size_t len = 0;
+      const char *s = lua_tolstring(L, -1, &len);
+      spent = rp_xstrndup(s ? s : "error", s ? len : 5);
+    }
     lua_pop(L, 1);
-    return rc == LUA_ERRMEM ? RP_ENOMEM : RP_ELAMBDA;
+  }
+  if (rc != LUA_OK) {
+    if (errmsg)
+      *errmsg = spent;
+    else
+      free(spent);
+    if (rc == LUA_ERRMEM || memory) return RP_ENOMEM;
+    return h->exhausted ? RP_ELIMIT : RP_ELAMBDA;
   }
   return RP_OK;
 }

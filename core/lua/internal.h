@@ -82,3 +82,34 @@ void rp_api_push_test_helpers(rp_plugins *p);
 // conflict with an earlier registration of the same folder.
 bool rp_plugins_register(rp_plugins *p, rp_item_kind kind, const char *id, const char *title,
                          const char *path, int line, int ref, rp_buf *err);
+
+// --- sandbox.c / pattern.c ---------------------------------------------------
+// The sandbox keeps per-state bookkeeping (why a call is exhausted, its
+// deadline, how much was printed) in a registry userdata, and stores a
+// pointer to it in the main thread's extra space (lua_getextraspace), which
+// every coroutine copies; nothing else may use the extra space.
+
+// Charges n instructions to the current call: raises "instruction budget
+// exceeded" (or the call's earlier exhaustion, or "time limit exceeded" past
+// its wall-clock deadline). For C code whose work the count hook cannot see.
+void rp_sandbox_charge(lua_State *L, lua_Integer n);
+// host_alloc refused an allocation: marks the call exhausted and, inside a
+// call, remembers the plugin line that asked.
+void rp_sandbox_note_oom(rp_lua *h);
+// Bracket a top-level call (rp_lua_pcall): reset the reason and the deadline.
+void rp_sandbox_call_begin(rp_lua *h);
+void rp_sandbox_call_end(rp_lua *h);
+// When the last call was exhausted: its message, "FILE:LINE: what ran out",
+// followed by the traceback of luamsg when there is one (malloc'd; the
+// caller frees). NULL when it was not. *memory tells a memory exhaustion.
+char *rp_sandbox_failure(rp_lua *h, const char *luamsg, bool *memory);
+// The wall-clock limit of one top-level call in milliseconds (default 4000;
+// 0 restores it). For tests.
+void rp_sandbox_set_time_limit(rp_lua *h, long ms);
+
+// pattern.c: string.find, match, gmatch and gsub with Lua 5.4's semantics
+// and a matcher that charges its steps to the budget (rp_sandbox_charge).
+int rp_pattern_find(lua_State *L);
+int rp_pattern_match(lua_State *L);
+int rp_pattern_gmatch(lua_State *L);
+int rp_pattern_gsub(lua_State *L);

@@ -1,0 +1,3 @@
+-- hostile: load a C module through require
+-- expect: error "module 'socket.core' not found" at line 3
+local socket = require("socket.core")  -- fails here
