@@ -211,6 +211,8 @@ static void *jsonl_worker_new(void *ud) {
     rp_diags quiet = RP_DIAGS_INIT;
     plugins = rp_cli_load_plugins(job->r->cli, NULL, 0, &quiet);
     rp_diags_free(&quiet);
+    // Prints from several threads would come out of order: drop them here.
+    rp_plugins_set_print(plugins, NULL, NULL);
   }
   renderer *w = renderer_new(job->r, plugins);
   w->path = job->path;

@@ -8,8 +8,9 @@
 //
 // Chunks are loaded in text mode only and named after their file ("@path"),
 // and run in an allow-list environment: a safe subset of the standard library
-// (string, table, math, utf8, and a few base functions), never io, os, debug,
-// package, load of bytecode or file access. Each call runs under an
+// (string, table, math, utf8, coroutine, os.time/date/clock, and a few base
+// functions), never io, debug, package, the rest of os, load of bytecode or
+// file access (see sandbox.c). Each call runs under an
 // instruction budget (a count hook) and the state under a memory cap (the
 // allocator), both set at creation.
 #pragma once

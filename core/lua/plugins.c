@@ -25,9 +25,24 @@ const char *rp_item_kind_name(rp_item_kind kind) {
 
 // --- reporting -----------------------------------------------------------------
 
+// Lua shortens long chunk names in messages to "...end/of/the/path.lua":
+// give back the plugin's whole path when one ends that way.
+static const char *full_path(const rp_plugins *p, const char *shown) {
+  if (!p || strncmp(shown, "...", 3) != 0) return shown;
+  const char *tail = shown + 3;
+  size_t tlen = strlen(tail);
+  for (size_t i = 0; i < p->nplugins; i++) {
+    const char *path = p->plugins[i].path;
+    size_t len = strlen(path);
+    if (len >= tlen && strcmp(path + len - tlen, tail) == 0) return path;
+  }
+  return shown;
+}
+
 // Reports a Lua error message ("path:LINE: text" followed by a traceback) as
 // one error at that line and a note for each Lua frame of the traceback.
-static void report_lua_error(rp_diags *diags, const char *fallback_path, const char *msg) {
+static void report_lua_error(const rp_plugins *p, rp_diags *diags, const char *fallback_path,
+                             const char *msg) {
   const char *tb = strstr(msg, "\nstack traceback:");
   size_t headlen = tb ? (size_t)(tb - msg) : strlen(msg);
   char *head = rp_xstrndup(msg, headlen);
@@ -49,17 +64,18 @@ static void report_lua_error(rp_diags *diags, const char *fallback_path, const c
     }
     colon = strchr(colon + 1, ':');
   }
-  rp_diags_add(diags, RP_SEV_ERROR, path ? path : fallback_path, line, line ? 1 : 0, "%s", text);
+  rp_diags_add(diags, RP_SEV_ERROR, path ? full_path(p, path) : fallback_path, line, line ? 1 : 0,
+               "%s", text);
   if (tb) {
     // "\n\tpath:LINE: in function 'x'" lines; keep at most a few Lua frames.
     int shown = 0;
-    const char *p = tb + 17;
-    while (*p && shown < 4) {
-      while (*p == '\n' || *p == '\t')
-        p++;
-      const char *eol = strchr(p, '\n');
-      size_t n = eol ? (size_t)(eol - p) : strlen(p);
-      char *frame = rp_xstrndup(p, n);
+    const char *q = tb + 17;
+    while (*q && shown < 4) {
+      while (*q == '\n' || *q == '\t')
+        q++;
+      const char *eol = strchr(q, '\n');
+      size_t n = eol ? (size_t)(eol - q) : strlen(q);
+      char *frame = rp_xstrndup(q, n);
       char *c1 = strchr(frame, ':');
       if (c1 && frame[0] != '[' && strncmp(frame, "(...", 4) != 0) {
         char *end = NULL;
@@ -70,13 +86,13 @@ static void report_lua_error(rp_diags *diags, const char *fallback_path, const c
           while (*what == ' ')
             what++;
           if (!(path && strcmp(frame, path) == 0 && l == line)) {
-            rp_diags_add(diags, RP_SEV_NOTE, frame, (int)l, 1, "%s", what);
+            rp_diags_add(diags, RP_SEV_NOTE, full_path(p, frame), (int)l, 1, "%s", what);
             shown++;
           }
         }
       }
       free(frame);
-      p += n;
+      q += n;
     }
   }
   free(path);
@@ -357,7 +373,7 @@ static int run_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
   int rc = rp_lua_pcall(p->lua, 0, 1, &err);
   p->loading = saved;
   if (rc != RP_OK) {
-    report_lua_error(diags, pl->path, err ? err : "error");
+    report_lua_error(p, diags, pl->path, err ? err : "error");
     free(err);
     return rc;
   }
@@ -376,7 +392,7 @@ static int load_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
     rp_buf_printf(&name, "@%s", pl->path);
     // Text only: a precompiled chunk could break the VM's invariants.
     if (luaL_loadbufferx(L, src.data ? src.data : "", src.len, name.data, "t") != LUA_OK) {
-      report_lua_error(diags, pl->path, lua_tostring(L, -1));
+      report_lua_error(p, diags, pl->path, lua_tostring(L, -1));
       lua_pop(L, 1);
       rc = RP_ESYNTAX;
     } else {
@@ -432,12 +448,35 @@ static int require_module(void *ud, rp_lua *h, const char *name, char **errmsg) 
 
 // --- the public API -------------------------------------------------------------------
 
+// What plugins print goes to standard error as notes at their line: the
+// sandbox has already capped how much a state may print.
+static void print_note(void *ud, const char *where, const char *text, size_t len) {
+  const rp_plugins *p = ud;
+  char *w = rp_xstrndup(where, strlen(where));
+  char *colon = strrchr(w, ':');
+  int line = 0;
+  if (colon) {
+    line = atoi(colon + 1);
+    *colon = '\0';
+  }
+  if (line > 0)
+    fprintf(stderr, "%s:%d:1: note: %.*s\n", full_path(p, w), line, (int)len, text);
+  else
+    fprintf(stderr, "%s: note: %.*s\n", full_path(p, w), (int)len, text);
+  free(w);
+}
+
+void rp_plugins_set_print(rp_plugins *p, rp_lua_print_fn fn, void *ud) {
+  rp_lua_set_print(p->lua, fn, ud);
+}
+
 rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags) {
   rp_plugins *p = rp_xcalloc(1, sizeof *p);
   p->loading = -1;
   p->lua = rp_lua_new(opts ? &opts->lua : NULL);
   if (!p->lua) rp_oom();
   rp_lua_set_require(p->lua, require_module, p);
+  rp_lua_set_print(p->lua, print_note, p);
   if (!opts || opts->builtins) scan_builtins(p);
   for (size_t i = 0; opts && i < opts->ndirs; i++)
     scan_dir(p, opts->dirs[i], (int)i + 1, diags);
@@ -725,7 +764,7 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
     } else {
       result->failed++;
       rp_diags d = RP_DIAGS_INIT;
-      report_lua_error(&d, path, err ? err : "error");
+      report_lua_error(p, &d, path, err ? err : "error");
       if (d.n) {
         // Where it failed when that is known; at the test's line otherwise.
         if (d.items[0].line == 0 || strcmp(d.items[0].path, path) != 0) {

@@ -76,6 +76,11 @@ typedef struct rp_plugins rp_plugins;
 rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags);
 void rp_plugins_free(rp_plugins *p);
 
+// Where the plugins' print and warn go: by default standard error, each line
+// a note at the plugin's file and line (PATH:LINE:1: note: TEXT). NULL drops
+// them (e.g. on a rendering thread, whose output must come out in order).
+void rp_plugins_set_print(rp_plugins *p, rp_lua_print_fn fn, void *ud);
+
 size_t rp_plugins_count(const rp_plugins *p);
 void rp_plugins_plugin(const rp_plugins *p, size_t i, rp_plugin_info *out);
 // Registered items of one kind, in registration order (overridden ones are
