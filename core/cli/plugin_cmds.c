@@ -262,7 +262,7 @@ static void collect_sessions(const char *dir, const char ***list, size_t *n, int
     names[count++] = rp_xstrndup(e->d_name, strlen(e->d_name));
   }
   closedir(d);
-  qsort(names, count, sizeof *names, cmp_name);
+  if (count) qsort(names, count, sizeof *names, cmp_name);
   for (size_t i = 0; i < count; i++) {
     rp_buf path = RP_BUF_INIT;
     rp_buf_printf(&path, "%s/%s", dir, names[i]);

@@ -118,6 +118,7 @@ rp_schema *rp_plugins_schema(rp_plugins *p, const char *id) {
     for (size_t k = 0; k < p->nitems; k++)
       if (p->items[k].kind == RP_ITEM_NOTE_TYPE && strcmp(p->items[k].id, id) == 0)
         item = &p->items[k];
+    if (!item) break;
     lua_rawgeti(L, LUA_REGISTRYINDEX, item->ref);
     int t = lua_gettop(L);
     rp_schema *s = rp_schema_new(id, it.title);

@@ -239,7 +239,7 @@ static void scan_dir(rp_plugins *p, const char *dir, int dirno, rp_diags *diags)
     names[n++] = rp_xstrndup(e->d_name, strlen(e->d_name));
   }
   closedir(d);
-  qsort(names, n, sizeof *names, cmp_str);
+  if (n) qsort(names, n, sizeof *names, cmp_str);
   for (size_t i = 0; i < n; i++) {
     const char *name = names[i];
     size_t len = strlen(name);
