@@ -58,10 +58,11 @@ asan: deps
 	$(SANITIZER_ENV) ctest --test-dir $(ASAN_DIR) --output-on-failure -j2 $(CTEST_FLAGS)
 
 lint:
-	@scripts/deps.sh clang-format cppcheck
+	@scripts/deps.sh clang-format cppcheck lua-check
 	clang-format --dry-run --Werror $(SOURCES)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr \
 	  --enable=warning,performance,portability -Icore core
+	luacheck --no-color plugins/ examples/plugins/
 
 format:
 	@scripts/deps.sh clang-format

@@ -1,0 +1,210 @@
+---@meta rapport
+
+-- Annotations of Rapport's plugin API v1 for the Lua language server
+-- (LuaLS), so that an editor completes and checks plugin code. This file is
+-- never loaded by Rapport (CMakeLists.txt keeps plugins/meta/ out of the
+-- built-in plugins): the API itself is made in C, in core/lua/api.c, and
+-- docs/plugins.md documents it. The repository's .luarc.json points LuaLS
+-- here; a clinic copies this file into its own workspace (see "Editor
+-- support" in docs/plugins.md). Keep it in step with api.c: the end-to-end
+-- test tests/e2e/test_plugins_doc.py compares the two.
+
+---@alias rapport.FieldType
+---| "text"     # free text, several lines
+---| "string"   # one line of text, such as a code or a name
+---| "integer"  # a whole number
+---| "number"   # any number
+---| "boolean"  # true or false
+---| "date"     # YYYY-MM-DD
+---| "datetime" # YYYY-MM-DDTHH:MM, optionally with :SS
+---| "enum"     # one of `values`
+---| "rating"   # a number from `min` to `max`
+---| "list"     # a list whose elements are described by `items`
+---| "object"   # a map whose keys are described by `fields`
+
+---@alias rapport.ItemType
+---| "rating" # rated from `min` to `max`
+---| "flag"   # raised or not; a raised flag can suggest text for the plan
+---| "text"   # free text
+
+---@alias rapport.Event
+---| "loaded"  # registered and checked now; not called yet
+---| "session" # registered and checked now; called once notes render from sessions
+---| "note"    # registered and checked now; called once notes render from sessions
+
+---The element of a list field: a field without an id.
+---@class rapport.ListItem
+---@field type rapport.FieldType What the value is. Required.
+---@field label? string A human name for forms, skeletons and messages.
+---@field description? string A longer explanation.
+---@field required? boolean The session file must give a value.
+---@field default? string|number|boolean|table The value when the session file gives none.
+---@field values? string[] The allowed values of an enum (required for "enum").
+---@field min? number The lowest rating (required for "rating").
+---@field max? number The highest rating (required for "rating"; min <= max).
+---@field items? rapport.ListItem What each element of a list is (required for "list").
+---@field fields? rapport.Field[] The fields of an object (required for "object").
+---@field example? string|number|boolean A sample value for skeletons and help.
+
+---A field of a note type's schema, or of an object field.
+---@class rapport.Field : rapport.ListItem
+---@field id string The key in the session file; unique among its siblings. Required.
+
+---The options of rapport.note_type.
+---@class rapport.NoteTypeOptions
+---@field id string 1 to 64 lowercase letters, digits and "_", starting with a letter; a session's `type:`. Required.
+---@field title? string The name people see.
+---@field description? string What the note type is for.
+---@field fields rapport.Field[] The session file's schema. Required.
+---@field checklists? string[] Ids of the checklists this note type uses.
+---@field measures? string[] Ids of the measures this note type uses.
+---@field layout? string The name of the layout template.
+---@field compute? fun(...): any Derives values; checked to be a function now, called once notes render from sessions.
+---@field validate? fun(...): any Adds validation rules; checked to be a function now, called once notes render from sessions.
+
+---An item of a checklist.
+---@class rapport.ChecklistItem
+---@field id string The key in the session file. Required.
+---@field label? string The name people see.
+---@field description? string What the item means.
+---@field type? rapport.ItemType How the item is answered.
+---@field min? number The lowest rating.
+---@field max? number The highest rating.
+---@field note? boolean The item takes an optional note.
+---@field suggest? string Text suggested into the plan when the item is flagged.
+
+---The options of rapport.checklist.
+---@class rapport.ChecklistOptions
+---@field id string 1 to 64 lowercase letters, digits and "_", starting with a letter. Required.
+---@field title? string The name people see.
+---@field description? string What the checklist is for.
+---@field items rapport.ChecklistItem[] The items, in order. Required.
+---@field summarize? fun(...): any Sums up a session's answers; checked to be a function now, called once notes render from sessions.
+
+---A cutoff of a measure.
+---@class rapport.Cutoff
+---@field below? number Applies when the score is below this.
+---@field at_least? number Applies when the score is this or more.
+---@field flag? string The flag raised when the cutoff applies.
+---@field label? string A short description of the cutoff.
+---@field subscale? string The subscale the cutoff reads; the total when absent.
+
+---The options of rapport.measure.
+---@class rapport.MeasureOptions
+---@field id string 1 to 64 lowercase letters, digits and "_", starting with a letter. Required.
+---@field title? string The name people see.
+---@field description? string What the measure is.
+---@field items integer How many items the measure has. Required.
+---@field min number The lowest score of an item. Required.
+---@field max number The highest score of an item. Required.
+---@field subscales? table<string, integer[]> Subscale name to its item numbers (1-based).
+---@field cutoffs? rapport.Cutoff[] Thresholds that raise flags.
+---@field score? fun(...): any Scores a session's items; checked to be a function now, called once notes render from sessions.
+
+---The helpers a test function receives.
+---@class rapport.T
+local T = {}
+
+---Passes when `actual` equals `expected`: tables are compared by content,
+---to any depth; other values with `==` (no metamethods). Fails with
+---"MESSAGE: expected X, got Y".
+---@param actual any
+---@param expected any
+---@param message? string Put before the failure message.
+function T.eq(actual, expected, message) end
+
+---Passes when `value` is neither nil nor false.
+---@param value any
+---@param message? string The failure message instead of "expected a true value, got TYPE".
+function T.ok(value, message) end
+
+---Passes when `fn()` raises an error and, when `text` is given, the error
+---message contains `text` (plain text, not a pattern).
+---@param fn fun()
+---@param text? string
+function T.fails(fn, text) end
+
+---Renders a Mustache template against `data` with the built-in filters and
+---every plugin's filters, escaping for HTML as notes do, and returns the text.
+---A template with a mistake fails the test.
+---@param template string
+---@param data? table
+---@return string
+function T.render(template, data) end
+
+---The part of Lua's `os` library that the sandbox keeps: the clock and the
+---calendar, nothing that reaches the system. (.luarc.json turns LuaLS's own
+---`os` off, so that `os.execute` and `os.getenv` are flagged.)
+---@class rapport.os
+os = {}
+
+---The current time, or the time of the date in `date` (fields year, month,
+---day, hour, min, sec, isdst), as a number of seconds.
+---@param date? table
+---@return integer
+function os.time(date) end
+
+---Formats `time` (default: now) as `os.date` does in Lua: "%Y-%m-%d", or
+---"*t" / "!*t" for a table of fields.
+---@param format? string
+---@param time? integer
+---@return string|table
+function os.date(format, time) end
+
+---The processor time the program has used, in seconds.
+---@return number
+function os.clock() end
+
+---The plugin API: a global in every plugin, also `require "rapport"`.
+---@class rapport
+rapport = {}
+
+---The API version, 1. It changes only when a change could break a plugin.
+---@type integer
+rapport.api = 1
+
+---Rapport's own version, as text such as "0.1.0"; for messages, not for
+---feature checks (use rapport.api).
+---@type string
+rapport.version = ""
+
+---Registers a note type. Only while the plugin loads.
+---@param options rapport.NoteTypeOptions
+function rapport.note_type(options) end
+
+---Registers a checklist. Only while the plugin loads.
+---@param options rapport.ChecklistOptions
+function rapport.checklist(options) end
+
+---Registers a scored measure. Only while the plugin loads.
+---@param options rapport.MeasureOptions
+function rapport.measure(options) end
+
+---Registers a template filter: `{{ value | name arg... }}`. The function gets
+---the value (nil when missing) and the tag's arguments (text, or numbers as
+---floats), and returns text, a number, a boolean, or nil for nothing. Only
+---while the plugin loads.
+---@param name string Letters, digits and "_", starting with a letter.
+---@param fn fun(value: any, ...: string|number): (string|number|boolean|nil)
+function rapport.filter(name, fn) end
+
+---Registers a Mustache lambda: `{{name}}` calls `fn()`, and
+---`{{#name}}text{{/name}}` calls `fn(text)` with the section's raw text. What
+---it returns (text, a number, or nil/false for nothing) is rendered as a
+---template. Only while the plugin loads.
+---@param name string Letters, digits and "_", starting with a letter.
+---@param fn fun(text?: string): (string|number|false|nil)
+function rapport.lambda(name, fn) end
+
+---Registers a handler for an event; every plugin's handlers run. Checked now,
+---called once notes render from sessions. Only while the plugin loads.
+---@param event rapport.Event
+---@param fn fun(...): any
+function rapport.on(event, fn) end
+
+---Registers a test, run by `rapport test`. Only while the plugin loads.
+---@param name string 1 to 200 characters.
+---@param fn fun(t: rapport.T)
+function rapport.test(name, fn) end
+
+return rapport
