@@ -324,7 +324,49 @@ static const char *raw_string(lua_State *L, int t, const char *key) {
   return s;
 }
 
-// Checks what the option structure cannot: per-type requirements of fields.
+static void check_fields(lua_State *L, int t, const char *fn, const char *where, int depth);
+
+// Checks what the option structure cannot: the per-type requirements of the
+// field table at f, called `w` in messages, and of the fields and list items
+// inside it.
+static void check_field_rules(lua_State *L, int f, const char *fn, const char *w, int depth) {
+  f = lua_absindex(L, f);
+  const char *type = raw_string(L, f, "type");
+  if (!type) return;
+  if (strcmp(type, "enum") == 0) {
+    lua_pushstring(L, "values");
+    if (lua_rawget(L, f) != LUA_TTABLE || lua_rawlen(L, -1) == 0)
+      luaL_error(L, "%s: %s is an enum and needs 'values'", fn, w);
+    lua_pop(L, 1);
+  }
+  if (strcmp(type, "rating") == 0) {
+    lua_pushstring(L, "min");
+    int tmin = lua_rawget(L, f);
+    lua_pushstring(L, "max");
+    int tmax = lua_rawget(L, f);
+    if (tmin != LUA_TNUMBER || tmax != LUA_TNUMBER || lua_tonumber(L, -2) > lua_tonumber(L, -1))
+      luaL_error(L, "%s: %s is a rating and needs 'min' and 'max' (min <= max)", fn, w);
+    lua_pop(L, 2);
+  }
+  if (strcmp(type, "list") == 0) {
+    lua_pushstring(L, "items");
+    if (lua_rawget(L, f) != LUA_TTABLE) luaL_error(L, "%s: %s is a list and needs 'items'", fn, w);
+    char iw[320];
+    if (snprintf(iw, sizeof iw, "%s.items", w) < 0) iw[0] = 0;
+    if (depth < 8) check_field_rules(L, -1, fn, iw, depth + 1);
+    lua_pop(L, 1);
+  }
+  if (strcmp(type, "object") == 0) {
+    lua_pushstring(L, "fields");
+    if (lua_rawget(L, f) != LUA_TTABLE)
+      luaL_error(L, "%s: %s is an object and needs 'fields'", fn, w);
+    lua_pop(L, 1);
+    if (depth < 8) check_fields(L, f, fn, w, depth + 1);
+  }
+}
+
+// Checks each field of the `fields` list of the table at t, and that their
+// ids are unique within the list.
 static void check_fields(lua_State *L, int t, const char *fn, const char *where, int depth) {
   lua_pushstring(L, "fields");
   lua_rawget(L, t);
@@ -338,40 +380,11 @@ static void check_fields(lua_State *L, int t, const char *fn, const char *where,
     lua_rawgeti(L, fields, i);
     int f = lua_gettop(L);
     const char *id = raw_string(L, f, "id");
-    const char *type = raw_string(L, f, "type");
     char w[256];
     if (snprintf(w, sizeof w, "%s%sfields[%lld] ('%s')", where, where[0] ? "." : "", (long long)i,
                  id ? id : "?") < 0)
       w[0] = 0;
-    if (type && strcmp(type, "enum") == 0) {
-      lua_pushstring(L, "values");
-      if (lua_rawget(L, f) != LUA_TTABLE || lua_rawlen(L, -1) == 0)
-        luaL_error(L, "%s: %s is an enum and needs 'values'", fn, w);
-      lua_pop(L, 1);
-    }
-    if (type && strcmp(type, "rating") == 0) {
-      lua_pushstring(L, "min");
-      int tmin = lua_rawget(L, f);
-      lua_pushstring(L, "max");
-      int tmax = lua_rawget(L, f);
-      if (tmin != LUA_TNUMBER || tmax != LUA_TNUMBER || lua_tonumber(L, -2) > lua_tonumber(L, -1))
-        luaL_error(L, "%s: %s is a rating and needs 'min' and 'max' (min <= max)", fn, w);
-      lua_pop(L, 2);
-    }
-    if (type && strcmp(type, "list") == 0) {
-      lua_pushstring(L, "items");
-      if (lua_rawget(L, f) != LUA_TTABLE)
-        luaL_error(L, "%s: %s is a list and needs 'items'", fn, w);
-      lua_pop(L, 1);
-    }
-    if (type && strcmp(type, "object") == 0) {
-      lua_pushstring(L, "fields");
-      if (lua_rawget(L, f) != LUA_TTABLE)
-        luaL_error(L, "%s: %s is an object and needs 'fields'", fn, w);
-      lua_pop(L, 1);
-      if (depth < 8) check_fields(L, f, fn, w, depth + 1);
-    }
-    // Field ids are unique within their level.
+    check_field_rules(L, f, fn, w, depth);
     for (lua_Integer j = 1; j < i && id; j++) {
       lua_rawgeti(L, fields, j);
       const char *other = raw_string(L, lua_gettop(L), "id");
@@ -381,6 +394,77 @@ static void check_fields(lua_State *L, int t, const char *fn, const char *where,
       lua_pop(L, 1);
     }
     lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+// Checklist items: unique ids; a rating (the default type) needs min <= max.
+static void check_checklist_items(lua_State *L, int t, const char *fn) {
+  lua_pushstring(L, "items");
+  lua_rawget(L, t);
+  int items = lua_gettop(L);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, items);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, items, i);
+    int it = lua_gettop(L);
+    const char *id = raw_string(L, it, "id");
+    const char *type = raw_string(L, it, "type");
+    if (!type || strcmp(type, "rating") == 0) {
+      lua_pushstring(L, "min");
+      int tmin = lua_rawget(L, it);
+      lua_pushstring(L, "max");
+      int tmax = lua_rawget(L, it);
+      if (tmin != LUA_TNUMBER || tmax != LUA_TNUMBER || lua_tonumber(L, -2) > lua_tonumber(L, -1))
+        luaL_error(L, "%s: item '%s' is rated and needs 'min' and 'max' (min <= max)", fn, id);
+      lua_pop(L, 2);
+    }
+    for (lua_Integer j = 1; j < i; j++) {
+      lua_rawgeti(L, items, j);
+      const char *other = raw_string(L, lua_gettop(L), "id");
+      if (other && strcmp(other, id) == 0)
+        luaL_error(L, "%s: item '%s' is defined twice (items[%I] and items[%I])", fn, id,
+                   (lua_Integer)j, (lua_Integer)i);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static void check_measure(lua_State *L, int t, const char *fn) {
+  lua_pushstring(L, "items");
+  lua_rawget(L, t);
+  lua_Integer items = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  if (items < 1 || items > 1000) luaL_error(L, "%s: 'items' must be from 1 to 1000", fn);
+  double min = 0, max = 0;
+  lua_pushstring(L, "min");
+  lua_rawget(L, t);
+  min = lua_tonumber(L, -1);
+  lua_pushstring(L, "max");
+  lua_rawget(L, t);
+  max = lua_tonumber(L, -1);
+  lua_pop(L, 2);
+  if (min > max) luaL_error(L, "%s: 'min' must not be above 'max'", fn);
+  // Subscales: name -> list of item numbers within 1..items.
+  lua_pushstring(L, "subscales");
+  if (lua_rawget(L, t) == LUA_TTABLE) {
+    int sub = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, sub)) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TTABLE)
+        luaL_error(L, "%s: 'subscales' maps names to lists of item numbers", fn);
+      lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+      for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        lua_Integer k = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+        if (k < 1 || k > items)
+          luaL_error(L, "%s: subscale '%s' lists an item that is not from 1 to %I", fn,
+                     lua_tostring(L, -3), items);
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+    }
   }
   lua_pop(L, 1);
 }
@@ -398,6 +482,8 @@ static int register_table(lua_State *L, rp_item_kind kind, const char *fn, const
                "with a letter",
                fn, id);
   if (kind == RP_ITEM_NOTE_TYPE) check_fields(L, 1, fn, "", 0);
+  if (kind == RP_ITEM_CHECKLIST) check_checklist_items(L, 1, fn);
+  if (kind == RP_ITEM_MEASURE) check_measure(L, 1, fn);
   do_register(L, p, kind, fn, id, raw_string(L, 1, "title"), 1);
   return 0;
 }
@@ -595,8 +681,12 @@ static int t_fails(lua_State *L) {
   bool matched = true;
   if (lua_type(L, 2) == LUA_TSTRING) matched = err && strstr(err, lua_tostring(L, 2)) != NULL;
   if (!matched) {
+    // The other error, on one line, without its own traceback.
+    rp_lua_strip_traceback(err);
+    luaL_where(L, 1);
     lua_pushfstring(L, "expected an error containing \"%s\", got: %s", lua_tostring(L, 2),
                     err ? err : "?");
+    lua_concat(L, 2);
     free(err);
     return lua_error(L);
   }
@@ -624,6 +714,14 @@ static int t_render(lua_State *L) {
   rp_buf out = RP_BUF_INIT;
   int rc = RP_ESYNTAX;
   if (t) {
+    // The plugins' lambdas are names below the data, as when rendering notes.
+    lua_newtable(L);
+    int globals = lua_gettop(L);
+    for (size_t i = 0; i < p->nitems; i++) {
+      if (p->items[i].kind != RP_ITEM_LAMBDA) continue;
+      lua_rawgeti(L, LUA_REGISTRYINDEX, p->items[i].ref);
+      lua_setfield(L, globals, p->items[i].id);
+    }
     if (lua_isnoneornil(L, 2))
       lua_newtable(L);
     else
@@ -631,13 +729,28 @@ static int t_render(lua_State *L) {
     rp_lua_ctx *c = rp_lua_ctx_begin(p->lua);
     rp_ctx ctx = rp_lua_ctx_get(c);
     rp_render_opts ro = {.escape = RP_ESCAPE_HTML, .user = p};
+    ro.has_globals = true;
+    ro.globals = (rp_value){NULL, (uintptr_t)globals};
     rc = rp_template_render(t, &ctx, &ro, &out, &d);
     rp_lua_ctx_end(c);
+    lua_settop(L, globals - 1);
   }
   if (rc != RP_OK) {
-    char *msg = d.n ? rp_diag_format(&d.items[0]) : rp_xstrndup("render failed", 13);
-    lua_pushfstring(L, "t.render: %s", msg);
-    free(msg);
+    // "line L:C" of the template string, and the first problem only.
+    luaL_where(L, 1);
+    if (d.n && d.items[0].line > 0)
+      lua_pushfstring(L, "t.render: template line %d:%d: %s", d.items[0].line, d.items[0].col,
+                      d.items[0].msg);
+    else
+      lua_pushfstring(L, "t.render: %s", d.n ? d.items[0].msg : "render failed");
+    lua_concat(L, 2);
+    // A plugin error inside ends with its own traceback: one line here.
+    const char *m = lua_tostring(L, -1);
+    const char *tb = strstr(m, "\nstack traceback:");
+    if (tb) {
+      lua_pushlstring(L, m, (size_t)(tb - m));
+      lua_remove(L, -2);
+    }
   } else {
     lua_pushlstring(L, out.data ? out.data : "", out.len);
   }

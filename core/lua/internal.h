@@ -77,6 +77,10 @@ struct rp_plugins {
 void rp_api_push(rp_plugins *p);
 // api.c: pushes the `t` helper table handed to a test function.
 void rp_api_push_test_helpers(rp_plugins *p);
+// notetypes.c: reports note types that name checklists or measures no
+// plugin defines.
+void rp_plugins_check_references(rp_plugins *p, rp_diags *diags);
+
 // plugins.c: adds an item registered by the running plugin (ref: a registry
 // reference it takes over). Returns false with a message in *err on a
 // conflict with an earlier registration of the same folder.

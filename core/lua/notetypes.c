@@ -155,3 +155,40 @@ rp_schema *rp_plugins_schema(rp_plugins *p, const char *id) {
   }
   return NULL;
 }
+
+// Every note type's checklists and measures must exist: a typo in an id
+// would otherwise drop a whole section from every note of that type.
+void rp_plugins_check_references(rp_plugins *p, rp_diags *diags) {
+  lua_State *L = p->lua->L;
+  static const struct {
+    const char *key;
+    rp_item_kind kind;
+  } refs[] = {{"checklists", RP_ITEM_CHECKLIST}, {"measures", RP_ITEM_MEASURE}};
+  for (size_t i = 0; i < p->nitems; i++) {
+    const rp_item *nt = &p->items[i];
+    if (nt->kind != RP_ITEM_NOTE_TYPE) continue;
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, nt->ref);
+    for (size_t r = 0; r < 2; r++) {
+      lua_pushstring(L, refs[r].key);
+      if (lua_rawget(L, -2) == LUA_TTABLE) {
+        size_t n = lua_rawlen(L, -1);
+        for (size_t k = 1; k <= n; k++) {
+          if (lua_rawgeti(L, -1, (lua_Integer)k) == LUA_TSTRING) {
+            const char *id = lua_tostring(L, -1);
+            bool found = false;
+            for (size_t j = 0; j < p->nitems && !found; j++)
+              found = p->items[j].kind == refs[r].kind && strcmp(p->items[j].id, id) == 0;
+            if (!found)
+              rp_diags_add(diags, RP_SEV_ERROR, nt->path, nt->line, 1,
+                           "note type '%s' uses the %s '%s', which no plugin defines", nt->id,
+                           rp_item_kind_name(refs[r].kind), id);
+          }
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 1);
+    }
+    lua_settop(L, top);
+  }
+}

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,8 +410,7 @@ static int load_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
   return rc;
 }
 
-// require(name): a module file of the requiring folder plugin, or another
-// plugin by name (its chunk's return value).
+// require(name): another plugin by name (its chunk's return value).
 static int require_module(void *ud, rp_lua *h, const char *name, char **errmsg) {
   rp_plugins *p = ud;
   lua_State *L = h->L;
@@ -483,6 +483,19 @@ rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags) {
   for (size_t i = 0; i < p->nplugins; i++) {
     // A plugin another one required may have run already.
     if (p->plugins[i].chunk_ref == LUA_NOREF && !p->plugins[i].failed) load_plugin(p, i, diags);
+  }
+  rp_plugins_check_references(p, diags);
+  // rapport.on("loaded", fn): once everything is registered, for checks
+  // across plugins. Registration is closed by then.
+  for (size_t i = 0; i < p->nitems; i++) {
+    const rp_item *it = &p->items[i];
+    if (it->kind != RP_ITEM_HOOK || strcmp(it->id, "loaded") != 0) continue;
+    char *path = rp_xstrndup(it->path, strlen(it->path));
+    lua_rawgeti(p->lua->L, LUA_REGISTRYINDEX, it->ref);
+    char *err = NULL;
+    if (rp_lua_pcall(p->lua, 0, 0, &err) != RP_OK) report_lua_error(p, diags, path, err);
+    free(err);
+    free(path);
   }
   return p;
 }
@@ -619,6 +632,14 @@ static int filter_result(lua_State *L, const rp_filter_call *call) {
   }
 }
 
+// Whole numbers reach Lua as integers (4, not 4.0), as they were written.
+static void push_number(lua_State *L, double x) {
+  if (x == floor(x) && x >= -9007199254740992.0 && x <= 9007199254740992.0)
+    lua_pushinteger(L, (lua_Integer)x);
+  else
+    lua_pushnumber(L, x);
+}
+
 // Pushes a filter's input as a Lua value: scalars as themselves, lists and
 // maps of the context copied into tables (depth-bounded).
 static void push_fval(lua_State *L, const rp_filter_call *call, const rp_fval *v, int depth);
@@ -635,7 +656,7 @@ static void push_ctx_value(lua_State *L, const rp_ctx *ctx, rp_value v, int dept
       lua_pushboolean(L, ops->boolean(ctx->ud, v));
       return;
     case RP_KIND_NUMBER:
-      lua_pushnumber(L, ops->number(ctx->ud, v));
+      push_number(L, ops->number(ctx->ud, v));
       return;
     case RP_KIND_STRING: {
       size_t len = 0;
@@ -650,10 +671,14 @@ static void push_ctx_value(lua_State *L, const rp_ctx *ctx, rp_value v, int dept
       }
       size_t n = ops->len(ctx->ud, v);
       lua_createtable(L, n < 4096 ? (int)n : 4096, 0);
+      // The context may keep its values on this very stack (t.render's
+      // data): address the table by its absolute index, and let release
+      // drop what `at` pushed only after the copy is stored.
+      int tab = lua_gettop(L);
       for (size_t i = 0; i < n; i++) {
         size_t m = ops->mark ? ops->mark(ctx->ud) : 0;
         push_ctx_value(L, ctx, ops->at(ctx->ud, v, i), depth + 1);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        lua_rawseti(L, tab, (lua_Integer)i + 1);
         if (ops->release) ops->release(ctx->ud, m);
       }
       return;
@@ -674,7 +699,7 @@ static void push_fval(lua_State *L, const rp_filter_call *call, const rp_fval *v
   } else if (v->kind == RP_KIND_BOOL) {
     lua_pushboolean(L, v->b);
   } else if (v->kind == RP_KIND_NUMBER) {
-    lua_pushnumber(L, v->num);
+    push_number(L, v->num);
   } else if (v->kind == RP_KIND_STRING) {
     lua_pushlstring(L, v->s, v->len);
   } else {
@@ -701,7 +726,7 @@ static int plugin_filter(const rp_filter_call *call, void *ud) {
   push_fval(L, call, call->in, 0);
   for (size_t i = 0; i < call->nargs; i++) {
     if (call->args[i].is_number)
-      lua_pushnumber(L, call->args[i].num);
+      push_number(L, call->args[i].num);
     else
       lua_pushlstring(L, call->args[i].s, call->args[i].len);
   }

@@ -141,14 +141,14 @@ end)
         self.assertProblem(r, "pl/b.lua", 2, 1, "measure 'srs' is registered twice in one folder: at pl/a.lua:1")
 
     def test_later_folder_overrides_and_list_says_so(self):
-        self.plugin("measures.lua", 'rapport.measure{ id = "srs", title = "Base", items = 4, min = 0, max = 10 }\n', folder="one")
+        self.plugin("scales.lua", 'rapport.measure{ id = "srs", title = "Base", items = 4, min = 0, max = 10 }\n', folder="one")
         self.plugin("base.lua", 'rapport.filter("calm", function(v) return v end)\n', folder="one")
         self.plugin("clinic.lua", '\n\nrapport.measure{ id = "srs", title = "Clinic", items = 4, min = 0, max = 10 }\n', folder="two")
         self.plugin("base.lua", 'rapport.filter("upper", function(v) return "mine" end)\n', folder="three")
         r = self.rapport("--plugins", "one", "--plugins", "two", "--plugins", "three", "list")
         self.assertEqual(r.code, 0, r)
         # An item of the same id in a later folder overrides the earlier one.
-        self.assertRegex(r.out, r"(?m)^  srs +two/clinic\.lua:3  Clinic  \(overrides one/measures\.lua:1\)$")
+        self.assertRegex(r.out, r"(?m)^  srs +two/clinic\.lua:3  Clinic  \(overrides one/scales\.lua:1\)$")
         # A plugin filter may replace a built-in one.
         self.assertRegex(r.out, r"(?m)^  upper +three/base\.lua:1  \(overrides the built-in filter\)$")
         self.assertNotRegex(r.out, r"(?m)^  upper +built in$")
@@ -259,6 +259,62 @@ end)
                 self.assertEqual(r.code, 0, r)
                 self.assertEqual(r.out, "[]\n" * 1000, r.err)
                 self.assertNotIn("CANARY", r.err)
+
+
+class Fixes(PluginTest):
+    """Behaviour found wrong once, kept right."""
+
+    def test_filters_get_lists_and_whole_numbers_and_tests_see_lambdas(self):
+        self.plugin("a.lua", """
+rapport.filter("n", function(v) return #v end)
+rapport.filter("show", function(v, a) return tostring(v) .. "/" .. tostring(a) end)
+rapport.lambda("wrap", function(text) return "[" .. text .. "]" end)
+rapport.test("a list reaches a filter", function(t) t.eq(t.render("{{ w | n }}", {w = {1, 2, 3}}), "3") end)
+rapport.test("whole numbers stay whole", function(t) t.eq(t.render("{{ n | show 2 }}", {n = 4}), "4/2") end)
+rapport.test("lambdas in t.render", function(t) t.eq(t.render("{{#wrap}}x{{/wrap}}"), "[x]") end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out), (0, "3 passed, 0 failed\n"), r)
+
+    def test_failure_messages_are_one_line_at_the_test(self):
+        self.plugin("a.lua", """
+rapport.test("fails text", function(t) t.fails(function() error("boom") end, "bang") end)
+rapport.test("render error", function(t) t.render("{{#a}}") end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual(r.out, "0 passed, 2 failed\n", r)
+        self.assertProblem(r, "pl/a.lua", 2, 1, 'expected an error containing "bang", got: pl/a.lua:2: boom')
+        self.assertProblem(r, "pl/a.lua", 3, 1, "t.render: template line 1:1: section 'a' is never closed")
+        self.assertNotIn("stack traceback", r.err)
+
+    def test_definitions_are_checked_deeply(self):
+        cases = [
+            ('rapport.note_type{ id = "x", fields = { { id = "a", type = "list", items = { type = "enum" } } } }',
+             "fields[1] ('a').items is an enum and needs 'values'"),
+            ('rapport.checklist{ id = "c", items = { { id = "i" } } }',
+             "item 'i' is rated and needs 'min' and 'max'"),
+            ('rapport.checklist{ id = "c", items = { { id = "i", type = "flag" }, { id = "i", type = "flag" } } }',
+             "item 'i' is defined twice"),
+            ('rapport.measure{ id = "m", items = 0, min = 0, max = 1 }', "'items' must be from 1 to 1000"),
+            ('rapport.measure{ id = "m", items = 2, min = 5, max = 1 }', "'min' must not be above 'max'"),
+            ('rapport.measure{ id = "m", items = 2, min = 0, max = 1, subscales = { a = { 1, 3 } } }',
+             "subscale 'a' lists an item that is not from 1 to 2"),
+        ]
+        for src, fragment in cases:
+            with self.subTest(src=src):
+                self.plugin("a.lua", "\n" + src + "\n")
+                r = self.rapport("--plugins", "pl", "check")
+                self.assertEqual(r.code, 1, r)
+                self.assertProblem(r, "pl/a.lua", 2, 1, fragment)
+
+    def test_unknown_checklist_of_a_note_type_and_loaded_hooks(self):
+        self.plugin("b.lua", """rapport.note_type{ id = "y", fields = {}, checklists = { "alliance", "allaince" } }
+rapport.on("loaded", function() print("all loaded") end)
+""")
+        r = self.rapport("--plugins", "pl", "check")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "pl/b.lua", 1, 1, "note type 'y' uses the checklist 'allaince', which no plugin defines")
+        self.assertIn("pl/b.lua:2:1: note: all loaded", r.err)
 
 
 if __name__ == "__main__":
