@@ -37,9 +37,10 @@ class Help(RapportTest):
                      "upper", "default", "join", "date", "count"):
             self.assertIn(word, r.out)
         self.assertNotIn("planned", r.out)
-        # The help points at the template documentation: it must exist.
-        self.assertIn("See docs/templates.md.", r.out)
-        self.assertTrue(os.path.isfile(os.path.join(ROOT, "docs", "templates.md")))
+        # The help points at the documentation: it must exist.
+        self.assertIn("See docs/templates.md and docs/plugins.md.", r.out)
+        for doc in ("templates.md", "plugins.md"):
+            self.assertTrue(os.path.isfile(os.path.join(ROOT, "docs", doc)))
 
     def test_mustache_help_flag_equals_help_mustache(self):
         for flag in ("--help", "-h"):
