@@ -141,3 +141,35 @@ rapport.test("every note type has the common frame and its own sections", functi
   t.eq(soap[#common_head + 1].id, "subjective")
   t.eq(soap[#common_head + 1].required, true)
 end)
+
+rapport.test("a complete SOAP session is valid", function(t)
+  t.eq(t.validate("soap", {
+    type = "soap",
+    client = { id = "C-1042", initials = "J.D." },
+    session = { date = "2026-11-24", number = 7, minutes = 50, modality = "video" },
+    clinician = { name = "Dana Whitfield", credentials = "LCSW" },
+    subjective = "Client reports sleeping better.",
+    objective = "Affect congruent.",
+    assessment = "Moderate progress.",
+    plan = "Continue.",
+    risk = { level = "none" },
+    diagnoses = { { code = "F41.1", label = "Generalized anxiety disorder" } },
+    homework = { "Sleep diary" },
+  }), {})
+end)
+
+rapport.test("validation names each problem", function(t)
+  t.eq(t.validate("dap", {
+    client = { id = "C-1" },
+    session = { date = "2026-02-30" },
+    clinician = { name = "D" },
+    data = "x",
+    assessment = "x",
+    plan = "x",
+    risk = { level = "severe" },
+  }), {
+    "client.initials is required",
+    "session.date must be a date written as YYYY-MM-DD, e.g. 2026-11-24",
+    "risk.level must be none, low, moderate or high",
+  })
+end)

@@ -41,6 +41,13 @@ rp_plugins *rp_cli_load_plugins(const rp_cli *cli, const char **extra, size_t ne
   po.builtins = true;
   po.dirs = dirs;
   po.ndirs = n;
+  // The budgets are configurable for clinics whose plugins need more (the
+  // defaults, 16 MiB and 10 million instructions a call, are far beyond what
+  // an honest plugin uses).
+  const char *mem = getenv("RAPPORT_LUA_MEMORY_MIB");
+  const char *ins = getenv("RAPPORT_LUA_INSTRUCTIONS");
+  if (mem && atol(mem) > 0 && atol(mem) <= 4096) po.lua.memory_limit = (size_t)atol(mem) << 20;
+  if (ins && atol(ins) > 0) po.lua.instruction_budget = atol(ins);
   rp_plugins *p = rp_plugins_load(&po, diags);
   free(dirs);
   return p;

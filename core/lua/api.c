@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
+#include "notes/schema.h"
 
 enum {
   T_STRING = 1 << 0,
@@ -763,12 +764,50 @@ static int t_render(lua_State *L) {
   return 1;
 }
 
+// t.validate(type, session): the problems the note type finds in a session
+// given as a Lua table, as a list of messages ({} when it is valid).
+static int t_validate(lua_State *L) {
+  rp_plugins *p = plugins_of(L);
+  const char *type = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  rp_schema *schema = rp_plugins_schema(p, type);
+  if (!schema) return luaL_error(L, "t.validate: no note type '%s'", type);
+  rp_doc *in = rp_doc_new(), *out = rp_doc_new();
+  rp_value root, typed;
+  char *err = NULL;
+  if (rp_lua_to_doc(p->lua, 2, in, &root, &err) != RP_OK) {
+    rp_doc_free(in);
+    rp_doc_free(out);
+    rp_schema_free(schema);
+    lua_pushfstring(L, "t.validate: the session is not data: %s", err);
+    free(err);
+    return lua_error(L);
+  }
+  rp_diags d = RP_DIAGS_INIT;
+  rp_schema_validate(schema, in, root, "session", out, &typed, &d);
+  lua_createtable(L, (int)d.n, 0);
+  for (size_t i = 0; i < d.n; i++) {
+    lua_pushstring(L, d.items[i].msg);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  rp_diags_free(&d);
+  rp_doc_free(in);
+  rp_doc_free(out);
+  rp_schema_free(schema);
+  return 1;
+}
+
 void rp_api_push_test_helpers(rp_plugins *p) {
   lua_State *L = p->lua->L;
   static const luaL_Reg fns[] = {
-      {"eq", t_eq}, {"ok", t_ok}, {"fails", t_fails}, {"render", t_render}, {NULL, NULL},
+      {"eq", t_eq},
+      {"ok", t_ok},
+      {"fails", t_fails},
+      {"render", t_render},
+      {"validate", t_validate},
+      {NULL, NULL},
   };
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushlightuserdata(L, p);
   luaL_setfuncs(L, fns, 1);
 }

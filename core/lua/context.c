@@ -242,3 +242,120 @@ void rp_lua_push_ref(rp_lua *h, rp_lua_ref ref) {
 void rp_lua_pop(rp_lua *h, int n) {
   lua_pop(h->L, n);
 }
+
+// --- Lua values into a data tree ------------------------------------------------------
+
+typedef struct to_doc {
+  lua_State *L;
+  rp_doc *doc;
+  const void *path[RP_DATA_MAX_DEPTH + 1];  // tables being converted, for cycles
+  int depth;
+  rp_buf err;
+} to_doc;
+
+static bool conv(to_doc *c, int idx, rp_value *out);
+
+static bool conv_table(to_doc *c, int idx, rp_value *out) {
+  lua_State *L = c->L;
+  const void *self = lua_topointer(L, idx);
+  for (int i = 0; i < c->depth; i++) {
+    if (c->path[i] == self) {
+      rp_buf_adds(&c->err, "a table contains itself");
+      return false;
+    }
+  }
+  if (c->depth >= RP_DATA_MAX_DEPTH) {
+    rp_buf_printf(&c->err, "tables nested deeper than %d levels", RP_DATA_MAX_DEPTH);
+    return false;
+  }
+  c->path[c->depth++] = self;
+  if (!lua_checkstack(L, 4)) {
+    rp_buf_adds(&c->err, "tables nested too deeply");
+    return false;
+  }
+  size_t n = lua_rawlen(L, idx);
+  bool ok = true;
+  // A sequence 1..n and nothing else is a list; string keys make a map.
+  size_t count = 0;
+  bool strings = true;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    count++;
+    if (lua_type(L, -2) != LUA_TSTRING) strings = false;
+    lua_pop(L, 1);
+  }
+  if (count == n) {
+    *out = rp_doc_list(c->doc);
+    for (size_t i = 1; i <= n && ok; i++) {
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      rp_value v;
+      ok = conv(c, lua_gettop(L), &v);
+      if (ok) rp_doc_list_push(c->doc, *out, v);
+      lua_pop(L, 1);
+    }
+  } else if (strings) {
+    *out = rp_doc_map(c->doc);
+    lua_pushnil(L);
+    while (ok && lua_next(L, idx)) {
+      size_t klen;
+      const char *k = lua_tolstring(L, -2, &klen);  // a string key: no conversion
+      rp_value v;
+      ok = conv(c, lua_gettop(L), &v);
+      if (ok) rp_doc_map_set(c->doc, *out, k, klen, v);
+      lua_pop(L, 1);
+    }
+    if (!ok) lua_pop(L, 1);  // the key lua_next left
+  } else {
+    rp_buf_adds(&c->err, "a table mixes list items and other keys, or has keys that are not text");
+    ok = false;
+  }
+  c->depth--;
+  return ok;
+}
+
+static bool conv(to_doc *c, int idx, rp_value *out) {
+  lua_State *L = c->L;
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+      *out = rp_doc_null(c->doc);
+      return true;
+    case LUA_TBOOLEAN:
+      *out = rp_doc_bool(c->doc, lua_toboolean(L, idx));
+      return true;
+    case LUA_TNUMBER:
+      *out = rp_doc_number(c->doc, lua_tonumber(L, idx));
+      return true;
+    case LUA_TSTRING: {
+      size_t len;
+      const char *s = lua_tolstring(L, idx, &len);
+      *out = rp_doc_string(c->doc, s, len);
+      return true;
+    }
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == (void *)&null_sentinel) {
+        *out = rp_doc_null(c->doc);
+        return true;
+      }
+      break;
+    case LUA_TTABLE:
+      return conv_table(c, idx, out);
+    default:
+      break;
+  }
+  rp_buf_printf(&c->err, "a %s cannot be data", luaL_typename(L, idx));
+  return false;
+}
+
+int rp_lua_to_doc(rp_lua *h, int idx, rp_doc *doc, rp_value *out, char **err) {
+  to_doc c = {h->L, doc, {0}, 0, RP_BUF_INIT};
+  int top = lua_gettop(h->L);
+  bool ok = conv(&c, lua_absindex(h->L, idx), out);
+  lua_settop(h->L, top);
+  if (!ok) {
+    *err = rp_buf_detach(&c.err);
+    *out = rp_doc_null(doc);
+    return RP_EDATA;
+  }
+  rp_buf_free(&c.err);
+  return RP_OK;
+}

@@ -77,6 +77,13 @@ struct rp_plugins {
 void rp_api_push(rp_plugins *p);
 // api.c: pushes the `t` helper table handed to a test function.
 void rp_api_push_test_helpers(rp_plugins *p);
+// context.c: converts the Lua value at idx into `doc` with raw access (no
+// metamethod runs), at most RP_DATA_MAX_DEPTH levels, and refusing cycles,
+// functions and mixed tables. Returns RP_OK, or RP_EDATA with *err set
+// (malloc'd) and *out null.
+struct rp_doc;
+int rp_lua_to_doc(rp_lua *h, int idx, struct rp_doc *doc, rp_value *out, char **err);
+
 // notetypes.c: reports note types that name checklists or measures no
 // plugin defines.
 void rp_plugins_check_references(rp_plugins *p, rp_diags *diags);

@@ -125,12 +125,19 @@ function T.ok(value, message) end
 function T.fails(fn, text) end
 
 ---Renders a Mustache template against `data` with the built-in filters and
----every plugin's filters, escaping for HTML as notes do, and returns the text.
+---every plugin's filters and lambdas, escaping for HTML, and returns the text.
 ---A template with a mistake fails the test.
 ---@param template string
 ---@param data? table
 ---@return string
 function T.render(template, data) end
+
+---Validates `session` (a table shaped like a session file) against the note
+---type `type` and returns the list of problems, {} when it is valid.
+---@param type string A registered note type id, e.g. "soap".
+---@param session table
+---@return string[]
+function T.validate(type, session) end
 
 ---The part of Lua's `os` library that the sandbox keeps: the clock and the
 ---calendar, nothing that reaches the system. (.luarc.json turns LuaLS's own
