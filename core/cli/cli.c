@@ -42,9 +42,23 @@ static const command commands[] = {
      "Example:\n"
      "  rapport mustache --partials examples/hello examples/hello/note.mustache \\\n"
      "      examples/hello/session.json\n"},
-    {"render", NULL,
+    {"render", rp_cmd_render,
      "rapport render FILE... [-o OUT] [--out-dir DIR] [--format md|html|txt|json] [--strict]",
-     "Validate, compute and render session files into notes.\n"},
+     "Validate, compute and render session files into notes.\n"
+     "\n"
+     "Each session is checked against its note type (a problem is reported as\n"
+     "PATH:LINE:COL: error: MESSAGE and that session gives no note), computed by\n"
+     "the plugins (checklist summaries, measure scores) and rendered through its\n"
+     "layout. One file without -o goes to standard output; several go to\n"
+     "--out-dir (default out/), one note per session, written atomically with\n"
+     "mode 0600 and never over a session file.\n"
+     "\n"
+     "Options:\n"
+     "  -o OUT          write the note of the one FILE to OUT\n"
+     "  --out-dir DIR   write each note to DIR/NAME.md (.html, .txt, .json)\n"
+     "  --format F      md (default), html (one self-contained page), txt (plain\n"
+     "                  text for an EHR), json (the computed note as data)\n"
+     "  --strict        a name the layout uses that the note lacks is an error\n"},
     {"new", rp_cmd_new, "rapport new TYPE [-o FILE]",
      "Write a commented session skeleton for a note type.\n"
      "\n"

@@ -32,6 +32,7 @@ int rp_cmd_list(rp_cli *cli, int argc, char **argv);
 int rp_cmd_check(rp_cli *cli, int argc, char **argv);
 int rp_cmd_test(rp_cli *cli, int argc, char **argv);
 int rp_cmd_new(rp_cli *cli, int argc, char **argv);
+int rp_cmd_render(rp_cli *cli, int argc, char **argv);
 
 // The workspace's folder of `kind` ("plugins" or "templates") followed by
 // each --plugins or --templates folder. *dirs is malloc'd; the strings are

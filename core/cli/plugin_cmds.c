@@ -182,42 +182,13 @@ static bool is_session_file(const char *path) {
   return has_ext(path, ".yaml") || has_ext(path, ".yml") || has_ext(path, ".json");
 }
 
-// Reads a session file: YAML with its scalars kept as text for the schema
-// to type, or JSON.
-static int load_session(rp_doc *doc, const char *path, rp_value *root, rp_diags *diags) {
-  if (!has_ext(path, ".json")) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
-      return RP_EIO;
-    }
-    rp_buf b = RP_BUF_INIT;
-    char chunk[16384];
-    size_t n;
-    int rc = RP_OK;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-      if (b.len + n > RP_DATA_MAX_FILE) {
-        rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "larger than %u MiB", RP_DATA_MAX_FILE >> 20);
-        rc = RP_ELIMIT;
-        break;
-      }
-      rp_buf_add(&b, chunk, n);
-    }
-    fclose(f);
-    if (rc == RP_OK) rc = rp_yaml_parse_text(doc, path, b.data ? b.data : "", b.len, diags, root);
-    rp_buf_free(&b);
-    return rc;
-  }
-  return rp_data_load_file(doc, path, diags, root);
-}
-
 // Validates one session file against its note type. Returns true when it
 // is valid.
 static bool check_session(rp_plugins *p, const char *path, rp_diags *diags) {
   rp_doc *in = rp_doc_new(), *out = rp_doc_new();
   rp_value root, typed;
   bool ok = false;
-  if (load_session(in, path, &root, diags) != RP_OK) goto done;
+  if (rp_session_load(in, path, &root, diags) != RP_OK) goto done;
   rp_value type;
   if (rp_doc_ops.kind(in, root) != RP_KIND_MAP || !rp_doc_ops.get(in, root, "type", 4, &type)) {
     rp_diags_add(diags, RP_SEV_ERROR, path, 1, 1,

@@ -206,3 +206,7 @@ int rp_jsonl_next(rp_jsonl *r, rp_doc *doc, rp_value *root, rp_diags *diags);
 long rp_jsonl_line(const rp_jsonl *r);
 // Frees the reader; r may be NULL. Does not fclose the stream.
 void rp_jsonl_close(rp_jsonl *r);
+
+// Appends v as indented JSON (two spaces, keys in insertion order, numbers
+// as JavaScript prints them; NaN and the infinities as null) to out.
+void rp_doc_write_json(rp_doc *doc, rp_value v, rp_buf *out);

@@ -180,11 +180,14 @@ void rp_lua_ctx_end(rp_lua_ctx *c) {
   free(c);
 }
 
-static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth) {
+static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth, bool nil_for_null) {
   luaL_checkstack(L, 4, "data nested too deeply");
   switch (rp_doc_ops.kind(doc, v)) {
     case RP_KIND_NULL:
-      lua_pushlightuserdata(L, (void *)&null_sentinel);
+      if (nil_for_null)
+        lua_pushnil(L);
+      else
+        lua_pushlightuserdata(L, (void *)&null_sentinel);
       return;
     case RP_KIND_BOOL:
       lua_pushboolean(L, rp_doc_ops.boolean(doc, v));
@@ -202,7 +205,7 @@ static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth) {
       size_t n = rp_doc_ops.len(doc, v);
       lua_createtable(L, (int)(n < 1000000 ? n : 0), 0);
       for (size_t i = 0; i < n; i++) {
-        push_doc(L, doc, rp_doc_ops.at(doc, v, i), depth + 1);
+        push_doc(L, doc, rp_doc_ops.at(doc, v, i), depth + 1, nil_for_null);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
       }
       return;
@@ -214,7 +217,7 @@ static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth) {
       rp_value val;
       for (size_t i = 0; rp_doc_map_at(doc, v, i, &key, &keylen, &val); i++) {
         lua_pushlstring(L, key, keylen);
-        push_doc(L, doc, val, depth + 1);
+        push_doc(L, doc, val, depth + 1, nil_for_null);
         lua_rawset(L, -3);
       }
       return;
@@ -226,7 +229,11 @@ static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth) {
 }
 
 void rp_lua_push_doc(rp_lua *h, rp_doc *doc, rp_value v) {
-  push_doc(h->L, doc, v, 0);
+  push_doc(h->L, doc, v, 0, false);
+}
+
+void rp_lua_push_note(rp_lua *h, rp_doc *doc, rp_value v) {
+  push_doc(h->L, doc, v, 0, true);
 }
 
 void rp_lua_set_field(rp_lua *h, const char *key) {
@@ -254,6 +261,10 @@ typedef struct to_doc {
 } to_doc;
 
 static bool conv(to_doc *c, int idx, rp_value *out);
+
+static int cmp_keys(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 static bool conv_table(to_doc *c, int idx, rp_value *out) {
   lua_State *L = c->L;
@@ -294,17 +305,26 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
       lua_pop(L, 1);
     }
   } else if (strings) {
-    *out = rp_doc_map(c->doc);
+    // Keys in sorted order: Lua's own order changes from run to run, and a
+    // note must come out the same every time.
+    const char **keys = rp_xcalloc(count, sizeof *keys);
+    size_t nkeys = 0;
     lua_pushnil(L);
-    while (ok && lua_next(L, idx)) {
-      size_t klen;
-      const char *k = lua_tolstring(L, -2, &klen);  // a string key: no conversion
-      rp_value v;
-      ok = conv(c, lua_gettop(L), &v);
-      if (ok) rp_doc_map_set(c->doc, *out, k, klen, v);
+    while (lua_next(L, idx)) {
+      keys[nkeys++] = lua_tostring(L, -2);  // kept alive by the table
       lua_pop(L, 1);
     }
-    if (!ok) lua_pop(L, 1);  // the key lua_next left
+    qsort(keys, nkeys, sizeof *keys, cmp_keys);
+    *out = rp_doc_map(c->doc);
+    for (size_t i = 0; i < nkeys && ok; i++) {
+      lua_pushstring(L, keys[i]);
+      lua_rawget(L, idx);
+      rp_value v;
+      ok = conv(c, lua_gettop(L), &v);
+      if (ok) rp_doc_map_set(c->doc, *out, keys[i], strlen(keys[i]), v);
+      lua_pop(L, 1);
+    }
+    free(keys);
   } else {
     rp_buf_adds(&c->err, "a table mixes list items and other keys, or has keys that are not text");
     ok = false;

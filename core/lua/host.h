@@ -111,6 +111,9 @@ struct rp_doc;
 // with string keys, lists sequences, null the sentinel). Lambdas in the tree
 // become nil.
 void rp_lua_push_doc(rp_lua *L, struct rp_doc *doc, rp_value v);
+// As rp_lua_push_doc, but null becomes nil (an absent field), as plugin code
+// expects of a session: `if note.risk.safety_plan == nil then`.
+void rp_lua_push_note(rp_lua *L, struct rp_doc *doc, rp_value v);
 // Pops the value at the top of the stack and stores it as t[key], where t is
 // the value just below it. For assembling data in tests and the spec runner.
 void rp_lua_set_field(rp_lua *L, const char *key);

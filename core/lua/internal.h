@@ -84,6 +84,11 @@ void rp_api_push_test_helpers(rp_plugins *p);
 struct rp_doc;
 int rp_lua_to_doc(rp_lua *h, int idx, struct rp_doc *doc, rp_value *out, char **err);
 
+// plugins.c: reports a Lua error message ("path:LINE: text" and a
+// traceback) as an error at that line with notes for the Lua frames.
+void rp_plugins_report(const rp_plugins *p, rp_diags *diags, const char *fallback_path,
+                       const char *msg);
+
 // notetypes.c: reports note types that name checklists or measures no
 // plugin defines.
 void rp_plugins_check_references(rp_plugins *p, rp_diags *diags);

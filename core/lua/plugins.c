@@ -42,8 +42,8 @@ static const char *full_path(const rp_plugins *p, const char *shown) {
 
 // Reports a Lua error message ("path:LINE: text" followed by a traceback) as
 // one error at that line and a note for each Lua frame of the traceback.
-static void report_lua_error(const rp_plugins *p, rp_diags *diags, const char *fallback_path,
-                             const char *msg) {
+void rp_plugins_report(const rp_plugins *p, rp_diags *diags, const char *fallback_path,
+                       const char *msg) {
   const char *tb = strstr(msg, "\nstack traceback:");
   size_t headlen = tb ? (size_t)(tb - msg) : strlen(msg);
   char *head = rp_xstrndup(msg, headlen);
@@ -374,7 +374,7 @@ static int run_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
   int rc = rp_lua_pcall(p->lua, 0, 1, &err);
   p->loading = saved;
   if (rc != RP_OK) {
-    report_lua_error(p, diags, pl->path, err ? err : "error");
+    rp_plugins_report(p, diags, pl->path, err ? err : "error");
     free(err);
     return rc;
   }
@@ -393,7 +393,7 @@ static int load_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
     rp_buf_printf(&name, "@%s", pl->path);
     // Text only: a precompiled chunk could break the VM's invariants.
     if (luaL_loadbufferx(L, src.data ? src.data : "", src.len, name.data, "t") != LUA_OK) {
-      report_lua_error(p, diags, pl->path, lua_tostring(L, -1));
+      rp_plugins_report(p, diags, pl->path, lua_tostring(L, -1));
       lua_pop(L, 1);
       rc = RP_ESYNTAX;
     } else {
@@ -493,7 +493,7 @@ rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags) {
     char *path = rp_xstrndup(it->path, strlen(it->path));
     lua_rawgeti(p->lua->L, LUA_REGISTRYINDEX, it->ref);
     char *err = NULL;
-    if (rp_lua_pcall(p->lua, 0, 0, &err) != RP_OK) report_lua_error(p, diags, path, err);
+    if (rp_lua_pcall(p->lua, 0, 0, &err) != RP_OK) rp_plugins_report(p, diags, path, err);
     free(err);
     free(path);
   }
@@ -789,7 +789,7 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
     } else {
       result->failed++;
       rp_diags d = RP_DIAGS_INIT;
-      report_lua_error(p, &d, path, err ? err : "error");
+      rp_plugins_report(p, &d, path, err ? err : "error");
       if (d.n) {
         // Where it failed when that is known; at the test's line otherwise.
         if (d.items[0].line == 0 || strcmp(d.items[0].path, path) != 0) {

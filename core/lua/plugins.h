@@ -120,3 +120,13 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
 // table with raw access. NULL when there is no such note type. The caller
 // frees it with rp_schema_free.
 struct rp_schema *rp_plugins_schema(rp_plugins *p, const char *id);
+
+// Builds the note of the session file `path`: reads and validates it against
+// its note type, runs the note type's validate rules, checks and scores the
+// measures (note.scores[id]), summarizes the checklists
+// (note.checklists[id]) and runs compute. The note's data goes into `out`
+// (*note), and *layout (malloc'd) names its layout template. Every problem
+// goes to diags; returns RP_OK, or RP_EDATA when the session has problems
+// (then no note should be written).
+int rp_note_build(rp_plugins *p, const char *path, struct rp_doc *out, rp_value *note,
+                  char **layout, rp_diags *diags);

@@ -272,6 +272,9 @@ static rp_value check_scalar(vctx *c, const rp_field *f, rp_value v, const char 
   char range[96];
   switch (f->type) {
     case RP_FIELD_TEXT:
+      // A YAML block (`|`) ends with a line break that nobody typed as text.
+      while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+        len--;
       return rp_doc_string(c->out, s, len);
     case RP_FIELD_STRING:
       if (memchr(s, '\n', len)) {
@@ -407,12 +410,25 @@ static void report_missing(vctx *c, const rp_field *f, rp_value at, const char *
   }
 }
 
+// Data that no field describes (a checklist's or a measure's answers) is
+// typed as YAML 1.2 reads unquoted scalars: numbers, true/false, null; the
+// checklist or measure checks it further.
 static rp_value copy_value(vctx *c, rp_value v, int depth) {
   rp_kind k = rp_doc_ops.kind(c->in, v);
   size_t len;
   switch (k) {
     case RP_KIND_STRING: {
       const char *s = rp_doc_ops.str(c->in, v, &len);
+      if (rp_doc_is_plain(c->in, v)) {
+        rp_value num;
+        if (is_absent(c, v)) return rp_doc_null(c->out);
+        if ((len == 4 && memcmp(s, "true", 4) == 0) || (len == 5 && memcmp(s, "false", 5) == 0))
+          return rp_doc_bool(c->out, len == 4);
+        if (len && len < 32 && (isdigit((unsigned char)s[0]) || s[0] == '-') &&
+            !(len > 1 && s[0] == '0' && isdigit((unsigned char)s[1])) &&
+            rp_doc_number_parse(c->out, s, len, &num) == RP_OK)
+          return num;
+      }
       return rp_doc_string(c->out, s, len);
     }
     case RP_KIND_NUMBER:

@@ -197,8 +197,20 @@ static bool lookup(render *r, const rp_name *name, rp_value *out) {
   // falling back to outer contexts (the spec's "broken chains").
   for (uint32_t i = 1; i < name->nparts; i++) {
     part = &name->parts[i];
-    if (r->ops->kind(r->ud, v) != RP_KIND_MAP || !r->ops->get(r->ud, v, part->s, part->len, &v))
-      return false;
+    rp_kind k = r->ops->kind(r->ud, v);
+    if (k == RP_KIND_LIST) {
+      // items.0 is the first element, as in JavaScript (and mustache.js).
+      size_t idx = 0;
+      bool digits = part->len > 0 && part->len < 10;
+      for (uint32_t j = 0; j < part->len && digits; j++) {
+        digits = part->s[j] >= '0' && part->s[j] <= '9';
+        idx = idx * 10 + (size_t)(part->s[j] - '0');
+      }
+      if (!digits || idx >= r->ops->len(r->ud, v)) return false;
+      v = r->ops->at(r->ud, v, idx);
+      continue;
+    }
+    if (k != RP_KIND_MAP || !r->ops->get(r->ud, v, part->s, part->len, &v)) return false;
   }
   *out = v;
   return true;

@@ -8,7 +8,7 @@ import unittest
 
 from harness import ROOT, RapportTest
 
-PLANNED = ["render", "watch"]
+PLANNED = ["watch"]
 
 
 class Help(RapportTest):

@@ -3,7 +3,10 @@ rapport new (skeletons) and rapport check (validation against the note
 type, every problem at its line and column, no text repeated).
 """
 
+import html
+import json
 import os
+import re
 import unittest
 
 from harness import RapportTest
@@ -150,6 +153,102 @@ class New(RapportTest):
     def test_unknown_type(self):
         r = self.rapport("new", "spoa")
         self.assertUsageError(r, "no note type 'spoa' (note types: soap, dap, birp, girp)", "new")
+
+
+class Render(RapportTest):
+    def test_the_product_example_renders_as_markdown(self):
+        self.write("s.yaml", SOAP)
+        r = self.rapport("render", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        for line in ("# SOAP note: session 7",
+                     "| Client | J.D. (C-1042) |",
+                     "| Date | 24 November 2026 |",
+                     "## Subjective",
+                     "Client reports sleeping better; conflict with partner at the weekend.",
+                     "Risk level: **none**",
+                     # The alliance checklist: mean of 4, 5, 3, 5, 4; the lowest; the
+                     # noticed countertransference and its counter-move.
+                     "Mean rating: 4.2 of 5 over 5 elements; lowest: collaboration.",
+                     "- countertransference noticed",
+                     "- [ ] Bring the countertransference to supervision or personal therapy.",
+                     # SRS 8.5 + 9 + 7.5 + 8 = 33, below 36.
+                     "Total 33 of 40. alliance concern: SRS total below 36."):
+            self.assertIn(line + "\n", r.out, r)
+
+    def test_json_is_the_computed_note(self):
+        self.write("s.yaml", SOAP)
+        r = self.rapport("render", "--format", "json", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        note = json.loads(r.out)
+        self.assertEqual(note["scores"]["srs"]["total"], 33)
+        self.assertEqual(note["checklists"]["alliance"]["lowest"], ["collaboration"])
+        self.assertEqual(note["session"]["number"], 7)
+        self.assertEqual(note["clinician"]["credentials"], "LCSW")
+        self.assertEqual(note["note_type"], {"id": "soap", "title": "SOAP note"})
+        # The same every time.
+        self.assertEqual(self.rapport("render", "--format", "json", "s.yaml").out, r.out)
+
+    def test_typed_text_never_becomes_markup(self):
+        hostile = ('<b>bold</b> & *stars* _under_ # not a heading [link](http://x) `code` '
+                   '| pipe | "quotes" \'apos\' 1986. A year -- emoji \U0001F600 Ελληνικά 日本語 '
+                   '<!-- c --> \\back')
+        text = SOAP.replace("subjective: |\n  Client reports sleeping better; conflict with partner at the weekend.\n",
+                            "subjective: %s\n" % json.dumps(hostile, ensure_ascii=False))
+        self.write("s.yaml", text)
+        md = self.rapport("render", "s.yaml")
+        self.assertEqual(md.code, 0, md)
+        txt = self.rapport("render", "--format", "txt", "s.yaml")
+        self.assertEqual(txt.code, 0, txt)
+        self.assertIn(hostile, txt.out)
+        page = self.rapport("render", "--format", "html", "s.yaml")
+        self.assertEqual(page.code, 0, page)
+        visible = html.unescape(re.sub(r"<[^>]*>", "", page.out))
+        self.assertIn(hostile, visible)
+        self.assertNotIn("<b>bold", page.out)
+        self.assertNotIn("http", re.sub(r"<[^>]*>", "", page.out).replace("http://x", ""))
+
+    def test_html_is_one_self_contained_page(self):
+        self.write("s.yaml", SOAP)
+        r = self.rapport("render", "--format", "html", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertTrue(r.out.lower().startswith("<!doctype html>"), r.out[:80])
+        self.assertIn("<title>SOAP note</title>", r.out)
+        self.assertNotRegex(r.out, r"<(script|link|img)\b")
+        self.assertIn("<table>", r.out)
+
+    def test_out_dir_writes_each_note_privately_and_others_survive_a_bad_one(self):
+        self.write("sessions/a.yaml", SOAP)
+        self.write("sessions/b.yaml", SOAP.replace("risk: { level: none }", "risk: { level: high }"))
+        self.write("sessions/c.yaml", SOAP.replace("C-1042", "C-2"))
+        r = self.rapport("render", "sessions/a.yaml", "sessions/b.yaml", "sessions/c.yaml",
+                         "--out-dir", "notes", "--format", "html")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "sessions/b.yaml", 10, 7, "a high risk level needs a safety plan")
+        names = sorted(os.listdir(os.path.join(self.dir, "notes")))
+        self.assertEqual(names, ["a.html", "c.html"])
+        for name in names:
+            self.assertEqual(os.stat(os.path.join(self.dir, "notes", name)).st_mode & 0o777, 0o600)
+
+    def test_o_never_writes_over_the_session(self):
+        self.write("s.yaml", SOAP)
+        r = self.rapport("render", "s.yaml", "-o", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("it is the session file itself", r.err)
+        with open(os.path.join(self.dir, "s.yaml"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), SOAP)
+
+    def test_measures_are_checked(self):
+        self.write("s.yaml", SOAP.replace("srs: [8.5, 9.0, 7.5, 8.0]", "srs: [8.5, 19, 7.5]"))
+        r = self.rapport("render", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "")
+        self.assertProblem(r, "s.yaml", 20, 8, "measures.srs must list 4 item scores, each from 0 to 10")
+
+    def test_a_clinic_replaces_a_layout(self):
+        self.write("s.yaml", SOAP)
+        self.write("templates/soap.md.mustache", "Clinic layout for {{client.initials}}\n")
+        r = self.rapport("render", "s.yaml")
+        self.assertEqual((r.code, r.out), (0, "Clinic layout for J.D.\n"), r)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,42 @@
+// Session files: reading them for validation against their note type.
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "notes/schema.h"
+#include "util/buf.h"
+
+static bool is_json(const char *path) {
+  size_t n = strlen(path);
+  return n > 5 && strcasecmp(path + n - 5, ".json") == 0;
+}
+
+// Reads a session file: YAML with its scalars kept as text for the schema
+// to type, or JSON.
+int rp_session_load(rp_doc *doc, const char *path, rp_value *root, rp_diags *diags) {
+  if (!is_json(path)) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
+      return RP_EIO;
+    }
+    rp_buf b = RP_BUF_INIT;
+    char chunk[16384];
+    size_t n;
+    int rc = RP_OK;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+      if (b.len + n > RP_DATA_MAX_FILE) {
+        rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "larger than %u MiB", RP_DATA_MAX_FILE >> 20);
+        rc = RP_ELIMIT;
+        break;
+      }
+      rp_buf_add(&b, chunk, n);
+    }
+    fclose(f);
+    if (rc == RP_OK) rc = rp_yaml_parse_text(doc, path, b.data ? b.data : "", b.len, diags, root);
+    rp_buf_free(&b);
+    return rc;
+  }
+  return rp_data_load_file(doc, path, diags, root);
+}
