@@ -45,8 +45,7 @@ build: configure
 	cmake --build $(BUILD_DIR) --parallel $(JOBS)
 
 run: build
-	./$(BUILD_DIR)/rapport mustache --partials examples/hello \
-	  examples/hello/note.mustache examples/hello/session.json
+	./$(BUILD_DIR)/rapport -C examples/clinic render sessions/jd-07.yaml
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 $(CTEST_FLAGS)

@@ -15,6 +15,7 @@ run. Each example runs `rapport mustache [--strict] note.mustache [DATA]` in
 a fresh folder holding only its files.
 """
 
+import glob
 import os
 import re
 import shlex
@@ -131,7 +132,7 @@ class Readme(RapportTest):
         return start, text.index("\n## %s\n" % next_title, start), text
 
     def test_first_template_output(self):
-        start, end, _ = self.span("A first template", "Commands")
+        start, end, _ = self.span("A first template", "Notes from session files")
         blocks = [(info, content) for _, info, content in fenced_blocks(README, start, end)]
         commands = [c for info, c in blocks if info[:1] == ["sh"]]
         outputs = [c for info, c in blocks if info[:1] == ["text"]]
@@ -141,6 +142,38 @@ class Readme(RapportTest):
         self.assertEqual(argv[:2], ["./build/rapport", "mustache"])
         r = self.rapport(*argv[1:], cwd=ROOT)
         self.assertRenders(r, outputs[0])
+
+    def test_notes_from_session_files(self):
+        # Every command of the section runs from the repository's root and
+        # succeeds (their output is checked in test_notes.py).
+        start, end, _ = self.span("Notes from session files", "Commands")
+        blocks = [c for _, info, c in fenced_blocks(README, start, end) if info[:1] == ["sh"]]
+        self.assertEqual(len(blocks), 1, blocks)
+        for line in blocks[0].splitlines():
+            command = line.split("#")[0].strip()
+            if not command:
+                continue
+            argv = shlex.split(command)
+            redirect = None
+            if ">" in argv:
+                redirect = argv[argv.index(">") + 1]
+                argv = argv[:argv.index(">")]
+            self.assertEqual(argv[0], "./build/rapport")
+            # Globs as the shell expands them, relative to the workspace.
+            expanded = []
+            for a in argv[1:]:
+                if "*" in a:
+                    base = os.path.join(ROOT, "examples", "clinic")
+                    expanded += sorted(os.path.relpath(p, base) for p in glob.glob(os.path.join(base, a)))
+                else:
+                    expanded.append(a)
+            with self.subTest(command=command):
+                # Outputs go to the scratch folder, not into the repository.
+                args = [os.path.join(self.dir, "out") if a == "out" else a for a in expanded]
+                r = self.rapport(*args, cwd=ROOT)
+                self.assertEqual(r.code, 0, r)
+                if redirect:
+                    self.assertIn("type: soap", r.out)
 
     def test_opening_commands(self):
         # The README opens with the two commands a newcomer runs.

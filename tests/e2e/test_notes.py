@@ -9,7 +9,7 @@ import os
 import re
 import unittest
 
-from harness import RapportTest
+from harness import ROOT, RapportTest
 
 # PRODUCT.md's example: a complete, valid SOAP session.
 SOAP = """type: soap
@@ -249,6 +249,43 @@ class Render(RapportTest):
         self.write("templates/soap.md.mustache", "Clinic layout for {{client.initials}}\n")
         r = self.rapport("render", "s.yaml")
         self.assertEqual((r.code, r.out), (0, "Clinic layout for J.D.\n"), r)
+
+
+class Examples(RapportTest):
+    CLINIC = os.path.join(ROOT, "examples", "clinic")
+
+    def test_every_example_session_renders_in_every_format(self):
+        sessions = sorted(os.listdir(os.path.join(self.CLINIC, "sessions")))
+        self.assertEqual(len(sessions), 4)
+        for fmt in ("md", "html", "txt", "json"):
+            with self.subTest(fmt=fmt):
+                r = self.rapport("-C", self.CLINIC, "render", "--format", fmt, "--out-dir",
+                                 os.path.join(self.dir, fmt), *["sessions/" + s for s in sessions])
+                self.assertEqual(r.code, 0, r)
+                self.assertEqual(len(os.listdir(os.path.join(self.dir, fmt))), 4, r)
+
+    def test_the_clinic_overrides_the_dap_layout_and_its_plugin_tests_pass(self):
+        r = self.rapport("-C", self.CLINIC, "render", "sessions/mk-03.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertTrue(r.out.startswith("# DAP note for client MK, 20 Nov 2026\n"), r.out)
+        # An unaddressed rupture goes into the plan; the ORS total is clinical.
+        self.assertIn("- [ ] Address the rupture (withdrawal) early in the next session.", r.out)
+        self.assertIn("Total 21 of 40. clinical range", r.out)
+        t = self.rapport("-C", self.CLINIC, "test")
+        self.assertEqual((t.code, t.out), (0, "1 passed, 0 failed\n"), t)
+        c = self.rapport("-C", self.CLINIC, "check")
+        self.assertEqual(c.code, 0, c)
+        self.assertIn("4 sessions: 0 problems", c.err)
+
+    def test_readme_command(self):
+        # The README's command, from the repository's root.
+        r = self.rapport("-C", "examples/clinic", "render", "sessions/jd-07.yaml", cwd=ROOT)
+        self.assertEqual(r.code, 0, r)
+        self.assertTrue(r.out.startswith("# SOAP note: session 7\n"), r.out)
+        # WAI-SR items 5,4,5,4,5,4,5,4,5,4,5,4: task (1, 2, 10, 12) 5+4+4+4,
+        # bond (3, 5, 7, 9) 5+5+5+5, goal (4, 6, 8, 11) 4+4+4+5.
+        birp = self.rapport("-C", self.CLINIC, "render", "sessions/rb-12.yaml")
+        self.assertIn("Total 54 of 60: task 17, bond 20, goal 17 (each of 20).", birp.out)
 
 
 if __name__ == "__main__":
