@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "data/data.h"
 #include "template/template.h"
+#include "util/file.h"
 
 enum { FLUSH_AT = 256 * 1024, TEMPLATE_MAX = 64 << 20 };
 
@@ -38,39 +39,11 @@ static bool safe_partial_name(const char *name, size_t len) {
 }
 
 static int read_file(const char *path, char **out, size_t *outlen, size_t max, rp_diags *diags) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
-    return RP_EIO;
-  }
-  struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(f);
-    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "is a folder, not a file");
-    return RP_EIO;
-  }
   rp_buf b = RP_BUF_INIT;
-  char chunk[65536];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    if (b.len + n > max) {
-      fclose(f);
-      rp_buf_free(&b);
-      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "larger than the limit of %zu MiB", max >> 20);
-      return RP_ELIMIT;
-    }
-    rp_buf_add(&b, chunk, n);
-  }
-  bool bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    rp_buf_free(&b);
-    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
-    return RP_EIO;
-  }
+  int rc = rp_read_file(path, max, &b, diags);
   *outlen = b.len;
   *out = rp_buf_detach(&b);
-  return RP_OK;
+  return rc;
 }
 
 static int load_partial(void *ud, const char *name, size_t namelen, char **src, size_t *srclen,

@@ -14,6 +14,7 @@
 #include "lua/plugins.h"
 #include "template/template.h"
 #include "util/builtin.h"
+#include "util/file.h"
 
 void rp_cli_search_path(const rp_cli *cli, const char *kind, const char ***dirs, size_t *n) {
   const char **list = cli->plugin_dirs;
@@ -131,20 +132,10 @@ int rp_cmd_list(rp_cli *cli, int argc, char **argv) {
 // --- check ------------------------------------------------------------------------
 
 static size_t check_template_file(const char *path, rp_library *lib, rp_diags *diags) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
-    return 1;
-  }
   rp_buf b = RP_BUF_INIT;
-  char chunk[16384];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    rp_buf_add(&b, chunk, n);
-  fclose(f);
-  rp_template *t = rp_template_compile(lib, path, b.data ? b.data : "", b.len, diags);
+  if (rp_read_file(path, (size_t)64 << 20, &b, diags) == RP_OK)
+    rp_template_free(rp_template_compile(lib, path, b.data ? b.data : "", b.len, diags));
   rp_buf_free(&b);
-  rp_template_free(t);
   return 1;
 }
 

@@ -24,6 +24,7 @@
 #include "template/template.h"
 #include "util/atomic.h"
 #include "util/builtin.h"
+#include "util/file.h"
 
 typedef enum format { FMT_MD, FMT_HTML, FMT_TXT, FMT_JSON } format;
 static const char *const format_ext[] = {".md", ".html", ".txt", ".json"};
@@ -50,20 +51,13 @@ static int load_layout(void *ud, const char *name, size_t namelen, char **src, s
   for (size_t i = ld->n; i > 0; i--) {
     rp_buf p = RP_BUF_INIT;
     rp_buf_printf(&p, "%s/%.*s.mustache", ld->dirs[i - 1], (int)namelen, name);
-    FILE *f = fopen(p.data, "rb");
-    if (!f) {
+    struct stat st;
+    if (stat(p.data, &st) != 0) {
       rp_buf_free(&p);
       continue;
     }
     rp_buf b = RP_BUF_INIT;
-    char chunk[16384];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-      rp_buf_add(&b, chunk, n);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-      rp_diags_add(diags, RP_SEV_ERROR, p.data, 0, 0, "cannot read: %s", strerror(errno));
+    if (rp_read_file(p.data, (size_t)64 << 20, &b, diags) != RP_OK) {
       rp_buf_free(&b);
       rp_buf_free(&p);
       return RP_EIO;

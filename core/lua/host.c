@@ -2,6 +2,7 @@
 #include "lua/host.h"
 
 #include "lua/internal.h"
+#include "util/file.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -199,21 +200,14 @@ int rp_lua_run_string(rp_lua *h, const char *chunkname, const char *src, size_t 
 }
 
 int rp_lua_run_file(rp_lua *h, const char *path, rp_diags *diags, rp_lua_ref *result) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
-    return RP_EIO;
-  }
   rp_buf b = RP_BUF_INIT;
-  char chunk[8192];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    rp_buf_add(&b, chunk, n);
-  fclose(f);
-  rp_buf name = RP_BUF_INIT;
-  rp_buf_printf(&name, "@%s", path);
-  int rc = rp_lua_run_string(h, name.data, b.data ? b.data : "", b.len, diags, result);
-  rp_buf_free(&name);
+  int rc = rp_read_file(path, (size_t)64 << 20, &b, diags);
+  if (rc == RP_OK) {
+    rp_buf name = RP_BUF_INIT;
+    rp_buf_printf(&name, "@%s", path);
+    rc = rp_lua_run_string(h, name.data, b.data ? b.data : "", b.len, diags, result);
+    rp_buf_free(&name);
+  }
   rp_buf_free(&b);
   return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "lua/internal.h"
 #include "util/builtin.h"
+#include "util/file.h"
 
 enum { RP_PLUGIN_MAX_SOURCE = 1 << 20 };  // bytes of one plugin file
 
@@ -325,29 +326,7 @@ static int read_source(const char *path, bool builtin, rp_buf *out, rp_diags *di
     rp_buf_add(out, (const char *)f->data, f->len);
     return RP_OK;
   }
-  FILE *fp = fopen(path, "rb");
-  if (!fp) {
-    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
-    return RP_EIO;
-  }
-  char chunk[16384];
-  size_t n;
-  int rc = RP_OK;
-  while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-    if (out->len + n > RP_PLUGIN_MAX_SOURCE) {
-      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "plugin file larger than %d KiB",
-                   RP_PLUGIN_MAX_SOURCE >> 10);
-      rc = RP_ELIMIT;
-      break;
-    }
-    rp_buf_add(out, chunk, n);
-  }
-  if (rc == RP_OK && ferror(fp)) {
-    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
-    rc = RP_EIO;
-  }
-  fclose(fp);
-  return rc;
+  return rp_read_file(path, RP_PLUGIN_MAX_SOURCE, out, diags);
 }
 
 // --- running chunks ----------------------------------------------------------------

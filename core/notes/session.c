@@ -6,6 +6,7 @@
 
 #include "notes/schema.h"
 #include "util/buf.h"
+#include "util/file.h"
 
 static bool is_json(const char *path) {
   size_t n = strlen(path);
@@ -16,24 +17,8 @@ static bool is_json(const char *path) {
 // to type, or JSON.
 int rp_session_load(rp_doc *doc, const char *path, rp_value *root, rp_diags *diags) {
   if (!is_json(path)) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
-      return RP_EIO;
-    }
     rp_buf b = RP_BUF_INIT;
-    char chunk[16384];
-    size_t n;
-    int rc = RP_OK;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-      if (b.len + n > RP_DATA_MAX_FILE) {
-        rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "larger than %u MiB", RP_DATA_MAX_FILE >> 20);
-        rc = RP_ELIMIT;
-        break;
-      }
-      rp_buf_add(&b, chunk, n);
-    }
-    fclose(f);
+    int rc = rp_read_file(path, RP_DATA_MAX_FILE, &b, diags);
     if (rc == RP_OK) rc = rp_yaml_parse_text(doc, path, b.data ? b.data : "", b.len, diags, root);
     rp_buf_free(&b);
     return rc;
