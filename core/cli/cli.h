@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "lua/plugins.h"
+#include "template/template.h"
 #include "util/error.h"
 
 enum { RP_EXIT_OK = 0, RP_EXIT_PROBLEM = 1, RP_EXIT_USAGE = 2 };
@@ -38,6 +39,13 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv);
 // each --plugins or --templates folder. *dirs is malloc'd; the strings are
 // borrowed.
 void rp_cli_search_path(const rp_cli *cli, const char *kind, const char ***dirs, size_t *n);
+
+// A library of layouts and their partials: NAME is NAME.mustache in the
+// --templates folders (the last given first), the workspace's templates/,
+// then the built-in templates/. Free with rp_cli_layouts_free(lib, *handle).
+rp_library *rp_cli_layouts(const rp_cli *cli, const rp_filters *filters, bool strict,
+                           const char ***handle);
+void rp_cli_layouts_free(rp_library *lib, const char **handle);
 
 // Loads the plugins: built-ins, the search path, then `extra` folders.
 rp_plugins *rp_cli_load_plugins(const rp_cli *cli, const char **extra, size_t nextra,

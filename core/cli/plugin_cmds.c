@@ -216,6 +216,76 @@ done:
   return ok;
 }
 
+// --- layouts against their note types -----------------------------------------------
+
+typedef struct xcheck {
+  const rp_schema *schema;
+  rp_diags *diags;
+} xcheck;
+
+static const rp_field *find_field(const rp_field *fields, size_t n, const char *id, size_t len) {
+  for (size_t i = 0; i < n; i++)
+    if (strlen(fields[i].id) == len && strncmp(fields[i].id, id, len) == 0) return &fields[i];
+  return NULL;
+}
+
+// A name the layout looks up in the note's root must be one the note has:
+// a field of the note type (down its groups), a checklist's or the
+// measures' data, or what the plugins compute (checklists, scores,
+// note_type). Names inside sections are looked up in list items and groups
+// first, so only root names are checked.
+static void check_layout_name(void *ud, const char *path, const char *name, int line, int col,
+                              int depth) {
+  xcheck *x = ud;
+  if (depth > 0 || strcmp(name, ".") == 0) return;
+  static const char *const computed[] = {"checklists", "scores", "note_type", "type"};
+  const char *dot = strchr(name, '.');
+  size_t len = dot ? (size_t)(dot - name) : strlen(name);
+  for (size_t i = 0; i < sizeof computed / sizeof *computed; i++)
+    if (strlen(computed[i]) == len && strncmp(computed[i], name, len) == 0) return;
+  for (size_t i = 0; i < x->schema->npassthrough; i++)
+    if (strlen(x->schema->passthrough[i]) == len &&
+        strncmp(x->schema->passthrough[i], name, len) == 0)
+      return;
+  const rp_field *f = find_field(x->schema->fields, x->schema->nfields, name, len);
+  const char *rest = dot ? dot + 1 : NULL;
+  while (f && rest && f->type == RP_FIELD_OBJECT) {
+    const char *d2 = strchr(rest, '.');
+    size_t l2 = d2 ? (size_t)(d2 - rest) : strlen(rest);
+    f = find_field(f->fields, f->nfields, rest, l2);
+    rest = d2 ? d2 + 1 : NULL;
+  }
+  if (!f)
+    rp_diags_add(x->diags, RP_SEV_WARNING, path, line, col,
+                 "the layout uses '%s', which note type '%s' does not have", name, x->schema->id);
+}
+
+static void check_layouts(const rp_cli *cli, rp_plugins *p, const rp_filters *filters,
+                          rp_diags *diags) {
+  const char **handle;
+  rp_library *lib = rp_cli_layouts(cli, filters, false, &handle);
+  rp_item_info it;
+  for (size_t i = 0; rp_plugins_item(p, RP_ITEM_NOTE_TYPE, i, &it); i++) {
+    rp_schema *s = rp_plugins_schema(p, it.id);
+    if (!s) continue;
+    char *layout = rp_plugins_layout(p, it.id);
+    rp_buf name = RP_BUF_INIT;
+    rp_buf_printf(&name, "%s.md", layout ? layout : it.id);
+    rp_template *t = rp_library_get(lib, name.data, name.len, diags);
+    if (!t) {
+      rp_diags_add(diags, RP_SEV_ERROR, it.path, it.line, 1,
+                   "note type '%s' has no layout %s.mustache", it.id, name.data);
+    } else {
+      xcheck x = {s, diags};
+      rp_template_walk_names(t, check_layout_name, &x, diags);
+    }
+    rp_buf_free(&name);
+    free(layout);
+    rp_schema_free(s);
+  }
+  rp_cli_layouts_free(lib, handle);
+}
+
 static void collect_sessions(const char *dir, const char ***list, size_t *n, int depth) {
   DIR *d = opendir(dir);
   if (!d || depth > 8) {
@@ -309,6 +379,7 @@ int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
   free(tdirs);
   for (size_t i = 0; i < ntemplates; i++)
     ntpl += check_template_file(templates[i], lib, &diags);
+  check_layouts(cli, p, filters, &diags);
   size_t valid = 0;
   for (size_t i = 0; i < nsessions; i++)
     valid += check_session(p, sessions[i], &diags);

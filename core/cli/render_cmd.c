@@ -147,6 +147,22 @@ static int render_session(rp_plugins *p, rp_library *lib, const char *path, form
   return rc;
 }
 
+rp_library *rp_cli_layouts(const rp_cli *cli, const rp_filters *filters, bool strict,
+                           const char ***dirs_out) {
+  layout_dirs *ld = rp_xcalloc(1, sizeof *ld);
+  rp_cli_search_path(cli, "templates", &ld->dirs, &ld->n);
+  *dirs_out = (const char **)ld;  // freed by rp_cli_layouts_free
+  rp_library_opts lo = {load_layout, ld, filters, strict, 0};
+  return rp_library_new(&lo);
+}
+
+void rp_cli_layouts_free(rp_library *lib, const char **handle) {
+  layout_dirs *ld = (layout_dirs *)handle;
+  rp_library_free(lib);
+  if (ld) free(ld->dirs);
+  free(ld);
+}
+
 int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
   const char *out_path = NULL, *out_dir = NULL;
   format fmt = FMT_MD;
@@ -219,12 +235,8 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
   rp_filters *filters = rp_filters_new();
   rp_filters_add_builtins(filters);
   rp_plugins_add_filters(p, filters);
-  const char **tdirs;
-  size_t ntdirs;
-  rp_cli_search_path(cli, "templates", &tdirs, &ntdirs);
-  layout_dirs ld = {tdirs, ntdirs};
-  rp_library_opts lo = {load_layout, &ld, filters, strict, 0};
-  rp_library *lib = rp_library_new(&lo);
+  const char **layouts;
+  rp_library *lib = rp_cli_layouts(cli, filters, strict, &layouts);
   if (out_dir && !is_dir(out_dir) && mkdir(out_dir, 0700) != 0) {
     fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir, strerror(errno));
     problems = true;
@@ -263,9 +275,8 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
   }
   if (fflush(stdout) != 0) problems = true;
   status = problems ? RP_EXIT_PROBLEM : RP_EXIT_OK;
-  rp_library_free(lib);
+  rp_cli_layouts_free(lib, layouts);
   rp_filters_free(filters);
-  free(tdirs);
   rp_plugins_free(p);
   rp_diags_free(&diags);
 done:

@@ -192,3 +192,16 @@ void rp_plugins_check_references(rp_plugins *p, rp_diags *diags) {
     lua_settop(L, top);
   }
 }
+
+char *rp_plugins_layout(rp_plugins *p, const char *id) {
+  lua_State *L = p->lua->L;
+  for (size_t k = 0; k < p->nitems; k++) {
+    const rp_item *it = &p->items[k];
+    if (it->kind != RP_ITEM_NOTE_TYPE || strcmp(it->id, id) != 0) continue;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, it->ref);
+    char *layout = raw_str(L, lua_gettop(L), "layout");
+    lua_pop(L, 1);
+    return layout ? layout : rp_xstrndup(id, strlen(id));
+  }
+  return NULL;
+}

@@ -121,6 +121,10 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
 // frees it with rp_schema_free.
 struct rp_schema *rp_plugins_schema(rp_plugins *p, const char *id);
 
+// The layout template name of note type `id` (its `layout`, or the id),
+// malloc'd; NULL when there is no such note type.
+char *rp_plugins_layout(rp_plugins *p, const char *id);
+
 // Builds the note of the session file `path`: reads and validates it against
 // its note type, runs the note type's validate rules, checks and scores the
 // measures (note.scores[id]), summarizes the checklists

@@ -188,3 +188,50 @@ size_t rp_template_check_partials(const rp_template *t, rp_diags *diags) {
   free(seen);
   return problems;
 }
+
+static void walk(const rp_template *t, rp_name_fn fn, void *ud, int base_depth, rp_diags *diags,
+                 const rp_template ***seen, size_t *nseen, size_t *cap) {
+  for (size_t i = 0; i < *nseen; i++)
+    if ((*seen)[i] == t) return;
+  if (*nseen == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    *seen = rp_xrealloc(*seen, *cap * sizeof **seen);
+  }
+  (*seen)[(*nseen)++] = t;
+  // Open sections as a stack of end indices, to know each tag's depth.
+  uint32_t ends[RP_MAX_SECTION_NESTING];
+  int depth = 0;
+  for (uint32_t i = 0; i < t->nnodes; i++) {
+    while (depth > 0 && i >= ends[depth - 1])
+      depth--;
+    const rp_node *n = &t->nodes[i];
+    switch ((rp_node_type)n->type) {
+      case RP_N_VAR:
+      case RP_N_RAW:
+      case RP_N_SECTION:
+      case RP_N_INVERTED:
+        if (n->name.full) fn(ud, t->path, n->name.full, n->line, n->col, base_depth + depth);
+        if ((n->type == RP_N_SECTION || n->type == RP_N_INVERTED) && depth < RP_MAX_SECTION_NESTING)
+          ends[depth++] = n->end;
+        break;
+      case RP_N_PARTIAL:
+      case RP_N_PARENT: {
+        if (n->name.dynamic) break;
+        bool failed = false;
+        rp_template *pt =
+            rp_library_find_failed(t->lib, n->name.full, n->name.fulllen, &failed, diags);
+        if (pt) walk(pt, fn, ud, base_depth + depth, diags, seen, nseen, cap);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+void rp_template_walk_names(const rp_template *t, rp_name_fn fn, void *ud, rp_diags *diags) {
+  const rp_template **seen = NULL;
+  size_t nseen = 0, cap = 0;
+  walk(t, fn, ud, 0, diags, &seen, &nseen, &cap);
+  free(seen);
+}

@@ -227,3 +227,13 @@ typedef struct rp_render_opts {
 // `out` holds a partial result that the caller must not use as a note.
 int rp_template_render(const rp_template *t, const rp_ctx *ctx, const rp_render_opts *opts,
                        rp_buf *out, rp_diags *diags);
+
+// Calls fn for every name the template (and, once each, the partials and
+// parents it names statically) looks up: variables, sections, inverted
+// sections. `depth` is the number of sections around the tag (0: the name is
+// looked up in the data's root); `path` is the template the tag is in.
+// Dynamic names and lambdas' output are not visited. For cross-checks such as
+// "the layout uses a field the note type does not have".
+typedef void (*rp_name_fn)(void *ud, const char *path, const char *name, int line, int col,
+                           int depth);
+void rp_template_walk_names(const rp_template *t, rp_name_fn fn, void *ud, rp_diags *diags);

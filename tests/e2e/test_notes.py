@@ -288,5 +288,26 @@ class Examples(RapportTest):
         self.assertIn("Total 54 of 60: task 17, bond 20, goal 17 (each of 20).", birp.out)
 
 
+class LayoutCheck(RapportTest):
+    def test_names_the_note_type_lacks_are_warnings_at_their_position(self):
+        self.write("templates/soap.md.mustache",
+                   "{{> note-head.md}}\n{{clinican.name}} {{subjective}} {{client.initals}}\n"
+                   "{{#diagnoses}}{{code}} {{whatever}}{{/diagnoses}} {{scores.srs.total}}\n")
+        r = self.rapport("check")
+        self.assertEqual(r.code, 0, r)  # warnings, not errors
+        self.assertIn("templates/soap.md.mustache:2:1: warning: the layout uses 'clinican.name', "
+                      "which note type 'soap' does not have", r.err)
+        self.assertIn("templates/soap.md.mustache:2:34: warning: the layout uses 'client.initals'", r.err)
+        # Names inside sections (list items) and computed names are not checked.
+        self.assertNotIn("whatever", r.err)
+        self.assertNotIn("scores", r.err)
+        self.assertEqual(r.err.count("warning:"), 2, r)
+
+    def test_the_built_in_layouts_use_only_what_their_notes_have(self):
+        r = self.rapport("check")
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("warning", r.err)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
