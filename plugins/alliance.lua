@@ -64,27 +64,29 @@ function M.summarize(values)
         lowest[#lowest + 1] = id
       end
       if r <= 2 then
-        flags[#flags + 1] = "low " .. id .. " (" .. r .. " of 5)"
+        flags[#flags + 1] = string.format("low %s (%d of 5)", id, math.tointeger(r) or r)
       end
     end
   end
   local challenges = values.challenges or {}
   for _, id in ipairs(M.CHALLENGE_ORDER) do
     local c = challenges[id]
-    if type(c) == "table" and c.noticed then
+    if type(c) == "table" and c.noticed == true then
       flags[#flags + 1] = M.CHALLENGES[id].label:lower() .. " noticed"
       plan[#plan + 1] = M.CHALLENGES[id].suggest
     end
   end
   local rupture = values.rupture
-  if type(rupture) == "table" and rupture.noticed and rupture.noticed ~= "none" then
-    if not rupture.addressed then
-      flags[#flags + 1] = "rupture (" .. rupture.noticed .. ") not addressed"
-      plan[#plan + 1] = "Address the rupture (" .. rupture.noticed .. ") early in the next session."
+  local noticed = type(rupture) == "table" and rupture.noticed
+  if noticed == "withdrawal" or noticed == "confrontation" then
+    if rupture.addressed ~= true then
+      flags[#flags + 1] = "rupture (" .. noticed .. ") not addressed"
+      plan[#plan + 1] = "Address the rupture (" .. noticed .. ") early in the next session."
     end
   end
   return {
-    mean = count > 0 and sum / count or nil,
+    -- One decimal, as a clinician writes it: 4.2, not 4.199999.
+    mean = count > 0 and math.floor(sum / count * 10 + 0.5) / 10 or nil,
     rated = count,
     lowest = lowest,
     flags = flags,
@@ -108,6 +110,7 @@ for _, id in ipairs(M.CHALLENGE_ORDER) do
     id = id,
     label = M.CHALLENGES[id].label,
     type = "flag",
+    group = "challenges",
     note = true,
     suggest = M.CHALLENGES[id].suggest,
   }
@@ -116,7 +119,7 @@ items[#items + 1] = {
   id = "rupture",
   label = "Rupture and repair",
   type = "text",
-  description = "withdrawal or confrontation noticed, and whether it was addressed",
+  description = "noticed: withdrawal, confrontation or none; addressed: true or false",
 }
 
 rapport.checklist {
@@ -145,7 +148,7 @@ rapport.test("alliance: ties for lowest and low ratings flagged", function(t)
   local s = M.summarize { trust = 2, empathy = 2, collaboration = 4 }
   t.eq(s.lowest, { "trust", "empathy" })
   t.eq(s.flags, { "low trust (2 of 5)", "low empathy (2 of 5)" })
-  t.eq(s.mean, 8 / 3)
+  t.eq(s.mean, 2.7) -- 8 / 3, to one decimal
 end)
 
 rapport.test("alliance: challenges suggest their counter-moves", function(t)
@@ -157,6 +160,7 @@ rapport.test("alliance: challenges suggest their counter-moves", function(t)
     },
   }
   t.eq(s.flags, { "countertransference noticed" })
+  t.eq(M.summarize({ challenges = { power_imbalance = { noticed = "no" } } }).flags, {})
   t.eq(s.plan, { "Bring the countertransference to supervision or personal therapy." })
 end)
 
@@ -164,6 +168,8 @@ rapport.test("alliance: an unaddressed rupture goes into the plan", function(t)
   local open = M.summarize { rupture = { noticed = "withdrawal", addressed = false } }
   t.eq(open.flags, { "rupture (withdrawal) not addressed" })
   t.eq(open.plan, { "Address the rupture (withdrawal) early in the next session." })
+  t.eq(M.summarize({ rupture = { noticed = "withdrawal", addressed = "no" } }).flags,
+    { "rupture (withdrawal) not addressed" })
   local repaired = M.summarize { rupture = { noticed = "confrontation", addressed = true } }
   t.eq(repaired.flags, {})
   t.eq(M.summarize({}).mean, nil)

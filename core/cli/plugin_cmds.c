@@ -173,46 +173,15 @@ static bool is_session_file(const char *path) {
   return has_ext(path, ".yaml") || has_ext(path, ".yml") || has_ext(path, ".json");
 }
 
-// Validates one session file against its note type. Returns true when it
-// is valid.
+// Checks one session file as rendering would (its note type's fields and
+// rules, its checklists' answers, its measures), without writing a note.
 static bool check_session(rp_plugins *p, const char *path, rp_diags *diags) {
-  rp_doc *in = rp_doc_new(), *out = rp_doc_new();
-  rp_value root, typed;
-  bool ok = false;
-  if (rp_session_load(in, path, &root, diags) != RP_OK) goto done;
-  rp_value type;
-  if (rp_doc_ops.kind(in, root) != RP_KIND_MAP || !rp_doc_ops.get(in, root, "type", 4, &type)) {
-    rp_diags_add(diags, RP_SEV_ERROR, path, 1, 1,
-                 "the session has no 'type' line naming its note type (e.g. type: soap)");
-    goto done;
-  }
-  size_t len = 0;
-  const char *name =
-      rp_doc_ops.kind(in, type) == RP_KIND_STRING ? rp_doc_ops.str(in, type, &len) : NULL;
-  char *id = name ? rp_xstrndup(name, len) : NULL;
-  rp_schema *schema = id ? rp_plugins_schema(p, id) : NULL;
-  if (!schema) {
-    int line = 0, col = 0;
-    rp_doc_pos(in, type, &line, &col);
-    rp_buf known = RP_BUF_INIT;
-    rp_item_info it;
-    for (size_t i = 0; rp_plugins_item(p, RP_ITEM_NOTE_TYPE, i, &it); i++)
-      rp_buf_printf(&known, "%s%s", i ? ", " : "", it.id);
-    rp_diags_add(diags, RP_SEV_ERROR, path, line ? line : 1, col ? col : 1,
-                 "unknown note type%s%s%s (note types: %s)", id ? " '" : "", id ? id : "",
-                 id ? "'" : "", known.data ? known.data : "none");
-    rp_buf_free(&known);
-    free(id);
-    goto done;
-  }
-  free(id);
-  size_t first = diags->n;
-  ok = rp_schema_validate(schema, in, root, path, out, &typed, diags) == RP_OK;
-  rp_diags_sort(diags, first);
-  rp_schema_free(schema);
-done:
-  rp_doc_free(in);
-  rp_doc_free(out);
+  rp_doc *doc = rp_doc_new();
+  rp_value note;
+  char *layout = NULL;
+  bool ok = rp_note_build(p, path, doc, &note, &layout, diags) == RP_OK;
+  free(layout);
+  rp_doc_free(doc);
   return ok;
 }
 
@@ -380,8 +349,10 @@ int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
     ntpl += check_template_file(templates[i], lib, &diags);
   check_layouts(cli, p, filters, &diags);
   size_t valid = 0;
-  for (size_t i = 0; i < nsessions; i++)
+  for (size_t i = 0; i < nsessions; i++) {
+    if (i > 0) rp_plugins_reset(p, &diags);  // as render does: nothing carries over
     valid += check_session(p, sessions[i], &diags);
+  }
   rp_diags_print(&diags, stderr);
   if (!cli->quiet || diags.errors)
     fprintf(stderr,

@@ -89,15 +89,11 @@ static const opt note_type_opts[] = {
 };
 
 static const opt checklist_item_opts[] = {
-    {"id", T_STRING, true, 0, NULL, NULL},
-    {"label", T_STRING, false, 0, NULL, NULL},
-    {"description", T_STRING, false, 0, NULL, NULL},
-    {"type", T_STRING, false, 0, NULL, item_types},
-    {"min", T_NUMBER, false, 0, NULL, NULL},
-    {"max", T_NUMBER, false, 0, NULL, NULL},
-    {"note", T_BOOLEAN, false, 0, NULL, NULL},
-    {"suggest", T_STRING, false, 0, NULL, NULL},
-    {NULL, 0, false, 0, NULL, NULL},
+    {"id", T_STRING, true, 0, NULL, NULL},           {"label", T_STRING, false, 0, NULL, NULL},
+    {"description", T_STRING, false, 0, NULL, NULL}, {"type", T_STRING, false, 0, NULL, item_types},
+    {"min", T_NUMBER, false, 0, NULL, NULL},         {"max", T_NUMBER, false, 0, NULL, NULL},
+    {"note", T_BOOLEAN, false, 0, NULL, NULL},       {"suggest", T_STRING, false, 0, NULL, NULL},
+    {"group", T_STRING, false, 0, NULL, NULL},       {NULL, 0, false, 0, NULL, NULL},
 };
 static const optset checklist_item_set = {checklist_item_opts};
 

@@ -91,9 +91,129 @@ static void run_validate(rp_plugins *p, int nt, int note, const rp_item *it, rp_
   lua_pop(L, 1);
 }
 
+static bool plain_name(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 40) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-'))
+      return false;
+  }
+  return true;
+}
+
+// Checks a checklist's answers (the table at `answers`) against its items:
+// every key names an item (or a group of them), ratings are numbers within
+// the item's range (alone or as { rating = n, note = "..." }), flags are
+// true or false (alone or as { noticed = true, ... }). Reports each problem
+// at its place in the session; returns false when there was one.
+static bool check_answers(rp_plugins *p, int cl, int answers, const char *id, rp_doc *in,
+                          rp_value root, const char *path, rp_diags *diags) {
+  lua_State *L = p->lua->L;
+  int top = lua_gettop(L);
+  bool ok = true;
+  if (!lua_istable(L, answers)) {
+    int line, col;
+    pos_of(in, root, id, &line, &col);
+    rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "%s must be a group of answers", id);
+    return false;
+  }
+  field(L, cl, "items");
+  int items = lua_gettop(L);
+  size_t nitems = lua_rawlen(L, items);
+  // Unknown keys: a typo must not drop an answer silently.
+  lua_pushnil(L);
+  while (lua_next(L, answers)) {
+    lua_pop(L, 1);
+    const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    bool known = false;
+    for (size_t i = 1; key && i <= nitems && !known; i++) {
+      lua_rawgeti(L, items, (lua_Integer)i);
+      int it = lua_gettop(L);
+      const char *iid = field(L, it, "id") == LUA_TSTRING ? lua_tostring(L, -1) : "";
+      const char *grp = field(L, it, "group") == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+      known = grp ? strcmp(grp, key) == 0 : strcmp(iid, key) == 0;
+      lua_settop(L, it - 1);
+    }
+    if (!known) {
+      char where[200];
+      if (snprintf(where, sizeof where, "%s.%s", id, key ? key : "") < 0) where[0] = 0;
+      int line, col;
+      pos_of(in, root, where, &line, &col);
+      if (key && plain_name(key))
+        rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "unknown field '%s'", where);
+      else
+        rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "an unknown field in %s", id);
+      ok = false;
+    }
+  }
+  for (size_t i = 1; i <= nitems; i++) {
+    lua_settop(L, items);
+    lua_rawgeti(L, items, (lua_Integer)i);
+    int it = lua_gettop(L);
+    const char *iid = field(L, it, "id") == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    const char *type = field(L, it, "type") == LUA_TSTRING ? lua_tostring(L, -1) : "rating";
+    const char *grp = field(L, it, "group") == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    char where[240];
+    if (snprintf(where, sizeof where, "%s.%s%s%s", id, grp ? grp : "", grp ? "." : "", iid) < 0)
+      where[0] = 0;
+    int holder = answers;
+    if (grp) {
+      if (field(L, answers, grp) != LUA_TTABLE) continue;
+      holder = lua_gettop(L);
+    }
+    if (field(L, holder, iid) == LUA_TNIL) continue;
+    int v = lua_gettop(L);
+    int line, col;
+    if (strcmp(type, "rating") == 0) {
+      char sub[260];
+      if (snprintf(sub, sizeof sub, "%s", where) < 0) sub[0] = 0;
+      if (lua_istable(L, v)) {
+        field(L, v, "rating");
+        v = lua_gettop(L);
+        if (snprintf(sub, sizeof sub, "%s.rating", where) < 0) sub[0] = 0;
+      }
+      field(L, it, "min");
+      double min = lua_tonumber(L, -1);
+      field(L, it, "max");
+      double max = lua_tonumber(L, -1);
+      if (lua_type(L, v) != LUA_TNUMBER || lua_tonumber(L, v) < min || lua_tonumber(L, v) > max ||
+          lua_tonumber(L, v) != (double)(lua_Integer)lua_tonumber(L, v)) {
+        pos_of(in, root, sub, &line, &col);
+        if (lua_type(L, v) == LUA_TNUMBER)
+          rp_diags_add(diags, RP_SEV_ERROR, path, line, col,
+                       "%s must be a rating from %g to %g (got %g)", sub, min, max,
+                       lua_tonumber(L, v));
+        else
+          rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "%s must be a rating from %g to %g",
+                       sub, min, max);
+        ok = false;
+      }
+    } else if (strcmp(type, "flag") == 0) {
+      char sub[260];
+      if (snprintf(sub, sizeof sub, "%s", where) < 0) sub[0] = 0;
+      if (lua_istable(L, v)) {
+        field(L, v, "noticed");
+        v = lua_gettop(L);
+        if (snprintf(sub, sizeof sub, "%s.noticed", where) < 0) sub[0] = 0;
+      }
+      if (lua_type(L, v) != LUA_TBOOLEAN) {
+        pos_of(in, root, sub, &line, &col);
+        rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "%s must be true or false", sub);
+        ok = false;
+      }
+    }
+  }
+  lua_settop(L, top);
+  return ok;
+}
+
 // Each checklist of the note type with answers in the session is summarized
 // into note.checklists[id].
-static void run_checklists(rp_plugins *p, int nt, int note, rp_diags *diags) {
+static bool run_checklists(rp_plugins *p, int nt, int note, rp_doc *in, rp_value root,
+                           const char *path, rp_diags *diags) {
+  bool ok = true;
   lua_State *L = p->lua->L;
   lua_newtable(L);
   int out = lua_gettop(L);
@@ -106,7 +226,9 @@ static void run_checklists(rp_plugins *p, int nt, int note, rp_diags *diags) {
       if (cl && field(L, note, id) != LUA_TNIL) {
         int answers = lua_gettop(L);
         lua_rawgeti(L, LUA_REGISTRYINDEX, cl->ref);
-        if (field(L, -1, "summarize") == LUA_TFUNCTION) {
+        if (!check_answers(p, lua_gettop(L), answers, id, in, root, path, diags)) {
+          ok = false;
+        } else if (field(L, -1, "summarize") == LUA_TFUNCTION) {
           char *cid = rp_xstrndup(id, strlen(id));
           if (call1(p, answers, cl->path, diags)) {
             lua_setfield(L, out, cid);
@@ -122,6 +244,7 @@ static void run_checklists(rp_plugins *p, int nt, int note, rp_diags *diags) {
   }
   lua_pop(L, 1);
   lua_setfield(L, note, "checklists");
+  return ok;
 }
 
 // Each measure with item scores under note.measures[id] is checked (count
@@ -201,6 +324,7 @@ int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_o
   rp_schema *schema = NULL;
   int status = RP_EDATA;
   size_t errors = diags->errors;
+  size_t first_diag = diags->n;
   rp_value root, typed;
   if (rp_session_load(in, path, &root, diags) != RP_OK) goto done;
   rp_value type;
@@ -218,16 +342,18 @@ int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_o
   if (!schema) {
     int line, col;
     rp_doc_pos(in, type, &line, &col);
+    rp_buf known = RP_BUF_INIT;
+    for (size_t i = 0, k = 0; i < p->nitems; i++)
+      if (p->items[i].kind == RP_ITEM_NOTE_TYPE)
+        rp_buf_printf(&known, "%s%s", k++ ? ", " : "", p->items[i].id);
     rp_diags_add(diags, RP_SEV_ERROR, path, line > 0 ? line : 1, col > 0 ? col : 1,
-                 "unknown note type '%s' (see rapport list)", id);
+                 "unknown note type '%s' (note types: %s)", id, known.data ? known.data : "none");
+    rp_buf_free(&known);
     free(id);
     goto done;
   }
   free(id);
-  size_t first = diags->n;
-  bool valid = rp_schema_validate(schema, in, root, path, typed_doc, &typed, diags) == RP_OK;
-  rp_diags_sort(diags, first);
-  if (!valid) goto done;
+  if (rp_schema_validate(schema, in, root, path, typed_doc, &typed, diags) != RP_OK) goto done;
 
   luaL_checkstack(L, 16, "note");
   rp_lua_push_note(p->lua, typed_doc, typed);
@@ -245,8 +371,8 @@ int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_o
   lua_setfield(L, note, "note_type");
   run_validate(p, nt, note, nt_item, in, root, path, diags);
   bool measures_ok = run_measures(p, nt, note, in, root, path, diags);
-  run_checklists(p, nt, note, diags);
-  if (diags->errors > errors || !measures_ok) goto done;
+  bool checklists_ok = run_checklists(p, nt, note, in, root, path, diags);
+  if (diags->errors > errors || !measures_ok || !checklists_ok) goto done;
   if (field(L, nt, "compute") == LUA_TFUNCTION) {
     if (!call1(p, note, nt_item->path, diags)) goto done;
     if (lua_istable(L, -1)) lua_replace(L, note);
@@ -267,6 +393,8 @@ int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_o
     *layout = rp_xstrndup(nt_item->id, strlen(nt_item->id));
   status = diags->errors > errors ? RP_EDATA : RP_OK;
 done:
+  // The session's problems from top to bottom, whichever step found them.
+  rp_diags_sort(diags, first_diag);
   lua_settop(L, top);
   rp_schema_free(schema);
   rp_doc_free(in);

@@ -72,6 +72,7 @@
 ---@field max? number The highest rating.
 ---@field note? boolean The item takes an optional note.
 ---@field suggest? string Text suggested into the plan when the item is flagged.
+---@field group? string The key the answer sits under in a session (e.g. "challenges").
 
 ---The options of rapport.checklist.
 ---@class rapport.ChecklistOptions

@@ -309,5 +309,36 @@ class LayoutCheck(RapportTest):
         self.assertNotIn("warning", r.err)
 
 
+class Answers(RapportTest):
+    def test_alliance_answers_are_checked_at_their_place(self):
+        text = SOAP.replace("  trust: 4\n", "  trust: 7\n  trsut: 4\n").replace(
+            "countertransference: { noticed: true, plan: bring to supervision }",
+            "countertransference: { noticed: no }")
+        self.write("s.yaml", text)
+        for command in ("check", "render"):
+            with self.subTest(command=command):
+                r = self.rapport(command, "s.yaml")
+                self.assertEqual(r.code, 1, r)
+                self.assertProblem(r, "s.yaml", 12, 10, "alliance.trust must be a rating from 1 to 5 (got 7)")
+                self.assertProblem(r, "s.yaml", 13, 10, "unknown field 'alliance.trsut'")
+                self.assertProblem(r, "s.yaml", 19, 37,
+                                   "alliance.challenges.countertransference.noticed must be true or false")
+                self.assertEqual(r.out, "")
+
+    def test_check_applies_the_note_types_rules_and_measures(self):
+        self.write("s.yaml", SOAP.replace("risk: { level: none }", "risk: { level: high }")
+                   .replace("srs: [8.5, 9.0, 7.5, 8.0]", "srs: [8.5, 9.0, 7.5]"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "s.yaml", 10, 7, "a high risk level needs a safety plan")
+        self.assertProblem(r, "s.yaml", 20, 8, "measures.srs must list 4 item scores")
+
+    def test_an_unaddressed_rupture_written_no_is_flagged(self):
+        self.write("s.yaml", SOAP.replace("measures:", "  rupture: { noticed: withdrawal, addressed: no }\nmeasures:"))
+        r = self.rapport("render", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("- rupture (withdrawal) not addressed", r.out)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
