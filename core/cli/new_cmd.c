@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "lua/plugins.h"
@@ -192,7 +193,14 @@ int rp_cmd_new(rp_cli *cli, int argc, char **argv) {
     write_fields(&b, s->fields, s->nfields, 0);
     for (size_t i = 0; i < s->npassthrough; i++)
       rp_buf_printf(&b, "# %s: see `rapport list` and docs/notes.md\n", s->passthrough[i]);
-    if (out_path) {
+    struct stat st;
+    if (out_path && lstat(out_path, &st) == 0) {
+      // A skeleton never replaces a file: it may be a session already filled in.
+      rp_diags_add(&diags, RP_SEV_ERROR, out_path, 0, 0,
+                   "already exists; not overwritten (remove it or choose another name)");
+      rp_diags_print(&diags, stderr);
+      status = RP_EXIT_PROBLEM;
+    } else if (out_path) {
       if (rp_write_atomic(out_path, b.data, b.len, &diags) != RP_OK) {
         rp_diags_print(&diags, stderr);
         status = RP_EXIT_PROBLEM;

@@ -150,6 +150,14 @@ class New(RapportTest):
         with open(path, encoding="utf-8") as f:
             self.assertIn("type: dap", f.read())
 
+    def test_dash_o_never_overwrites_a_file(self):
+        self.write("s.yaml", SOAP)
+        r = self.rapport("new", "soap", "-o", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("s.yaml: error: already exists; not overwritten", r.err)
+        with open(os.path.join(self.dir, "s.yaml"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), SOAP)
+
     def test_unknown_type(self):
         r = self.rapport("new", "spoa")
         self.assertUsageError(r, "no note type 'spoa' (note types: soap, dap, birp, girp)", "new")
