@@ -129,3 +129,36 @@ class RapportTest(unittest.TestCase):
         """Every line on stderr has the PATH:LINE:COL: error: form."""
         for line in result.err.splitlines():
             self.assertRegex(line, PROBLEM, result)
+
+
+# --- documents run as tests -------------------------------------------------
+
+def line_matches(pattern, actual):
+    if "..." not in pattern:
+        return pattern == actual
+    parts = [re.escape(p) for p in pattern.split("...")]
+    return re.fullmatch(".*".join(parts), actual, re.S) is not None
+
+
+def interleaves(expected, out, err):
+    """True when the expected lines are some interleaving of the lines of the
+    two streams, a line `...` taking any number of lines from either."""
+    memo = {}
+
+    def go(i, j, k):
+        key = (i, j, k)
+        if key in memo:
+            return memo[key]
+        if i == len(expected):
+            ok = j == len(out) and k == len(err)
+        elif expected[i] == "...":
+            ok = (go(i + 1, j, k) or (j < len(out) and go(i, j + 1, k))
+                  or (k < len(err) and go(i, j, k + 1)))
+        else:
+            ok = ((j < len(out) and line_matches(expected[i], out[j]) and go(i + 1, j + 1, k))
+                  or (k < len(err) and line_matches(expected[i], err[k])
+                      and go(i + 1, j, k + 1)))
+        memo[key] = ok
+        return ok
+
+    return go(0, 0, 0)

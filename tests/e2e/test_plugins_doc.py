@@ -54,7 +54,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import ROOT, RapportTest, binary
+from harness import ROOT, RapportTest, binary, interleaves, line_matches
 
 DOC = os.path.join(ROOT, "docs", "plugins.md")
 API_C = os.path.join(ROOT, "core", "lua", "api.c")
@@ -146,37 +146,6 @@ def block_step(line, info, body):
     if lang == "lua":
         raise ValueError("line %d: a ```lua block without a '-- file: PATH' marker" % line)
     raise ValueError("line %d: unexpected block ```%s" % (line, " ".join(info)))
-
-
-def line_matches(pattern, actual):
-    if "..." not in pattern:
-        return pattern == actual
-    parts = [re.escape(p) for p in pattern.split("...")]
-    return re.fullmatch(".*".join(parts), actual, re.S) is not None
-
-
-def interleaves(expected, out, err):
-    """True when the expected lines are some interleaving of the lines of the
-    two streams, a line `...` taking any number of lines from either."""
-    memo = {}
-
-    def go(i, j, k):
-        key = (i, j, k)
-        if key in memo:
-            return memo[key]
-        if i == len(expected):
-            ok = j == len(out) and k == len(err)
-        elif expected[i] == "...":
-            ok = (go(i + 1, j, k) or (j < len(out) and go(i, j + 1, k))
-                  or (k < len(err) and go(i, j, k + 1)))
-        else:
-            ok = ((j < len(out) and line_matches(expected[i], out[j]) and go(i + 1, j + 1, k))
-                  or (k < len(err) and line_matches(expected[i], err[k])
-                      and go(i + 1, j, k + 1)))
-        memo[key] = ok
-        return ok
-
-    return go(0, 0, 0)
 
 
 def lines_of(text):
