@@ -259,6 +259,40 @@ static bool run_measures(rp_plugins *p, int nt, int note, rp_doc *in, rp_value r
   if (field(L, note, "measures") == LUA_TTABLE) measures = lua_gettop(L);
   if (field(L, nt, "measures") == LUA_TTABLE && measures) {
     int list = lua_gettop(L);
+    // A measure the note type does not use is a typo more often than not
+    // (sr: for srs:): report it rather than drop its scores silently.
+    lua_pushnil(L);
+    while (lua_next(L, measures)) {
+      lua_pop(L, 1);
+      const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+      bool used = false;
+      size_t nm = lua_rawlen(L, list);
+      for (size_t i = 1; key && i <= nm && !used; i++) {
+        lua_rawgeti(L, list, (lua_Integer)i);
+        used = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), key) == 0;
+        lua_pop(L, 1);
+      }
+      if (!used) {
+        char where[200];
+        if (snprintf(where, sizeof where, "measures.%s", key ? key : "") < 0) where[0] = 0;
+        int line, col;
+        pos_of(in, root, where, &line, &col);
+        rp_buf names = RP_BUF_INIT;
+        for (size_t i = 1; i <= nm; i++) {
+          lua_rawgeti(L, list, (lua_Integer)i);
+          if (lua_type(L, -1) == LUA_TSTRING)
+            rp_buf_printf(&names, "%s%s", i > 1 ? ", " : "", lua_tostring(L, -1));
+          lua_pop(L, 1);
+        }
+        if (key && plain_name(key))
+          rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "unknown field '%s' (measures: %s)",
+                       where, names.data ? names.data : "none");
+        else
+          rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "an unknown field in measures");
+        rp_buf_free(&names);
+        ok = false;
+      }
+    }
     size_t n = lua_rawlen(L, list);
     for (size_t i = 1; i <= n; i++) {
       lua_settop(L, list);

@@ -341,6 +341,12 @@ class Answers(RapportTest):
         self.assertProblem(r, "s.yaml", 10, 7, "a high risk level needs a safety plan")
         self.assertProblem(r, "s.yaml", 20, 8, "measures.srs must list 4 item scores")
 
+    def test_a_misspelt_measure_is_reported(self):
+        self.write("s.yaml", SOAP.replace("  srs: [8.5", "  sr: [8.5"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (measures: wai_sr, srs, ors)")
+
     def test_an_unaddressed_rupture_written_no_is_flagged(self):
         self.write("s.yaml", SOAP.replace("measures:", "  rupture: { noticed: withdrawal, addressed: no }\nmeasures:"))
         r = self.rapport("render", "s.yaml")
