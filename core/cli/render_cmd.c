@@ -105,7 +105,7 @@ static int render_session(rp_plugins *p, rp_library *lib, const char *path, form
   int rc = rp_note_build(p, path, doc, &note, &layout, diags);
   if (rc == RP_OK && fmt == FMT_JSON) {
     rp_doc_write_json(doc, note, out);
-    rp_buf_addc(out, '\n');
+    if (out->len && out->data[out->len - 1] != '\n') rp_buf_addc(out, '\n');
   } else if (rc == RP_OK) {
     rp_buf name = RP_BUF_INIT;
     rp_buf_printf(&name, "%s.md", layout);
