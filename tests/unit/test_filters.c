@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,23 +34,6 @@ typedef struct fixture {
 } fixture;
 
 static fixture *fx;  // the current test's fixture, set by setup
-
-static void dump_diags(const rp_diags *d) {
-  fprintf(stderr, "--- %zu diagnostics (%zu errors, %zu dropped):\n", d->n, d->errors, d->dropped);
-  rp_diags_print(d, stderr);
-}
-
-static bool has_diag(const rp_diags *d, const char *path, int line, int col, const char *needle) {
-  char prefix[256];
-  snprintf(prefix, sizeof prefix, "%s:%d:%d: error: ", path, line, col);
-  for (size_t i = 0; i < d->n; i++) {
-    char *s = rp_diag_format(&d->items[i]);
-    bool ok = strncmp(s, prefix, strlen(prefix)) == 0 && strstr(s + strlen(prefix), needle);
-    free(s);
-    if (ok) return true;
-  }
-  return false;
-}
 
 #define assert_diag(d, line, col, needle)                                               \
   do {                                                                                  \
