@@ -17,10 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch/batch.h"
 #include "cli/cli.h"
 #include "data/data.h"
 #include "lua/plugins.h"
 #include "notes/output.h"
+#include "notes/schema.h"
 #include "template/template.h"
 #include "util/atomic.h"
 #include "util/builtin.h"
@@ -96,20 +98,64 @@ static char *output_name(const char *dir, const char *input, format fmt) {
   return rp_buf_detach(&b);
 }
 
-// Renders one session into `out` in the format asked for.
-static int render_session(rp_plugins *p, rp_library *lib, const char *path, format fmt, rp_buf *out,
-                          rp_diags *diags) {
+// What one thread needs to turn sessions into notes: its own plugins (a Lua
+// state is single-threaded), filters and layouts.
+typedef struct renderer {
+  rp_plugins *p;
+  rp_filters *filters;
+  rp_library *lib;
+  const char **layouts;
+  rp_doc *in;  // the session being rendered (batches reuse it)
+  bool used;   // a session has run through the plugins since they were loaded
+  bool dirty;  // the last session failed in the plugins' hands: reset before the next
+} renderer;
+
+static renderer *renderer_new(const rp_cli *cli, bool strict, rp_diags *diags) {
+  renderer *w = rp_xcalloc(1, sizeof *w);
+  w->p = rp_cli_load_plugins(cli, NULL, 0, diags);
+  w->filters = rp_filters_new();
+  rp_filters_add_builtins(w->filters);
+  rp_plugins_add_filters(w->p, w->filters);
+  w->lib = rp_cli_layouts(cli, w->filters, strict, &w->layouts);
+  w->in = rp_doc_new();
+  return w;
+}
+
+static void renderer_free(renderer *w) {
+  if (!w) return;
+  rp_doc_free(w->in);
+  rp_cli_layouts_free(w->lib, w->layouts);
+  rp_filters_free(w->filters);
+  rp_plugins_free(w->p);
+  free(w);
+}
+
+// Renders the session `root` of w->in (named `path` in messages) into `out`
+// in the format asked for. `one_line` writes JSON as one JSON Lines record.
+static int render_note(renderer *w, const char *path, rp_value root, format fmt, bool one_line,
+                       rp_buf *out, rp_diags *diags) {
+  // Every session starts from freshly run plugins: one session's data never
+  // reaches another's render through a plugin's state. The built-in plugins
+  // keep none (see rp_plugins_all_builtin), so with only them loaded the
+  // reset is needed only after a session that failed part way.
+  if (w->dirty || (w->used && !rp_plugins_all_builtin(w->p))) rp_plugins_reset(w->p, diags);
+  w->used = true;
   rp_doc *doc = rp_doc_new();
   rp_value note;
   char *layout = NULL;
-  int rc = rp_note_build(p, path, doc, &note, &layout, diags);
+  int rc = rp_note_build_doc(w->p, path, w->in, root, doc, &note, &layout, diags);
+  w->dirty = rc != RP_OK;
   if (rc == RP_OK && fmt == FMT_JSON) {
-    rp_doc_write_json(doc, note, out);
-    if (out->len && out->data[out->len - 1] != '\n') rp_buf_addc(out, '\n');
+    if (one_line) {
+      rp_doc_write_json_line(doc, note, out);
+    } else {
+      rp_doc_write_json(doc, note, out);
+      if (out->len && out->data[out->len - 1] != '\n') rp_buf_addc(out, '\n');
+    }
   } else if (rc == RP_OK) {
     rp_buf name = RP_BUF_INIT;
     rp_buf_printf(&name, "%s.md", layout);
-    rp_template *t = rp_library_get(lib, name.data, name.len, diags);
+    rp_template *t = rp_library_get(w->lib, name.data, name.len, diags);
     if (!t) {
       rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
                    "no layout '%s' for this note type (looked for %s.mustache)", name.data,
@@ -119,7 +165,7 @@ static int render_session(rp_plugins *p, rp_library *lib, const char *path, form
       rp_buf md = RP_BUF_INIT;
       rp_ctx ctx = rp_doc_ctx(doc, note);
       rp_render_opts ro = {
-          .escape = RP_ESCAPE_HTML, .escape_fn = rp_output_escape_markdown, .user = p};
+          .escape = RP_ESCAPE_HTML, .escape_fn = rp_output_escape_markdown, .user = w->p};
       rc = rp_template_render(t, &ctx, &ro, &md, diags);
       if (rc == RP_OK) {
         if (fmt == FMT_MD) {
@@ -147,6 +193,176 @@ static int render_session(rp_plugins *p, rp_library *lib, const char *path, form
   return rc;
 }
 
+// Reads the session file `path` ("-": standard input, named <stdin>) into
+// w->in and renders it.
+static int render_file(renderer *w, const char *path, format fmt, rp_buf *out, rp_diags *diags) {
+  rp_doc_reset(w->in);
+  rp_value root;
+  size_t first = diags->n;
+  int rc;
+  if (strcmp(path, "-") == 0) {
+    path = "<stdin>";
+    rp_buf b = RP_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0 && b.len <= RP_DATA_MAX_FILE)
+      rp_buf_add(&b, chunk, n);
+    if (ferror(stdin)) {
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot read: %s", strerror(errno));
+      rc = RP_EIO;
+    } else if (b.len > RP_DATA_MAX_FILE) {
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "too large: a session is at most %u MiB",
+                   RP_DATA_MAX_FILE >> 20);
+      rc = RP_ELIMIT;
+    } else {
+      // YAML or JSON: a JSON session is YAML too, and text typed by the schema.
+      rc = rp_yaml_parse_text(w->in, path, b.data ? b.data : "", b.len, diags, &root);
+    }
+    rp_buf_free(&b);
+  } else {
+    rc = rp_session_load(w->in, path, &root, diags);
+  }
+  if (rc != RP_OK) {
+    rp_diags_sort(diags, first);
+    return RP_EDATA;
+  }
+  return render_note(w, path, root, fmt, false, out, diags);
+}
+
+// --- JSONL batches -------------------------------------------------------------------------
+
+// A JSONL file of sessions, one per line, rendered on every core (see
+// batch/batch.h): to standard output or one file in input order, or to one
+// file per session in an output folder.
+typedef struct batch_job {
+  const rp_cli *cli;
+  bool strict;
+  format fmt;
+  const char *path;
+  const char *out_dir;  // one note per line: DIR/NAME-LINE.EXT
+  rp_atomic *sink;      // -o FILE: every note, in order
+  long written;         // notes written so far (sink or stdout)
+  _Atomic long done;    // lines done, for progress
+  bool progress;
+  bool problems;
+} batch_job;
+
+typedef struct batch_worker {
+  renderer *r;
+  batch_job *job;
+} batch_worker;
+
+static void *batch_worker_new(void *ud) {
+  batch_job *job = ud;
+  batch_worker *bw = rp_xcalloc(1, sizeof *bw);
+  bw->job = job;
+  // Problems were reported when the main thread loaded the same plugins.
+  rp_diags quiet = RP_DIAGS_INIT;
+  bw->r = renderer_new(job->cli, job->strict, &quiet);
+  rp_diags_free(&quiet);
+  // Prints from several threads would come out of order: drop them here.
+  rp_plugins_set_print(bw->r->p, NULL, NULL);
+  return bw;
+}
+
+static void batch_worker_free(void *worker) {
+  batch_worker *bw = worker;
+  renderer_free(bw->r);
+  free(bw);
+}
+
+// "x/sessions.jsonl", line 12 -> "DIR/sessions-12.md"
+static char *line_output_name(const char *dir, const char *input, long lineno, format fmt) {
+  const char *base = strrchr(input, '/');
+  base = base ? base + 1 : input;
+  const char *dot = strrchr(base, '.');
+  size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+  rp_buf b = RP_BUF_INIT;
+  rp_buf_printf(&b, "%s/%.*s-%ld%s", dir, (int)len, base, lineno, format_ext[fmt]);
+  return rp_buf_detach(&b);
+}
+
+static int batch_line(void *worker, const char *line, size_t len, long lineno, rp_buf *out,
+                      rp_diags *diags) {
+  batch_worker *bw = worker;
+  batch_job *job = bw->job;
+  renderer *w = bw->r;
+  job->done++;
+  rp_doc_reset(w->in);
+  rp_value root;
+  size_t first = diags->n;
+  if (rp_json_parse_line(w->in, job->path, line, len, lineno, diags, &root) != RP_OK) {
+    rp_diags_sort(diags, first);
+    return RP_EDATA;
+  }
+  if (!job->out_dir) {
+    size_t mark = out->len;
+    int rc = render_note(w, job->path, root, job->fmt, true, out, diags);
+    if (rc != RP_OK) {
+      // Nothing of a session with problems reaches the output.
+      out->len = mark;
+      if (out->data) out->data[mark] = '\0';
+    }
+    return rc;
+  }
+  rp_buf note = RP_BUF_INIT;
+  int rc = render_note(w, job->path, root, job->fmt, false, &note, diags);
+  if (rc == RP_OK) {
+    char *target = line_output_name(job->out_dir, job->path, lineno, job->fmt);
+    rc = rp_write_atomic(target, note.data ? note.data : "", note.len, diags);
+    free(target);
+  }
+  rp_buf_free(&note);
+  return rc;
+}
+
+static void batch_emit(void *ud, const rp_buf *out, const rp_diags *diags) {
+  batch_job *job = ud;
+  if (diags->errors) job->problems = true;
+  if (job->progress) fputs("\r\033[K", stderr);
+  rp_diags_print(diags, stderr);
+  if (out->len) {
+    if (job->sink)
+      rp_atomic_write(job->sink, out->data, out->len);
+    else
+      fwrite(out->data, 1, out->len, stdout);
+  }
+  if (job->progress) fprintf(stderr, "%ld sessions", (long)job->done);
+}
+
+// Renders the JSONL file `path`; returns the number of sessions rendered and
+// adds the number of lines to *total.
+static long render_batch(batch_job *job, long *total) {
+  FILE *f = fopen(job->path, "rb");
+  if (!f) {
+    fprintf(stderr, "%s: error: cannot open: %s\n", job->path, strerror(errno));
+    job->problems = true;
+    return 0;
+  }
+  rp_batch_opts bo = {0};
+  bo.worker_new = batch_worker_new;
+  bo.worker_free = batch_worker_free;
+  bo.line = batch_line;
+  bo.emit = batch_emit;
+  bo.ud = job;
+  const char *jobs = getenv("RAPPORT_JOBS");
+  if (jobs) bo.workers = atoi(jobs);
+  rp_diags diags = RP_DIAGS_INIT;
+  rp_batch_stats stats = {0};
+  if (rp_batch_run(f, job->path, &bo, &stats, &diags) != RP_OK) job->problems = true;
+  if (diags.errors) job->problems = true;
+  rp_diags_print(&diags, stderr);
+  rp_diags_free(&diags);
+  fclose(f);
+  *total += stats.lines;
+  return stats.lines - stats.failed;
+}
+
+static bool is_jsonl(const char *path) {
+  size_t len = strlen(path);
+  return len > 6 && strcasecmp(path + len - 6, ".jsonl") == 0;
+}
+
 rp_library *rp_cli_layouts(const rp_cli *cli, const rp_filters *filters, bool strict,
                            const char ***dirs_out) {
   layout_dirs *ld = rp_xcalloc(1, sizeof *ld);
@@ -168,7 +384,7 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
   format fmt = FMT_MD;
   bool strict = false;
   const char **files = rp_xcalloc((size_t)argc, sizeof *files);
-  size_t nfiles = 0;
+  size_t nfiles = 0, nstdin = 0, njsonl = 0;
   int status = RP_EXIT_OK;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -202,82 +418,115 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
     } else if (a[0] == '-' && a[1]) {
       status = rp_cli_usage_error("render", "unknown option '%s'", a);
       goto done;
-    } else if (strcmp(a, "-") == 0) {
-      status = rp_cli_usage_error("render",
-                                  "reading a session from standard input is planned; "
-                                  "give a file");
-      goto done;
     } else {
+      if (strcmp(a, "-") == 0) nstdin++;
+      if (is_jsonl(a)) njsonl++;
       files[nfiles++] = a;
     }
-  }
-  if (out_path && (nfiles != 1 || out_dir)) {
-    status = rp_cli_usage_error("render", "-o takes one session file and no --out-dir");
-    goto done;
   }
   if (nfiles == 0) {
     status = rp_cli_usage_error("render", "give session files to render");
     goto done;
   }
+  if (out_path && out_dir) {
+    status = rp_cli_usage_error("render", "give -o or --out-dir, not both");
+    goto done;
+  }
+  if (out_path && nfiles != 1) {
+    status = rp_cli_usage_error("render", "-o takes one session file (or one JSONL file)");
+    goto done;
+  }
   if (nfiles > 1 && !out_path && !out_dir) out_dir = "out";
-  for (size_t i = 0; i < nfiles; i++) {
-    size_t len = strlen(files[i]);
-    if (len > 6 && strcasecmp(files[i] + len - 6, ".jsonl") == 0) {
-      status = rp_cli_usage_error("render", "rendering JSONL batches of sessions is planned");
-      goto done;
-    }
+  if (nstdin > 1 || (nstdin && out_dir)) {
+    status = rp_cli_usage_error(
+        "render", "a session from standard input goes to standard output or -o, once");
+    goto done;
+  }
+  if (njsonl && fmt == FMT_HTML && !out_dir) {
+    status = rp_cli_usage_error("render",
+                                "HTML notes of a JSONL batch are separate pages: give --out-dir");
+    goto done;
   }
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_cli_load_plugins(cli, NULL, 0, &diags);
+  renderer *w = renderer_new(cli, strict, &diags);
   bool problems = diags.errors > 0;
   rp_diags_print(&diags, stderr);
   rp_diags_clear(&diags);
-  rp_filters *filters = rp_filters_new();
-  rp_filters_add_builtins(filters);
-  rp_plugins_add_filters(p, filters);
-  const char **layouts;
-  rp_library *lib = rp_cli_layouts(cli, filters, strict, &layouts);
   if (out_dir && !is_dir(out_dir) && mkdir(out_dir, 0700) != 0) {
     fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir, strerror(errno));
     problems = true;
-  } else {
-    bool progress = nfiles > 1 && isatty(STDERR_FILENO) && !cli->quiet;
-    size_t rendered = 0;
-    for (size_t i = 0; i < nfiles; i++) {
-      // Every session starts from freshly run plugins.
-      if (i > 0) rp_plugins_reset(p, &diags);
-      rp_buf out = RP_BUF_INIT;
-      int rc = render_session(p, lib, files[i], fmt, &out, &diags);
-      if (rc == RP_OK) {
-        char *target = out_path ? rp_xstrndup(out_path, strlen(out_path))
-                                : (out_dir ? output_name(out_dir, files[i], fmt) : NULL);
-        if (!target) {
-          fwrite(out.data, 1, out.len, stdout);
-          rendered++;
-        } else if (rp_same_file(target, files[i])) {
-          rp_diags_add(&diags, RP_SEV_ERROR, target, 0, 0,
-                       "not written: it is the session file itself");
-        } else if (rp_write_atomic(target, out.data ? out.data : "", out.len, &diags) == RP_OK) {
-          rendered++;
-        }
-        free(target);
-      }
-      rp_buf_free(&out);
-      if (diags.errors) problems = true;
-      rp_diags_print(&diags, stderr);
-      rp_diags_clear(&diags);
-      if (progress) fprintf(stderr, "\r%zu/%zu sessions", i + 1, nfiles);
-    }
-    if (progress) fputc('\n', stderr);
-    if (out_dir && !cli->quiet)
-      fprintf(stderr, "rapport: rendered %zu of %zu session%s into %s\n", rendered, nfiles,
-              nfiles == 1 ? "" : "s", out_dir);
+    goto finish;
   }
+  bool progress = (nfiles > 1 || njsonl) && isatty(STDERR_FILENO) && !cli->quiet;
+  long rendered = 0, total = 0;
+  for (size_t i = 0; i < nfiles; i++) {
+    if (is_jsonl(files[i])) {
+      batch_job job = {.cli = cli,
+                       .strict = strict,
+                       .fmt = fmt,
+                       .path = files[i],
+                       .out_dir = out_dir,
+                       .progress = progress};
+      rp_atomic sink;
+      if (out_path) {
+        if (rp_same_file(out_path, files[i])) {
+          rp_diags_add(&diags, RP_SEV_ERROR, out_path, 0, 0,
+                       "not written: it is the session file itself");
+          break;
+        }
+        if (rp_atomic_open(&sink, out_path, &diags) != RP_OK) break;
+        job.sink = &sink;
+      }
+      rendered += render_batch(&job, &total);
+      if (job.problems) problems = true;
+      // A batch into one file is written whole or not at all.
+      if (job.sink && problems) {
+        rp_atomic_abort(&sink);
+        rp_diags_add(&diags, RP_SEV_ERROR, out_path, 0, 0,
+                     "not written: some sessions have problems (reported above)");
+        rendered = 0;
+      } else if (job.sink && rp_atomic_commit(&sink, &diags) != RP_OK) {
+        rendered = 0;
+      }
+      continue;
+    }
+    total++;
+    rp_buf out = RP_BUF_INIT;
+    int rc = render_file(w, files[i], fmt, &out, &diags);
+    if (rc == RP_OK) {
+      char *target = out_path ? rp_xstrndup(out_path, strlen(out_path))
+                              : (out_dir ? output_name(out_dir, files[i], fmt) : NULL);
+      if (!target) {
+        fwrite(out.data, 1, out.len, stdout);
+        rendered++;
+      } else if (rp_same_file(target, files[i])) {
+        rp_diags_add(&diags, RP_SEV_ERROR, target, 0, 0,
+                     "not written: it is the session file itself");
+      } else if (rp_write_atomic(target, out.data ? out.data : "", out.len, &diags) == RP_OK) {
+        rendered++;
+      }
+      free(target);
+    }
+    rp_buf_free(&out);
+    if (diags.errors) problems = true;
+    if (progress) fputs("\r\033[K", stderr);
+    rp_diags_print(&diags, stderr);
+    rp_diags_clear(&diags);
+    if (progress) fprintf(stderr, "%zu/%zu files", i + 1, nfiles);
+  }
+  if (diags.errors) problems = true;
+  rp_diags_print(&diags, stderr);
+  rp_diags_clear(&diags);
+  if (progress) fputs("\r\033[K", stderr);
+  if ((out_dir || njsonl) && !cli->quiet) {
+    const char *where = out_dir ? out_dir : out_path ? out_path : "standard output";
+    fprintf(stderr, "rapport: rendered %ld of %ld session%s into %s\n", rendered, total,
+            total == 1 ? "" : "s", where);
+  }
+finish:
   if (fflush(stdout) != 0) problems = true;
   status = problems ? RP_EXIT_PROBLEM : RP_EXIT_OK;
-  rp_cli_layouts_free(lib, layouts);
-  rp_filters_free(filters);
-  rp_plugins_free(p);
+  renderer_free(w);
   rp_diags_free(&diags);
 done:
   free(files);

@@ -210,3 +210,6 @@ void rp_jsonl_close(rp_jsonl *r);
 // Appends v as indented JSON (two spaces, keys in insertion order, numbers
 // as JavaScript prints them; NaN and the infinities as null) to out.
 void rp_doc_write_json(rp_doc *doc, rp_value v, rp_buf *out);
+// As rp_doc_write_json, on one line ending in a newline: a JSON Lines record.
+// yajl escapes a line break inside a string, so the record is one line.
+void rp_doc_write_json_line(rp_doc *doc, rp_value v, rp_buf *out);

@@ -59,12 +59,23 @@ static void gen(yajl_gen g, rp_doc *doc, rp_value v, int depth) {
   }
 }
 
-void rp_doc_write_json(rp_doc *doc, rp_value v, rp_buf *out) {
+static void write_json(rp_doc *doc, rp_value v, bool pretty, rp_buf *out) {
   yajl_gen g = yajl_gen_alloc(NULL);
   if (!g) rp_oom();
-  yajl_gen_config(g, yajl_gen_beautify, 1);
-  yajl_gen_config(g, yajl_gen_indent_string, "  ");
+  if (pretty) {
+    yajl_gen_config(g, yajl_gen_beautify, 1);
+    yajl_gen_config(g, yajl_gen_indent_string, "  ");
+  }
   yajl_gen_config(g, yajl_gen_print_callback, print_cb, out);
   gen(g, doc, v, 0);
   yajl_gen_free(g);
+}
+
+void rp_doc_write_json(rp_doc *doc, rp_value v, rp_buf *out) {
+  write_json(doc, v, true, out);
+}
+
+void rp_doc_write_json_line(rp_doc *doc, rp_value v, rp_buf *out) {
+  write_json(doc, v, false, out);
+  rp_buf_addc(out, '\n');
 }

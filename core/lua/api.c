@@ -166,11 +166,54 @@ static bool has_type(lua_State *L, int idx, unsigned types) {
   }
 }
 
-static void check_table(lua_State *L, int idx, const char *fn, const char *where, const optset *set,
+// Where an option sits, as a chain from the option table down. It becomes
+// text ("fields[2] ('risk').values[1]") only for a message: validation runs
+// every time a plugin's chunk runs, once per session, so it must not format
+// paths it will almost never print.
+typedef enum { W_ROOT, W_KEY, W_INDEX, W_FIELD } where_kind;
+typedef struct where {
+  const struct where *up;
+  where_kind kind;
+  const char *key;    // W_ROOT: the text; W_KEY: the key; W_FIELD: the field's id
+  lua_Integer index;  // W_INDEX, W_FIELD
+} where;
+
+static void where_add(const where *w, rp_buf *b) {
+  if (!w) return;
+  where_add(w->up, b);
+  bool sep = b->len > 0;
+  switch (w->kind) {
+    case W_ROOT:
+      rp_buf_adds(b, w->key);
+      break;
+    case W_KEY:
+      rp_buf_printf(b, "%s%s", sep ? "." : "", w->key);
+      break;
+    case W_INDEX:
+      rp_buf_printf(b, "[%lld]", (long long)w->index);
+      break;
+    case W_FIELD:
+      rp_buf_printf(b, "%sfields[%lld] ('%s')", sep ? "." : "", (long long)w->index,
+                    w->key ? w->key : "?");
+      break;
+  }
+}
+
+// Pushes the text of `w` onto the Lua stack (where it lives until the error
+// unwinds) and returns it.
+static const char *where_text(lua_State *L, const where *w) {
+  rp_buf b = RP_BUF_INIT;
+  where_add(w, &b);
+  lua_pushlstring(L, b.data ? b.data : "", b.len);
+  rp_buf_free(&b);
+  return lua_tostring(L, -1);
+}
+
+static void check_table(lua_State *L, int idx, const char *fn, const where *at, const optset *set,
                         int depth);
 
 // Checks the list at idx: keys 1..n only, each element of type `each`.
-static void check_list(lua_State *L, int idx, const char *fn, const char *where, unsigned each,
+static void check_list(lua_State *L, int idx, const char *fn, const where *at, unsigned each,
                        const optset *sub, int depth) {
   idx = lua_absindex(L, idx);
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
@@ -179,39 +222,41 @@ static void check_list(lua_State *L, int idx, const char *fn, const char *where,
   while (lua_next(L, idx)) {
     count++;
     if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 || lua_tointeger(L, -2) > n) {
-      luaL_error(L, "%s: %s must be a list (a table with keys 1..n only)", fn, where);
+      luaL_error(L, "%s: %s must be a list (a table with keys 1..n only)", fn, where_text(L, at));
     }
     lua_pop(L, 1);
   }
-  if (count != n) luaL_error(L, "%s: %s must be a list without holes", fn, where);
+  if (count != n) luaL_error(L, "%s: %s must be a list without holes", fn, where_text(L, at));
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, idx, i);
-    char sub_where[320];
-    if (snprintf(sub_where, sizeof sub_where, "%s[%lld]", where, (long long)i) < 0)
-      sub_where[0] = 0;
-    if (!has_type(L, -1, each))
-      luaL_error(L, "%s: %s must be %s, not %s", fn, sub_where, type_words(each),
-                 luaL_typename(L, -1));
-    if (sub) check_table(L, -1, fn, sub_where, sub, depth + 1);
+    where item = {at, W_INDEX, NULL, i};
+    if (!has_type(L, -1, each)) {
+      const char *got = luaL_typename(L, -1);
+      luaL_error(L, "%s: %s must be %s, not %s", fn, where_text(L, &item), type_words(each), got);
+    }
+    if (sub) check_table(L, -1, fn, &item, sub, depth + 1);
     lua_pop(L, 1);
   }
 }
 
-static void check_table(lua_State *L, int idx, const char *fn, const char *where, const optset *set,
+static void check_table(lua_State *L, int idx, const char *fn, const where *at, const optset *set,
                         int depth) {
-  if (depth > 16) luaL_error(L, "%s: %s is nested too deeply", fn, where);
+  if (depth > 16) luaL_error(L, "%s: %s is nested too deeply", fn, where_text(L, at));
   idx = lua_absindex(L, idx);
   luaL_checkstack(L, 8, "option table nested too deeply");
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_error(L, "%s: %s has a key that is not a name (%s)", fn, where, luaL_typename(L, -2));
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      const char *got = luaL_typename(L, -2);
+      luaL_error(L, "%s: %s has a key that is not a name (%s)", fn, where_text(L, at), got);
+    }
     const char *key = lua_tostring(L, -2);
     const opt *o = set->opts;
     while (o->key && strcmp(o->key, key) != 0)
       o++;
     if (!o->key) {
       // List what is allowed: the fix is usually a typo away.
+      const char *w = where_text(L, at);
       luaL_Buffer b;
       luaL_buffinit(L, &b);
       for (const opt *k = set->opts; k->key; k++) {
@@ -219,22 +264,24 @@ static void check_table(lua_State *L, int idx, const char *fn, const char *where
         luaL_addstring(&b, k->key);
       }
       luaL_pushresult(&b);
-      luaL_error(L, "%s: unknown option '%s' in %s (options are: %s)", fn, key, where,
+      luaL_error(L, "%s: unknown option '%s' in %s (options are: %s)", fn, key, w,
                  lua_tostring(L, -1));
     }
-    char sub_where[320];
-    if (snprintf(sub_where, sizeof sub_where, "%s%s%s", depth ? where : "", depth ? "." : "", key) <
-        0)
-      sub_where[0] = 0;
-    if (!has_type(L, -1, o->types))
-      luaL_error(L, "%s: option '%s' must be %s, not %s", fn, sub_where, type_words(o->types),
-                 luaL_typename(L, -1));
+    // The option table's own keys are named alone ("fields", not "the
+    // options.fields").
+    where sub = {depth ? at : NULL, W_KEY, key, 0};
+    if (!has_type(L, -1, o->types)) {
+      const char *got = luaL_typename(L, -1);
+      luaL_error(L, "%s: option '%s' must be %s, not %s", fn, where_text(L, &sub),
+                 type_words(o->types), got);
+    }
     if (o->oneof) {
       const char *v = lua_tostring(L, -1);
       const char *const *ok = o->oneof;
       while (*ok && strcmp(*ok, v) != 0)
         ok++;
       if (!*ok) {
+        const char *w = where_text(L, &sub);
         luaL_Buffer b;
         luaL_buffinit(L, &b);
         for (const char *const *k = o->oneof; *k; k++) {
@@ -242,14 +289,14 @@ static void check_table(lua_State *L, int idx, const char *fn, const char *where
           luaL_addstring(&b, *k);
         }
         luaL_pushresult(&b);
-        luaL_error(L, "%s: option '%s' must be one of %s (got '%s')", fn, sub_where,
-                   lua_tostring(L, -1), v);
+        luaL_error(L, "%s: option '%s' must be one of %s (got '%s')", fn, w, lua_tostring(L, -1),
+                   v);
       }
     }
     if (o->types & T_LIST) {
-      check_list(L, -1, fn, sub_where, o->each, o->sub, depth);
+      check_list(L, -1, fn, &sub, o->each, o->sub, depth);
     } else if (o->sub && lua_istable(L, -1)) {
-      check_table(L, -1, fn, sub_where, o->sub, depth + 1);
+      check_table(L, -1, fn, &sub, o->sub, depth + 1);
     }
     lua_pop(L, 1);
   }
@@ -258,7 +305,7 @@ static void check_table(lua_State *L, int idx, const char *fn, const char *where
     lua_pushstring(L, o->key);
     if (lua_rawget(L, idx) == LUA_TNIL)
       luaL_error(L, "%s: option '%s' is required%s%s", fn, o->key, depth ? " in " : "",
-                 depth ? where : "");
+                 depth ? where_text(L, at) : "");
     lua_pop(L, 1);
   }
 }
@@ -321,19 +368,19 @@ static const char *raw_string(lua_State *L, int t, const char *key) {
   return s;
 }
 
-static void check_fields(lua_State *L, int t, const char *fn, const char *where, int depth);
+static void check_fields(lua_State *L, int t, const char *fn, const where *at, int depth);
 
 // Checks what the option structure cannot: the per-type requirements of the
 // field table at f, called `w` in messages, and of the fields and list items
 // inside it.
-static void check_field_rules(lua_State *L, int f, const char *fn, const char *w, int depth) {
+static void check_field_rules(lua_State *L, int f, const char *fn, const where *w, int depth) {
   f = lua_absindex(L, f);
   const char *type = raw_string(L, f, "type");
   if (!type) return;
   if (strcmp(type, "enum") == 0) {
     lua_pushstring(L, "values");
     if (lua_rawget(L, f) != LUA_TTABLE || lua_rawlen(L, -1) == 0)
-      luaL_error(L, "%s: %s is an enum and needs 'values'", fn, w);
+      luaL_error(L, "%s: %s is an enum and needs 'values'", fn, where_text(L, w));
     lua_pop(L, 1);
   }
   if (strcmp(type, "rating") == 0) {
@@ -342,21 +389,22 @@ static void check_field_rules(lua_State *L, int f, const char *fn, const char *w
     lua_pushstring(L, "max");
     int tmax = lua_rawget(L, f);
     if (tmin != LUA_TNUMBER || tmax != LUA_TNUMBER || lua_tonumber(L, -2) > lua_tonumber(L, -1))
-      luaL_error(L, "%s: %s is a rating and needs 'min' and 'max' (min <= max)", fn, w);
+      luaL_error(L, "%s: %s is a rating and needs 'min' and 'max' (min <= max)", fn,
+                 where_text(L, w));
     lua_pop(L, 2);
   }
   if (strcmp(type, "list") == 0) {
     lua_pushstring(L, "items");
-    if (lua_rawget(L, f) != LUA_TTABLE) luaL_error(L, "%s: %s is a list and needs 'items'", fn, w);
-    char iw[320];
-    if (snprintf(iw, sizeof iw, "%s.items", w) < 0) iw[0] = 0;
-    if (depth < 8) check_field_rules(L, -1, fn, iw, depth + 1);
+    if (lua_rawget(L, f) != LUA_TTABLE)
+      luaL_error(L, "%s: %s is a list and needs 'items'", fn, where_text(L, w));
+    where items = {w, W_KEY, "items", 0};
+    if (depth < 8) check_field_rules(L, -1, fn, &items, depth + 1);
     lua_pop(L, 1);
   }
   if (strcmp(type, "object") == 0) {
     lua_pushstring(L, "fields");
     if (lua_rawget(L, f) != LUA_TTABLE)
-      luaL_error(L, "%s: %s is an object and needs 'fields'", fn, w);
+      luaL_error(L, "%s: %s is an object and needs 'fields'", fn, where_text(L, w));
     lua_pop(L, 1);
     if (depth < 8) check_fields(L, f, fn, w, depth + 1);
   }
@@ -364,7 +412,7 @@ static void check_field_rules(lua_State *L, int f, const char *fn, const char *w
 
 // Checks each field of the `fields` list of the table at t, and that their
 // ids are unique within the list.
-static void check_fields(lua_State *L, int t, const char *fn, const char *where, int depth) {
+static void check_fields(lua_State *L, int t, const char *fn, const where *at, int depth) {
   lua_pushstring(L, "fields");
   lua_rawget(L, t);
   if (!lua_istable(L, -1)) {
@@ -377,11 +425,8 @@ static void check_fields(lua_State *L, int t, const char *fn, const char *where,
     lua_rawgeti(L, fields, i);
     int f = lua_gettop(L);
     const char *id = raw_string(L, f, "id");
-    char w[256];
-    if (snprintf(w, sizeof w, "%s%sfields[%lld] ('%s')", where, where[0] ? "." : "", (long long)i,
-                 id ? id : "?") < 0)
-      w[0] = 0;
-    check_field_rules(L, f, fn, w, depth);
+    where w = {at, W_FIELD, id, i};
+    check_field_rules(L, f, fn, &w, depth);
     for (lua_Integer j = 1; j < i && id; j++) {
       lua_rawgeti(L, fields, j);
       const char *other = raw_string(L, lua_gettop(L), "id");
@@ -471,14 +516,15 @@ static int register_table(lua_State *L, rp_item_kind kind, const char *fn, const
   require_loading(L, p, fn);
   if (lua_gettop(L) != 1 || !lua_istable(L, 1))
     luaL_error(L, "%s takes one table of options: %s{ id = \"...\", ... }", fn, fn);
-  check_table(L, 1, fn, "the options", set, 0);
+  where options = {NULL, W_ROOT, "the options", 0};
+  check_table(L, 1, fn, &options, set, 0);
   const char *id = raw_string(L, 1, "id");
   if (!valid_id(id, false))
     luaL_error(L,
                "%s: id '%s' must be 1 to 64 lowercase letters, digits and '_', starting "
                "with a letter",
                fn, id);
-  if (kind == RP_ITEM_NOTE_TYPE) check_fields(L, 1, fn, "", 0);
+  if (kind == RP_ITEM_NOTE_TYPE) check_fields(L, 1, fn, NULL, 0);
   if (kind == RP_ITEM_CHECKLIST) check_checklist_items(L, 1, fn);
   if (kind == RP_ITEM_MEASURE) check_measure(L, 1, fn);
   do_register(L, p, kind, fn, id, raw_string(L, 1, "title"), 1);

@@ -58,8 +58,9 @@ typedef struct rp_item {
   int line;
   char *overrides_path;
   int overrides_line;
-  size_t plugin;  // index into plugins
-  int ref;        // the registered table or function
+  size_t plugin;             // index into plugins
+  int ref;                   // the registered table or function
+  struct rp_schema *schema;  // a note type's schema, built on first use
 } rp_item;
 
 struct rp_plugins {

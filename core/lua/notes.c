@@ -348,19 +348,54 @@ static bool run_measures(rp_plugins *p, int nt, int note, rp_doc *in, rp_value r
   return ok;
 }
 
+// Calls every handler of `event` with the table at `arg`; a handler that
+// returns a table replaces it for the handlers after it and for the rest of
+// the pipeline. Returns false when one failed (reported).
+static bool run_hooks(rp_plugins *p, const char *event, int arg, rp_diags *diags) {
+  lua_State *L = p->lua->L;
+  for (size_t i = 0; i < p->nitems; i++) {
+    const rp_item *it = &p->items[i];
+    if (it->kind != RP_ITEM_HOOK || strcmp(it->id, event) != 0) continue;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, it->ref);
+    if (!call1(p, arg, it->path, diags)) return false;
+    if (lua_istable(L, -1))
+      lua_replace(L, arg);
+    else
+      lua_pop(L, 1);
+  }
+  return true;
+}
+
 int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_out, char **layout,
                   rp_diags *diags) {
+  rp_doc *in = rp_doc_new();
+  rp_value root;
+  size_t first_diag = diags->n;
+  int status = rp_session_load(in, path, &root, diags);
+  if (status == RP_OK) {
+    status = rp_note_build_doc(p, path, in, root, out, note_out, layout, diags);
+  } else {
+    *layout = NULL;
+    *note_out = rp_doc_null(out);
+    rp_diags_sort(diags, first_diag);
+    status = RP_EDATA;
+  }
+  rp_doc_free(in);
+  return status;
+}
+
+int rp_note_build_doc(rp_plugins *p, const char *path, rp_doc *in, rp_value root, rp_doc *out,
+                      rp_value *note_out, char **layout, rp_diags *diags) {
   lua_State *L = p->lua->L;
   int top = lua_gettop(L);
   *layout = NULL;
   *note_out = rp_doc_null(out);
-  rp_doc *in = rp_doc_new(), *typed_doc = rp_doc_new();
-  rp_schema *schema = NULL;
+  rp_doc *typed_doc = rp_doc_new();
+  const rp_schema *schema = NULL;
   int status = RP_EDATA;
   size_t errors = diags->errors;
   size_t first_diag = diags->n;
-  rp_value root, typed;
-  if (rp_session_load(in, path, &root, diags) != RP_OK) goto done;
+  rp_value typed;
   rp_value type;
   if (rp_doc_ops.kind(in, root) != RP_KIND_MAP || !rp_doc_ops.get(in, root, "type", 4, &type) ||
       rp_doc_ops.kind(in, type) != RP_KIND_STRING) {
@@ -371,8 +406,11 @@ int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_o
   size_t len;
   const char *tname = rp_doc_ops.str(in, type, &len);
   char *id = rp_xstrndup(tname, len);
-  const rp_item *nt_item = find_item(p, RP_ITEM_NOTE_TYPE, id);
-  schema = nt_item ? rp_plugins_schema(p, id) : NULL;
+  rp_item *nt_item = (rp_item *)find_item(p, RP_ITEM_NOTE_TYPE, id);
+  // Built once per registration: a note type's table does not change while
+  // it is registered (reset registers it anew).
+  if (nt_item && !nt_item->schema) nt_item->schema = rp_plugins_schema(p, id);
+  schema = nt_item ? nt_item->schema : NULL;
   if (!schema) {
     int line, col;
     rp_doc_pos(in, type, &line, &col);
@@ -403,6 +441,7 @@ int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_o
     lua_setfield(L, -2, "title");
   }
   lua_setfield(L, note, "note_type");
+  if (!run_hooks(p, "session", note, diags)) goto done;
   run_validate(p, nt, note, nt_item, in, root, path, diags);
   bool measures_ok = run_measures(p, nt, note, in, root, path, diags);
   bool checklists_ok = run_checklists(p, nt, note, in, root, path, diags);
@@ -414,6 +453,7 @@ int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_o
   } else {
     lua_pop(L, 1);
   }
+  if (!run_hooks(p, "note", note, diags)) goto done;
   char *err = NULL;
   if (rp_lua_to_doc(p->lua, note, out, note_out, &err) != RP_OK) {
     rp_diags_add(diags, RP_SEV_ERROR, nt_item->path, nt_item->line, 1,
@@ -430,8 +470,6 @@ done:
   // The session's problems from top to bottom, whichever step found them.
   rp_diags_sort(diags, first_diag);
   lua_settop(L, top);
-  rp_schema_free(schema);
-  rp_doc_free(in);
   rp_doc_free(typed_doc);
   return status;
 }

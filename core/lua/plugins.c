@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "lua/internal.h"
+#include "notes/schema.h"
 #include "util/builtin.h"
 #include "util/file.h"
 
@@ -110,6 +111,7 @@ static void item_free(rp_plugins *p, rp_item *it) {
   free(it->title);
   free(it->path);
   free(it->overrides_path);
+  rp_schema_free(it->schema);
 }
 
 static void remove_item(rp_plugins *p, size_t i) {
@@ -146,6 +148,7 @@ bool rp_plugins_register(rp_plugins *p, rp_item_kind kind, const char *id, const
     p->items = rp_xrealloc(p->items, p->itemcap * sizeof *p->items);
   }
   rp_item *it = &p->items[p->nitems++];
+  memset(it, 0, sizeof *it);
   it->kind = kind;
   it->id = rp_xstrndup(id, strlen(id));
   it->title = title ? rp_xstrndup(title, strlen(title)) : NULL;
@@ -565,7 +568,9 @@ int rp_plugins_reset(rp_plugins *p, rp_diags *diags) {
   for (size_t i = 0; i < nold; i++)
     item_free(p, &old[i]);
   free(old);
-  lua_gc(p->lua->L, LUA_GCCOLLECT);
+  // The old registrations are garbage now; Lua's incremental collector
+  // frees them as the next session runs (a full collection here would cost
+  // more than the session itself).
   return status;
 }
 
@@ -791,4 +796,10 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
     free(id);
     free(path);
   }
+}
+
+bool rp_plugins_all_builtin(const rp_plugins *p) {
+  for (size_t i = 0; i < p->nplugins; i++)
+    if (!p->plugins[i].builtin && !p->plugins[i].failed) return false;
+  return true;
 }

@@ -93,6 +93,15 @@ size_t rp_plugins_item_count(const rp_plugins *p, rp_item_kind kind);
 // when a plugin that loaded before fails now (reported to diags).
 int rp_plugins_reset(rp_plugins *p, rp_diags *diags);
 
+// Whether only the built-in plugins are loaded (any other failed). The
+// built-in plugins keep no state between calls (their functions only read
+// their own tables and return new ones; tests/e2e/test_notes_batch.py renders
+// sessions in both orders to check), so a renderer that runs nothing else
+// need not reset between sessions: rendering notes skips rp_plugins_reset
+// then. Any workspace or --plugins plugin makes this false, and every session
+// starts from freshly run plugins again.
+bool rp_plugins_all_builtin(const rp_plugins *p);
+
 // Adds the plugins' filters to `f`. A plugin filter finds the plugin set to
 // call through rp_render_opts.user, which must be this rp_plugins (or one
 // loaded from the same search path, e.g. another worker's) when rendering.
@@ -126,11 +135,17 @@ struct rp_schema *rp_plugins_schema(rp_plugins *p, const char *id);
 char *rp_plugins_layout(rp_plugins *p, const char *id);
 
 // Builds the note of the session file `path`: reads and validates it against
-// its note type, runs the note type's validate rules, checks and scores the
+// its note type, calls the rapport.on("session") handlers with the typed
+// session, runs the note type's validate rules, checks and scores the
 // measures (note.scores[id]), summarizes the checklists
-// (note.checklists[id]) and runs compute. The note's data goes into `out`
-// (*note), and *layout (malloc'd) names its layout template. Every problem
-// goes to diags; returns RP_OK, or RP_EDATA when the session has problems
-// (then no note should be written).
+// (note.checklists[id]), runs compute, then the rapport.on("note") handlers
+// (a handler or compute that returns a table replaces the note). The note's
+// data goes into `out` (*note), and *layout (malloc'd) names its layout
+// template. Every problem goes to diags; returns RP_OK, or RP_EDATA when the
+// session has problems (then no note should be written).
 int rp_note_build(rp_plugins *p, const char *path, struct rp_doc *out, rp_value *note,
                   char **layout, rp_diags *diags);
+// As rp_note_build for a session already read into `in` (root `root`), e.g.
+// one line of a JSONL batch; `path` names it in messages.
+int rp_note_build_doc(rp_plugins *p, const char *path, struct rp_doc *in, rp_value root,
+                      struct rp_doc *out, rp_value *note, char **layout, rp_diags *diags);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -84,7 +85,9 @@ enum {
   NAME_LIMIT = 255,                // NAME_MAX on Linux file systems
 };
 
-int rp_write_atomic(const char *path, const char *data, size_t len, rp_diags *diags) {
+int rp_atomic_open(rp_atomic *a, const char *path, rp_diags *diags) {
+  memset(a, 0, sizeof *a);
+  a->fd = -1;
   size_t plen = strlen(path);
   if (plen == 0) return fail_errno(diags, path, ENOENT);
   if (path[plen - 1] == '/') return fail_errno(diags, path, EISDIR);
@@ -104,12 +107,6 @@ int rp_write_atomic(const char *path, const char *data, size_t len, rp_diags *di
   size_t baselen = strlen(base);
   if (baselen > NAME_LIMIT - TMP_EXTRA) baselen = NAME_LIMIT - TMP_EXTRA;
 
-  rp_buf dir = RP_BUF_INIT;
-  if (dirlen)
-    rp_buf_add(&dir, path, dirlen);
-  else
-    rp_buf_adds(&dir, ".");
-
   rp_buf tmp = RP_BUF_INIT;
   int fd = -1;
   for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
@@ -124,32 +121,71 @@ int rp_write_atomic(const char *path, const char *data, size_t len, rp_diags *di
     fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno != EEXIST) break;
   }
-  int rc = RP_OK;
   if (fd < 0) {
-    rc = fail_errno(diags, path, errno);
-    goto done;
+    int err = errno;
+    rp_buf_free(&tmp);
+    return fail_errno(diags, path, err);
   }
-
   // The umask can only take bits away from 0600; make it exactly 0600.
-  int err = 0;
-  if (fchmod(fd, 0600) < 0 || write_all(fd, data, len) < 0) err = errno;
-  while (!err && fsync(fd) < 0) {
+  if (fchmod(fd, 0600) < 0) a->err = errno;
+  a->fd = fd;
+  a->tmp = rp_buf_detach(&tmp);
+  a->path = rp_xstrndup(path, plen);
+  a->dirlen = dirlen;
+  return RP_OK;
+}
+
+void rp_atomic_write(rp_atomic *a, const char *data, size_t len) {
+  if (a->fd >= 0 && !a->err && len && write_all(a->fd, data, len) < 0) a->err = errno;
+}
+
+static void atomic_release(rp_atomic *a) {
+  free(a->tmp);
+  free(a->path);
+  a->tmp = a->path = NULL;
+  a->fd = -1;
+}
+
+void rp_atomic_abort(rp_atomic *a) {
+  if (a->fd < 0) return;
+  close(a->fd);
+  unlink(a->tmp);
+  atomic_release(a);
+}
+
+int rp_atomic_commit(rp_atomic *a, rp_diags *diags) {
+  if (a->fd < 0) return RP_EIO;
+  int err = a->err;
+  while (!err && fsync(a->fd) < 0) {
     if (errno != EINTR) err = errno;
   }
   // Do not retry close(): on Linux the descriptor is gone even after EINTR.
-  if (close(fd) < 0 && !err && errno != EINTR) err = errno;
-  if (!err && rename(tmp.data, path) < 0) err = errno;
+  if (close(a->fd) < 0 && !err && errno != EINTR) err = errno;
+  a->fd = -1;
+  if (!err && rename(a->tmp, a->path) < 0) err = errno;
+  int rc = RP_OK;
   if (err) {
-    unlink(tmp.data);
-    rc = fail_errno(diags, path, err);
-    goto done;
+    unlink(a->tmp);
+    rc = fail_errno(diags, a->path, err);
+  } else {
+    rp_buf dir = RP_BUF_INIT;
+    if (a->dirlen)
+      rp_buf_add(&dir, a->path, a->dirlen);
+    else
+      rp_buf_adds(&dir, ".");
+    if (sync_dir(dir.data) < 0) rc = fail_errno(diags, a->path, errno);
+    rp_buf_free(&dir);
   }
-  if (sync_dir(dir.data) < 0) rc = fail_errno(diags, path, errno);
-
-done:
-  rp_buf_free(&tmp);
-  rp_buf_free(&dir);
+  atomic_release(a);
   return rc;
+}
+
+int rp_write_atomic(const char *path, const char *data, size_t len, rp_diags *diags) {
+  rp_atomic a;
+  int rc = rp_atomic_open(&a, path, diags);
+  if (rc != RP_OK) return rc;
+  rp_atomic_write(&a, data, len);
+  return rp_atomic_commit(&a, diags);
 }
 
 bool rp_same_file(const char *a, const char *b) {

@@ -35,6 +35,25 @@
 // unchanged (unless only the folder's fsync failed, after the rename).
 int rp_write_atomic(const char *path, const char *data, size_t len, rp_diags *diags);
 
+// The same, streamed: for an output too large to hold in memory (a whole
+// batch into one file). rp_atomic_open makes the temporary file (or reports
+// and returns RP_EIO, with nothing to clean up); rp_atomic_write appends,
+// remembering the first error; rp_atomic_commit makes it durable and renames
+// it over the target, reporting any error as rp_write_atomic does; and
+// rp_atomic_abort removes the temporary file, leaving the target as it was.
+// After commit or abort the rp_atomic holds nothing.
+typedef struct rp_atomic {
+  int fd;         // -1 when closed
+  int err;        // the first write error (errno), reported at commit
+  char *tmp;      // the temporary file's path
+  char *path;     // the target's
+  size_t dirlen;  // length of the target's folder part, with its slash
+} rp_atomic;
+int rp_atomic_open(rp_atomic *a, const char *path, rp_diags *diags);
+void rp_atomic_write(rp_atomic *a, const char *data, size_t len);
+int rp_atomic_commit(rp_atomic *a, rp_diags *diags);
+void rp_atomic_abort(rp_atomic *a);
+
 // Whether `a` and `b` name the same file (same device and inode, following
 // symbolic links), so that a render can refuse to write over one of its
 // inputs. False when either cannot be stat'ed.
