@@ -5,6 +5,7 @@
 // mark/release, which restore the stack top, so a render of any length keeps
 // the stack as deep as its deepest section, not as long as its data.
 #include <lauxlib.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,9 +193,17 @@ static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth, bool nil_
     case RP_KIND_BOOL:
       lua_pushboolean(L, rp_doc_ops.boolean(doc, v));
       return;
-    case RP_KIND_NUMBER:
-      lua_pushnumber(L, rp_doc_ops.number(doc, v));
+    case RP_KIND_NUMBER: {
+      // A whole number is a Lua integer (an `integer` field's 50, not
+      // 50.0), as far as a double holds whole numbers exactly.
+      double x = rp_doc_ops.number(doc, v);
+      if (x >= -9007199254740992.0 && x <= 9007199254740992.0 && x == (double)(lua_Integer)x &&
+          !(x == 0 && signbit(x)))
+        lua_pushinteger(L, (lua_Integer)x);
+      else
+        lua_pushnumber(L, x);
       return;
+    }
     case RP_KIND_STRING: {
       size_t len = 0;
       const char *s = rp_doc_ops.str(doc, v, &len);
