@@ -49,6 +49,9 @@ static bool is_blank(unsigned char c) {
 // Whether byte i of the value needs changing (the cases of output.h).
 static bool md_special(const unsigned char *p, size_t len, size_t i, bool all_digits) {
   unsigned char c = p[i];
+  // `_` between two letters or digits cannot open or close emphasis
+  // (CommonMark's flanking rules), so snake_case stays readable.
+  if (c == '_') return !(i > 0 && is_alnum(p[i - 1]) && i + 1 < len && is_alnum(p[i + 1]));
   if (md_always[c]) return true;
   if (c < 0x20) return c != '\t';
   if (i == 0 && md_at_start[c]) return true;

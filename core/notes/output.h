@@ -24,9 +24,11 @@
 //
 // Only what could be read as markup is changed, so the Markdown output stays
 // readable:
-// - `\` `` ` `` `*` `_` `~` `[` `]` `<` `|` `#` are always backslash-escaped;
-//   `&` is escaped where it could start an entity: before a letter, a digit
-//   or `#`, and at the end of the value ("a & b" stays as it is).
+// - `\` `` ` `` `*` `~` `[` `]` `<` `|` `#` are always backslash-escaped,
+//   and `_` too unless it stands between two ASCII letters or digits, where
+//   it cannot start or end emphasis (client_id stays as typed); `&` is
+//   escaped where it could start an entity: before a letter, a digit or `#`,
+//   and at the end of the value ("a & b" stays as it is).
 // - `>` `-` `+` `=` `:` are escaped at the start of the value, where they
 //   could open a block quote, a list, a thematic break, a setext underline
 //   or a table's delimiter row; elsewhere they are plain text.
@@ -38,9 +40,13 @@
 //   `&#10;` and CR as `&#13;` (other C0 controls, except tab, likewise), so a
 //   value is always one physical line and cannot end a heading or a table
 //   row, start a block, or put a visible backslash at the end of a
-//   paragraph. The HTML keeps the newline in its text and shows it as a line
-//   break (its stylesheet preserves white space, see rp_output_html); the
-//   plain text has the newline itself.
+//   paragraph. (A hard line break, `\` at the end of the line, would read
+//   better in a paragraph, but it ends a table row and a heading, and shows
+//   as a backslash in a table cell; the escaper does not know where the
+//   template put the value, so it uses what is right everywhere.) The HTML
+//   keeps the newline in its text and shows it as a line break (its
+//   stylesheet preserves white space, see rp_output_html); the plain text
+//   has the newline itself.
 // - White space at the start and at the end of the value (spaces, tabs and
 //   Unicode space separators such as U+00A0) is written as numeric
 //   references (`&#32;`, `&#9;`, `&#160;`), because Markdown strips it (four

@@ -400,6 +400,10 @@ static void test_escape_rules(void **state) {
   expect_escape("\xEF\xBB\xBFx", "&#65279;x");
   // Not at the start: a value need not open a line.
   expect_escape("a\n- b", "a&#10;- b");
+  // `_` inside a word cannot be emphasis.
+  expect_escape("snake_case and client_id_2", "snake_case and client_id_2");
+  expect_escape("_x a_ b _c", "\\_x a\\_ b \\_c");
+  expect_escape("a__b", "a\\_\\_b");
 }
 
 // ---------------------------------------------------------------------------
