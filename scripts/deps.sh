@@ -5,8 +5,11 @@
 #
 # The compilers and tools (gcc, g++, make, cmake, git, python3, clang,
 # valgrind, curl) are expected to be present; everything else we use comes
-# from the list below. The package index is refreshed once, and only when
-# something has to be installed.
+# from the list below: the libraries Rapport builds against (and pkgconf to
+# find them), and chromium, the headless browser in which
+# tests/e2e/test_html_browser.py reads an HTML note as a reader sees it. The
+# package index is refreshed once, and only when something has to be
+# installed.
 #
 # Usage: scripts/deps.sh            the build and test dependencies
 #        scripts/deps.sh PKG...     those packages instead (`make lint` asks
@@ -23,6 +26,7 @@ PACKAGES="
   libcmark-gfm-dev
   libcmark-gfm-extensions-dev
   libhttp-parser-dev
+  chromium
 "
 if [ $# -gt 0 ]; then
   PACKAGES="$*"
