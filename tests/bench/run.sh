@@ -1,6 +1,7 @@
 #!/bin/sh
 # Benchmark: Rapport's `mustache` command against mustache.js, hogan.js,
-# Handlebars (compat mode) and Jinja2 on generated SOAP progress notes.
+# Handlebars (compat mode) and Jinja2 on generated SOAP progress notes; then
+# `rapport render` on a batch of generated SOAP sessions (notes.py).
 # `make bench` runs it after building; it builds nothing itself.
 #
 # Usage: tests/bench/run.sh [--peers-only] [-n N] [--runs R] [--single-runs R]
@@ -52,4 +53,21 @@ if ! node -e '
   npm install --no-save --no-package-lock --no-audit --no-fund --prefix "$bench" >&2
 fi
 
-exec "$PY" "$bench/bench.py" --python "$PY" "$@"
+status=0
+"$PY" "$bench/bench.py" --python "$PY" "$@" || status=1
+# The notes pipeline (validation, plugins, layout) on a batch of sessions.
+# It takes -n only; the engine comparison's other options do not apply.
+notes_args=""
+notes=yes
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) notes_args="-n $2"; shift 2 ;;
+    --peers-only) notes=no; shift ;;
+    *) shift ;;
+  esac
+done
+if [ "$notes" = yes ]; then
+  # shellcheck disable=SC2086 # notes_args is empty or "-n N"
+  "$PY" "$bench/notes.py" --python "$PY" $notes_args || status=1
+fi
+exit $status

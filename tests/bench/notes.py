@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Time `rapport render` on a JSONL batch of SOAP sessions: validation, the
+plugins' Lua (rules, checklist summary, measure scores) and the layout, for
+every session, in one process.
+
+Called by tests/bench/run.sh after the engine comparison (or alone, from the
+repository root). The sessions come from gen_sessions.py (fixed seed). Each
+case is a whole `rapport` process, best of --runs; peak memory as bench.py
+measures it. The cases:
+
+- the batch to standard output as Markdown, on every core and on one;
+- the same as JSON Lines (no layout);
+- with a workspace plugin loaded (examples/clinic), which makes every
+  session start from freshly run plugins (the isolation rule): its output
+  must be byte-identical to the first case's, since that plugin changes
+  nothing in a SOAP note;
+- to an output folder, one file per note, each written atomically and
+  fsync'ed, which the disk, not Rapport, bounds.
+
+Prints a table and appends it to build/bench/results.md.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (measure, same_output)
+
+
+def run(label, argv, env, runs, out_dir):
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        walls, rss, status = [], 0, 0
+        out = os.path.join(out_dir, "notes.%s.out" % label)
+        for _ in range(runs):
+            wall, peak, code = bench.measure(argv, out)
+            walls.append(wall)
+            rss = max(rss, peak)
+            status = status or code
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {"label": label, "wall": min(walls), "rss": rss, "status": status, "out": out}
+
+
+def main():
+    ap = argparse.ArgumentParser(description="rapport render on a batch of sessions")
+    ap.add_argument("-n", type=int, default=int(os.environ.get("BENCH_N", "10000")))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rapport", default=os.path.join("build", "rapport"))
+    ap.add_argument("--out-dir", default=bench.OUT_DIR)
+    ap.add_argument("--python", default=sys.executable)
+    args = ap.parse_args()
+    if not os.access(args.rapport, os.X_OK):
+        sys.exit("bench: %s not found; run `make` first" % args.rapport)
+    rapport = os.path.abspath(args.rapport)
+    os.makedirs(args.out_dir, exist_ok=True)
+    data = os.path.abspath(os.path.join(args.out_dir, "soap-sessions-%d.jsonl" % args.n))
+    if not os.path.exists(data):
+        print("generating %s (%d sessions)" % (data, args.n), file=sys.stderr)
+        subprocess.run([args.python, os.path.join(bench.BENCH, "gen_sessions.py"), "-n",
+                        str(args.n), "-o", data + ".tmp"], check=True)
+        os.replace(data + ".tmp", data)
+    notes_dir = os.path.join(args.out_dir, "notes")
+    clinic = os.path.join("examples", "clinic")
+
+    cases = [
+        ("md, all cores", [rapport, "-q", "render", data], {}),
+        ("md, 1 core", [rapport, "-q", "render", data], {"RAPPORT_JOBS": "1"}),
+        ("json, all cores", [rapport, "-q", "render", "--format", "json", data], {}),
+        ("md, clinic plugin", [rapport, "-q", "-C", clinic, "render", data], {}),
+    ]
+    results = []
+    for label, argv, env in cases:
+        print("  %s" % label, file=sys.stderr)
+        results.append(run(label.replace(", ", "-").replace(" ", "-"), argv, env, args.runs,
+                           args.out_dir))
+        results[-1]["name"] = label
+    # One run: thousands of fsyncs take the disk's time, not Rapport's.
+    shutil.rmtree(notes_dir, ignore_errors=True)
+    print("  md, --out-dir", file=sys.stderr)
+    r = run("out-dir", [rapport, "-q", "render", "--out-dir", notes_dir, data], {}, 1,
+            args.out_dir)
+    r["name"] = "md, --out-dir (fsync per note)"
+    files = len(os.listdir(notes_dir)) if os.path.isdir(notes_dir) else 0
+    if files != args.n:
+        print("  --out-dir wrote %d files, not %d" % (files, args.n), file=sys.stderr)
+        r["status"] = r["status"] or 1
+    results.append(r)
+    shutil.rmtree(notes_dir, ignore_errors=True)
+
+    ok = all(r["status"] == 0 for r in results)
+    for i in (1, 3):
+        if not bench.same_output(results[0]["out"], results[i]["out"]):
+            ok = False
+    lines = ["| case | wall s | notes/s | peak MiB |", "|---|---:|---:|---:|"]
+    for r in results:
+        lines.append("| %s | %.3f | %s | %.1f |" % (
+            r["name"], r["wall"], "{:,.0f}".format(args.n / r["wall"]), r["rss"] / 1024))
+    text = "\n".join(lines)
+    print("\nrapport render, %d SOAP sessions (JSONL), %d cores, best of %d" % (
+        args.n, os.cpu_count() or 0, args.runs))
+    print(text)
+    with open(os.path.join(args.out_dir, "results.md"), "a") as f:
+        f.write("\n## rapport render: %d SOAP sessions\n\n%s\n" % (args.n, text))
+    if not ok:
+        print("some case failed or its output differs (see above)", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
