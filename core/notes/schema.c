@@ -143,17 +143,42 @@ typedef struct vctx {
   bool failed;
 } vctx;
 
+// A place in the session file: 1-based line and column, or 0 and 0 for a
+// value built rather than read (then the message points at 1:1).
+typedef struct spot {
+  int line, col;
+} spot;
+
+static spot spot_of(vctx *c, rp_value v) {
+  spot s = {0, 0};
+  if (v.p) rp_doc_pos(c->in, v, &s.line, &s.col);
+  return s;
+}
+
+static void vproblem_at(vctx *c, spot at, const char *fmt, va_list ap) {
+  rp_diags_vadd(c->diags, RP_SEV_ERROR, c->path, at.line > 0 ? at.line : 1, at.col > 0 ? at.col : 1,
+                fmt, ap);
+  c->failed = true;
+}
+
+static void problem_at(vctx *c, spot at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void problem_at(vctx *c, spot at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vproblem_at(c, at, fmt, ap);
+  va_end(ap);
+}
+
 static void problem(vctx *c, rp_value at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void problem(vctx *c, rp_value at, const char *fmt, ...) {
-  int line = 0, col = 0;
-  if (at.p) rp_doc_pos(c->in, at, &line, &col);
   va_list ap;
   va_start(ap, fmt);
-  rp_diags_vadd(c->diags, RP_SEV_ERROR, c->path, line > 0 ? line : 1, col > 0 ? col : 1, fmt, ap);
+  vproblem_at(c, spot_of(c, at), fmt, ap);
   va_end(ap);
-  c->failed = true;
 }
 
 // The text of a scalar as written: strings as they are, numbers and
@@ -395,9 +420,12 @@ static rp_value check_value(vctx *c, const rp_field *f, rp_value v, const char *
   return check_scalar(c, f, v, name);
 }
 
-static void report_missing(vctx *c, const rp_field *f, rp_value at, const char *name) {
+// `at` is where the field should be: its name when the session names it
+// with nothing after (`subjective:`, `plan: ~`), else the start of the group
+// that should hold it.
+static void report_missing(vctx *c, const rp_field *f, spot at, const char *name) {
   if (f->required) {
-    problem(c, at, "%s is required", name);
+    problem_at(c, at, "%s is required", name);
     return;
   }
   // An optional group that is absent still owes its required fields.
@@ -457,6 +485,20 @@ static rp_value copy_value(vctx *c, rp_value v, int depth) {
   }
 }
 
+// Where the key `id` of `map` is written.
+static spot key_spot(vctx *c, rp_value map, const char *id) {
+  spot s = {0, 0};
+  const char *key;
+  size_t keylen;
+  for (size_t i = 0; rp_doc_map_at(c->in, map, i, &key, &keylen, NULL); i++) {
+    if (keylen == strlen(id) && memcmp(key, id, keylen) == 0) {
+      rp_doc_key_pos(c->in, map, i, &s.line, &s.col);
+      break;
+    }
+  }
+  return s;
+}
+
 static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp_value map,
                              const char *name, const char *const *extra, size_t nextra) {
   rp_value out = rp_doc_map(c->out);
@@ -488,12 +530,12 @@ static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp
     char sub[512];
     if (snprintf(sub, sizeof sub, "%s%s%s", name, name[0] ? "." : "", f->id) < 0) sub[0] = 0;
     rp_value v = {NULL, 0};
-    bool present = rp_doc_ops.get(c->in, map, f->id, strlen(f->id), &v) && !is_absent(c, v);
-    if (!present) {
+    bool named = rp_doc_ops.get(c->in, map, f->id, strlen(f->id), &v);
+    if (!named || is_absent(c, v)) {
       if (f->default_text) {
         rp_doc_map_set(c->out, out, f->id, strlen(f->id), default_value(c, f, sub));
       } else {
-        report_missing(c, f, v.p ? v : map, sub);
+        report_missing(c, f, named ? key_spot(c, map, f->id) : spot_of(c, map), sub);
         // Absent fields are null in the typed session: layouts may test them.
         rp_doc_map_set(c->out, out, f->id, strlen(f->id), rp_doc_null(c->out));
       }

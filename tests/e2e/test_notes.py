@@ -110,37 +110,312 @@ colour: blue
         self.assertUsageError(self.rapport("check", "notes.txt"), command="check")
 
 
-class New(RapportTest):
-    def fill(self, skeleton, note_type):
-        """Fills a skeleton as a therapist would: the empty required lines."""
-        out = []
-        for line in skeleton.splitlines():
-            stripped = line.strip()
-            if stripped.startswith("level:"):
-                line = line.replace("level:", "level: low", 1)
-            out.append(line)
-            for section in SECTIONS[note_type]:
-                if stripped.startswith(section + ": |"):
-                    out.append("  Written by the therapist.")
-        return "\n".join(out) + "\n"
+# --- rapport new: skeletons ---------------------------------------------------------
 
-    def test_each_built_in_type_gives_a_skeleton_that_validates_once_filled(self):
+# The required fields of each built-in note type, in skeleton order.
+REQUIRED = dict(
+    (nt, ["client.id", "client.initials", "session.date", "clinician.name"] + sections
+     + ["risk.level"])
+    for nt, sections in SECTIONS.items())
+
+# A field line of a skeleton: `name:`, nothing after the colon, and a comment
+# describing the field. In a part written as comment lines (a list's items,
+# the checklists, the measures), the line starts with "# " at some
+# indentation. (The `type:` line is the one line with a value.)
+FIELD_LINE = re.compile(r"^(?P<hash> *# )?(?P<indent> *)(?P<dash>- )?(?P<id>\w+):"
+                        r"(?:  # (?P<desc>.*))?$")
+# The kinds of value a description names, one per field type.
+KIND = re.compile(r"(?:^|: )(?P<kind>text on one line|text|a whole number|a number|true or false"
+                  r"|a date, YYYY-MM-DD|a date and time, YYYY-MM-DDTHH:MM|one of \w+(, \w+)*"
+                  r"|a rating from \S+ to \S+|a list\b[^;]*|a group of fields)"
+                  r"(?:$|[;,]| from | of at )")
+
+
+def sample(desc):
+    """A value of the kind of value `desc` names, as a therapist would type
+    it after the colon."""
+    m = re.search(r"a list of (\d+) scores, each a number from ([-\d.]+) to ([-\d.]+)", desc)
+    if m:
+        return "[%s]" % ", ".join([m.group(3)] * int(m.group(1)))
+    m = re.search(r"a list, one item per '- ' line; each item: ([^;]*)", desc)
+    if m:
+        return "[%s]" % sample(m.group(1))
+    m = re.search(r"one of (\w+)", desc)
+    if m:
+        return m.group(1)
+    m = re.search(r"(?:a rating|a whole number|a number) (?:from|of at least) ([-\d.]+)", desc)
+    if m:
+        return m.group(1)
+    for kind, value in (("a whole number", "5"), ("a number", "2.5"),
+                        ("true or false", "true"), ("a date and time", "2026-12-01T09:30"),
+                        ("a date,", "2026-12-01"), ("text on one line", "Filled in"),
+                        ("text", "Written by the therapist.")):
+        if kind in desc:
+            return value
+    raise AssertionError("no value for %r" % desc)
+
+
+def fill(skeleton, everything=False):
+    """Fills a skeleton as a therapist would, by typing a value after the
+    colon of each required line; with `everything`, also of each optional
+    line, after deleting the "# " of the parts written as comment lines."""
+    out = []
+    for line in skeleton.split("\n"):
+        m = FIELD_LINE.match(line)
+        if m and m["desc"] and (everything or not m["hash"]):
+            if m["hash"]:
+                line = m["hash"][:-2] + line[len(m["hash"]):]
+            desc = m["desc"]
+            if "a group of fields" not in desc and (everything or "; required" in desc):
+                line = line.replace(":  # ", ": %s  # " % sample(desc), 1)
+        out.append(line)
+    return "\n".join(out)
+
+
+def key_position(skeleton, dotted):
+    """(line, column) of the name of the field `dotted` in a skeleton,
+    found by walking its groups down the lines."""
+    lines = skeleton.split("\n")
+    start, indent = 0, 0
+    for part in dotted.split("."):
+        for i in range(start, len(lines)):
+            if lines[i].startswith(" " * indent + part + ":"):
+                start, indent = i + 1, indent + 2
+                break
+        else:
+            raise AssertionError("no line for %s in\n%s" % (dotted, skeleton))
+    return start, indent - 2 + 1
+
+
+class New(RapportTest):
+    def skeleton(self, note_type, *flags):
+        r = self.rapport(*(flags + ("new", note_type)))
+        self.assertEqual(r.code, 0, r)
+        return r.out
+
+    def test_an_untouched_skeleton_gives_each_required_field_at_its_name(self):
         for note_type in SECTIONS:
             with self.subTest(note_type=note_type):
-                r = self.rapport("new", note_type)
-                self.assertEqual(r.code, 0, r)
-                self.assertIn("type: %s\n" % note_type, r.out)
-                # Labels, kinds of value, allowed values, required marks.
-                self.assertIn("one of none, low, moderate, high; required", r.out)
-                self.assertIn("a date, YYYY-MM-DD; required", r.out)
-                self.write("empty.yaml", r.out)
-                empty = self.rapport("check", "empty.yaml")
-                self.assertEqual(empty.code, 1, empty)
+                skeleton = self.skeleton(note_type)
+                self.write("new.yaml", skeleton)
+                expected = [("new.yaml",) + key_position(skeleton, f) + ("%s is required" % f,)
+                            for f in REQUIRED[note_type]]
+                for command in ("render", "check"):
+                    r = self.rapport(command, "new.yaml")
+                    self.assertEqual(r.code, 1, r)
+                    self.assertEqual(r.out, "", r)
+                    self.assertEqual(self.problems(r), expected, r)
+
+    def test_an_untouched_skeleton_holds_no_values(self):
+        # Sample values are in comments only: every line that is part of the
+        # session, but `type:`, ends its name with a colon and nothing after.
+        for note_type in SECTIONS:
+            with self.subTest(note_type=note_type):
+                skeleton = self.skeleton(note_type)
+                lines = skeleton.splitlines()
+                self.assertEqual(lines.count("type: " + note_type), 1)
+                for line in lines:
+                    if line.lstrip().startswith("#") or not line.strip() or line.startswith("type:"):
+                        continue
+                    m = FIELD_LINE.match(line)
+                    self.assertTrue(m and m["desc"], line)
+                self.assertIn("; e.g. 2026-11-24\n", skeleton)
+
+    def test_a_filled_skeleton_renders_in_every_format(self):
+        for note_type in SECTIONS:
+            with self.subTest(note_type=note_type):
+                self.write("filled.yaml", fill(self.skeleton(note_type)))
+                for fmt in ("md", "html", "txt", "json"):
+                    r = self.rapport("render", "--format", fmt, "filled.yaml")
+                    self.assertEqual(r.code, 0, r)
+                    self.assertIn("Written by the therapist.", r.out)
+                note = json.loads(self.rapport("render", "--format", "json", "filled.yaml").out)
                 for section in SECTIONS[note_type]:
-                    self.assertIn("error: %s is required" % section, empty.err)
-                self.write("filled.yaml", self.fill(r.out, note_type))
-                filled = self.rapport("check", "filled.yaml")
-                self.assertEqual(filled.code, 0, filled)
+                    self.assertEqual(note[section], "Written by the therapist.")
+                self.assertEqual(note["session"], {"date": "2026-12-01", "modality": "in_person"})
+                self.assertEqual(note["risk"], {"level": "none"})
+                # Optional fields left empty are absent, the commented parts too.
+                for absent in ("diagnoses", "homework", "alliance", "measures"):
+                    self.assertNotIn(absent, note)
+
+    def test_every_part_of_a_skeleton_filled_in_renders(self):
+        # Deleting the "# " of the parts written as comment lines (a
+        # diagnosis, the alliance checklist, the measures) and typing a value
+        # after every colon makes a valid session too.
+        for note_type in SECTIONS:
+            with self.subTest(note_type=note_type):
+                self.write("all.yaml", fill(self.skeleton(note_type), everything=True))
+                r = self.rapport("render", "--format", "json", "all.yaml")
+                self.assertEqual(r.code, 0, r)
+                note = json.loads(r.out)
+                self.assertEqual(note["diagnoses"], [{"code": "Filled in", "label": "Filled in"}])
+                self.assertEqual(note["homework"], ["Written by the therapist."])
+                self.assertEqual(note["checklists"]["alliance"]["rated"], 5)
+                self.assertEqual(sorted(note["scores"]), ["ors", "srs", "wai_sr"])
+                self.assertEqual(note["scores"]["wai_sr"]["total"], 60)
+
+    def test_every_field_line_names_its_kind_of_value(self):
+        for note_type in SECTIONS:
+            with self.subTest(note_type=note_type):
+                lines = 0
+                for line in self.skeleton(note_type).splitlines():
+                    m = FIELD_LINE.match(line)
+                    if not m:
+                        continue
+                    lines += 1
+                    # Every name in a skeleton, in use or in a comment, is described.
+                    self.assertTrue(m["desc"], line)
+                    desc = m["desc"]
+                    self.assertRegex(desc, KIND, line)
+                    self.assertRegex(desc, r"; (required|optional)\b", line)
+                # The fields with their groups and a diagnosis's, the
+                # checklist's answers, the measures.
+                self.assertEqual(lines, 19 + len(SECTIONS[note_type]) + 19 + 4)
+
+    def test_a_skeleton_is_yaml_as_it_stands_and_with_every_part_in_use(self):
+        self.write("type.mustache", "{{type}}")
+        for note_type in SECTIONS:
+            for everything in (False, True):
+                with self.subTest(note_type=note_type, everything=everything):
+                    skeleton = self.skeleton(note_type)
+                    if everything:
+                        skeleton = re.sub(r"(?m)^( *)# (?=( *)(- )?\w+:  # )", r"\1", skeleton)
+                        self.assertNotRegex(skeleton, r"(?m)^ *# *(- )?\w+:  # ")
+                    self.write("s.yaml", skeleton)
+                    r = self.rapport("mustache", "type.mustache", "s.yaml")
+                    self.assertEqual((r.code, r.out, r.err), (0, note_type, ""), r)
+
+    def test_the_checklist_and_measures_are_explained(self):
+        skeleton = self.skeleton("soap")
+        self.assertIn("\n# alliance:  # Therapeutic alliance: a group of fields; optional\n", skeleton)
+        self.assertIn("\n# measures:  # Measures: a group of fields; optional\n", skeleton)
+        # As the built-in plugins define them.
+        with open(os.path.join(ROOT, "plugins", "alliance.lua"), encoding="utf-8") as f:
+            alliance = f.read()
+        elements = re.findall(r'"(\w+)"', re.search(r"M\.ELEMENTS = \{(.*?)\}", alliance).group(1))
+        self.assertEqual(len(elements), 5)
+        for element in elements:
+            self.assertIn("\n#   %s:  # %s: a rating from 1 to 5; optional\n"
+                          % (element, element.capitalize()), skeleton)
+        challenges = re.findall(r'"(\w+)"', re.search(r"M\.CHALLENGE_ORDER = \{(.*?)\}",
+                                                       alliance).group(1))
+        self.assertEqual(len(challenges), 3)
+        for challenge in challenges:
+            self.assertRegex(skeleton, r"\n#     %s:  # [^\n]*: a group of fields; optional\n"
+                             r"#       noticed:  # Noticed: true or false; required in each "
+                             r"challenge\n#       plan:  # [^\n]*: text; optional\n" % challenge)
+        self.assertIn("\n#     noticed:  # How it showed: one of withdrawal, confrontation, none;"
+                      " optional\n#     addressed:  # Addressed in the session: true or false;"
+                      " optional\n", skeleton)
+        with open(os.path.join(ROOT, "plugins", "measures.lua"), encoding="utf-8") as f:
+            measures = f.read()
+        defined = re.findall(r'rapport\.measure \{\n  id = "(\w+)",\n  title = "([^"]*)",\n'
+                             r'  items = (\d+),\n  min = (\d+),\n  max = (\d+),', measures)
+        self.assertEqual([d[0] for d in defined], ["wai_sr", "srs", "ors"])
+        for mid, title, items, lo, hi in defined:
+            self.assertIn("\n#   %s:  # %s: a list of %s scores, each a number from %s to %s; "
+                          "optional\n" % (mid, title, items, lo, hi), skeleton)
+
+    def test_a_clinics_own_checklist_and_measure_are_named_not_described(self):
+        # The words above describe the built-in definitions; a clinic's own,
+        # or its replacement of a built-in one, is named with its file.
+        self.write("plugins/srs.lua", 'rapport.measure { id = "srs", title = "Our SRS", '
+                   'items = 3, min = 1, max = 7 }\n')
+        skeleton = self.skeleton("soap")
+        self.assertIn("\n#   srs:  # Our SRS: a list of scores, in item order; optional; "
+                      "see plugins/srs.lua\n", skeleton)
+        self.assertIn("\n#   ors:  # Outcome Rating Scale: a list of 4 scores", skeleton)
+
+    def test_a_plugin_note_type(self):
+        self.write("plugins/checkin.lua", CHECKIN)
+        with open(os.path.join(ROOT, "examples", "plugins", "homework.lua"), encoding="utf-8") as f:
+            self.write("plugins/homework.lua", f.read())
+        self.write("templates/checkin.md.mustache", "Check-in {{client.id}}: {{summary}}\n")
+        skeleton = self.skeleton("checkin")
+        self.assertEqual(skeleton.split("\n")[6:29], [
+            "type: checkin",
+            "client:  # a group of fields; required",
+            "  id:  # Client ID: text on one line; required; e.g. C-1042",
+            "  initials:  # text on one line; optional",
+            "called_at:  # When you called: a date and time, YYYY-MM-DDTHH:MM; required",
+            "reached:  # Client answered: true or false; required",
+            "minutes:  # Length in minutes: a whole number from 1 to 120; optional (default 15)",
+            "sleep_hours:  # Hours of sleep: a number from 0 to 24; optional; e.g. 6.5",
+            "weight:  # a number of at least 0; optional",
+            "mood:  # Mood today: a rating from 0 to 10; required",
+            "follow_up:  # one of none, call, session; optional (default none)",
+            "next_session:  # Next session: a date, YYYY-MM-DD; optional",
+            "summary:  # What was said: text; required",
+            "ratings:  # a list, one item per '- ' line; each item: a rating from 1 to 5; optional",
+            "contacts:  # Who else was on the call: a list, one item per '- ' line; each item: a "
+            "group of fields; optional",
+            "  # For each item, write these lines without the \"# \" at their start:",
+            "  # - name:  # Name: text on one line; required in each item; e.g. Ana",
+            "  #   role:  # one of partner, parent, other; optional",
+            "  #   phone:  # a group of fields; required in each item",
+            "  #     number:  # text on one line; required in each item",
+            "  #     kind:  # one of home, mobile; optional (default mobile)",
+            "",
+            "# The therapeutic alliance (optional). To fill in a line, delete the \"# \" at",
+        ])
+        self.assertIn("\n# homework:  # Homework follow-up: a group of fields; optional; see "
+                      "plugins/homework.lua\n", skeleton)
+        # A note type that is not built in may use only some measures.
+        self.assertIn("\n# This note type may use only some of these", skeleton)
+        self.write("new.yaml", skeleton)
+        r = self.rapport("check", "new.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(self.problems(r), [
+            ("new.yaml",) + key_position(skeleton, f) + ("%s is required" % f,)
+            for f in ("client.id", "called_at", "reached", "mood", "summary")])
+        self.write("filled.yaml", fill(skeleton))
+        r = self.rapport("render", "filled.yaml")
+        self.assertEqual((r.code, r.out), (0, "Check-in Filled in: Written by the therapist.\n"), r)
+        note = json.loads(self.rapport("render", "--format", "json", "filled.yaml").out)
+        self.assertEqual((note["minutes"], note["follow_up"], note["mood"], note["reached"]),
+                         (15, "none", 0, True))
+        # Of the measures, the note type uses only the ORS (the skeleton cannot
+        # tell which: see the caveat above).
+        filled = fill(skeleton, everything=True)
+        filled = re.sub(r"(?m)^  (wai_sr|srs): .*\n", "", filled)
+        self.write("all.yaml", filled)
+        r = self.rapport("render", "--format", "json", "all.yaml")
+        self.assertEqual(r.code, 0, r)
+        note = json.loads(r.out)
+        self.assertEqual(note["contacts"], [{"name": "Filled in", "role": "partner",
+                                             "phone": {"number": "Filled in", "kind": "home"}}])
+        self.assertEqual(note["ratings"], [1])
+        self.assertEqual(note["scores"]["ors"]["total"], 40)
+
+    def test_what_a_plugin_writes_cannot_break_the_skeleton(self):
+        # Line breaks in a label, a title, a value or an example stay inside
+        # their comment; names YAML would misread are quoted.
+        self.write("plugins/odd.lua", r"""rapport.note_type {
+  id = "odd",
+  title = "Odd\nnote",
+  fields = {
+    { id = "a b", type = "string", required = true, label = "One\ntwo: three # four" },
+    { id = "c: d", type = "enum", values = { "x y", "z\nw" } },
+    { id = "#e", type = "text", example = "several\nlines" },
+    { id = "f\"\\", type = "text", required = true },
+  },
+}
+""")
+        skeleton = self.skeleton("odd")
+        self.assertEqual(skeleton.split("\n")[0], "# Odd note: one session. Type each value after "
+                         "its colon.")
+        self.assertEqual(skeleton.split("\n")[6:], [
+            "type: odd",
+            '"a b":  # One two: three # four: text on one line; required',
+            '"c: d":  # one of x y, z w; optional',
+            '"#e":  # text; optional; e.g. several lines',
+            '"f\\"\\\\":  # text; required',
+            "",
+        ])
+        self.write("new.yaml", skeleton)
+        r = self.rapport("check", "new.yaml")
+        self.assertEqual(self.problems(r), [("new.yaml", 8, 1, "a b is required"),
+                                            ("new.yaml", 11, 1, 'f"\\ is required')], r)
 
     def test_dash_o_writes_the_file_privately(self):
         r = self.rapport("new", "dap", "-o", "s.yaml")
@@ -148,7 +423,7 @@ class New(RapportTest):
         path = os.path.join(self.dir, "s.yaml")
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
         with open(path, encoding="utf-8") as f:
-            self.assertIn("type: dap", f.read())
+            self.assertEqual(f.read(), self.skeleton("dap"))
 
     def test_dash_o_never_overwrites_a_file(self):
         self.write("s.yaml", SOAP)
@@ -161,6 +436,52 @@ class New(RapportTest):
     def test_unknown_type(self):
         r = self.rapport("new", "spoa")
         self.assertUsageError(r, "no note type 'spoa' (note types: soap, dap, birp, girp)", "new")
+
+
+# A clinic's note type using every field type, with the built-in alliance
+# checklist, a checklist of its own and one measure.
+CHECKIN = """rapport.note_type {
+  id = "checkin",
+  title = "Phone check-in",
+  fields = {
+    { id = "client.id", type = "string", required = true, label = "Client ID", example = "C-1042" },
+    { id = "client.initials", type = "string" },
+    { id = "called_at", type = "datetime", required = true, label = "When you called" },
+    { id = "reached", type = "boolean", required = true, label = "Client answered" },
+    { id = "minutes", type = "integer", min = 1, max = 120, default = 15, label = "Length in minutes" },
+    { id = "sleep_hours", type = "number", min = 0, max = 24, label = "Hours of sleep", example = 6.5 },
+    { id = "weight", type = "number", min = 0 },
+    { id = "mood", type = "rating", min = 0, max = 10, required = true, label = "Mood today" },
+    { id = "follow_up", type = "enum", values = { "none", "call", "session" }, default = "none" },
+    { id = "next_session", type = "date", label = "Next session" },
+    { id = "summary", type = "text", required = true, label = "What was said" },
+    { id = "ratings", type = "list", items = { type = "rating", min = 1, max = 5 } },
+    {
+      id = "contacts",
+      type = "list",
+      label = "Who else was on the call",
+      items = {
+        type = "object",
+        fields = {
+          { id = "name", type = "string", required = true, label = "Name", example = "Ana" },
+          { id = "role", type = "enum", values = { "partner", "parent", "other" } },
+          {
+            id = "phone",
+            type = "object",
+            fields = {
+              { id = "number", type = "string", required = true },
+              { id = "kind", type = "enum", values = { "home", "mobile" }, default = "mobile" },
+            },
+          },
+        },
+      },
+    },
+  },
+  checklists = { "alliance", "homework" },
+  measures = { "ors" },
+  layout = "checkin",
+}
+"""
 
 
 class Render(RapportTest):

@@ -42,8 +42,8 @@ Besides running the pages, this file checks that:
   the errors it gives (PATH:LINE:COL: error: ...);
 * every note a page renders into a file is private (mode 0600);
 * the field tables of docs/notes.md are what `rapport new TYPE` writes for
-  each built-in note type: ids, kinds of value, required marks, allowed
-  values, ranges, defaults and labels;
+  each built-in note type: ids, kinds of value (and of a list's items),
+  required marks, allowed values, ranges, defaults and labels;
 * every field type is documented, and every validation message of
   core/notes/schema.c and every refusal of the loaders appears in
   docs/notes.md as something a command on the page printed.
@@ -56,6 +56,7 @@ import re
 import shlex
 import stat
 import subprocess
+import tempfile
 import unittest
 
 from harness import ROOT, RapportTest, binary, run, interleaves, line_matches
@@ -280,7 +281,9 @@ class PageTest(RapportTest):
 
 # --- the field tables of docs/notes.md against `rapport new TYPE` -------------------
 
-SKELETON_LINE = re.compile(r"^(?P<indent> *)(?P<dash>- )?(?P<id>\w+):(?P<value> \S.*?)?  # (?P<desc>.*)$")
+# A field line of a skeleton: `name:` with nothing after the colon (sample
+# values are only ever in comments), then its description.
+SKELETON_LINE = re.compile(r"^(?P<indent> *)(?P<dash>- )?(?P<id>\w+):  # (?P<desc>.*)$")
 KINDS = [
     ("text on one line", "string"),
     ("text", "text"),
@@ -293,29 +296,61 @@ KINDS = [
     ("a list, one item per '- ' line", "list"),
     ("a group of fields", "object"),
 ]
+KIND = r"(?:%s|one of .*?)" % "|".join(re.escape(k) for k, _ in KINDS)
+RANGE = r"(?: from \S+ to \S+| of at least \S+| of at most \S+)"
 DESC = re.compile(
-    r"^(?:(?P<label>.*): )?(?P<kind>%s|one of (?P<values>.*?))"
-    r"(?P<range> from \S+ to \S+| of at least \S+| of at most \S+)?"
-    r"(?: \(default (?P<default>[^)]*)\))?(?P<required>; required)?$"
-    % "|".join(re.escape(k) for k, _ in KINDS))
+    r"^(?:(?P<label>[^;]*): )?(?P<kind>%s|one of (?P<values>.*?))(?P<range>%s)?"
+    r"(?:; each item: (?P<item>%s%s?))?"
+    r"(?:(?P<required>; required(?: in each item)?)|; optional)"
+    r"(?: \(default (?P<default>[^)]*)\))?(?:; e\.g\. (?P<example>.*))?$"
+    % ("|".join(re.escape(k) for k, _ in KINDS), RANGE, KIND, RANGE))
 
 
-def skeleton_fields(note_type):
-    """{dotted id: field} of the fields `rapport new TYPE` writes. A field is
-    a dict: type, required, values, range, default, label. Groups are left
-    out (their fields' dotted ids say they are there); a list's item fields
-    are `LIST[].FIELD`."""
-    r = run(["new", note_type])
-    if r.code != 0:
-        raise AssertionError("rapport new %s failed:\n%r" % (note_type, r))
+def kind_type(kind):
+    """The field type a skeleton's kind of value names."""
+    return "enum" if kind.startswith("one of ") else dict(KINDS)[kind]
+
+
+def skeleton_lines(text):
+    """(line number, line as it reads with its comment mark taken away,
+    commented) for each line of a skeleton that belongs to the note type's
+    fields. A list's items are comment lines indented under the list: the
+    line without its "# " is what a session holds. Comment lines that start
+    at the first column are the skeleton's words, or the checklists' and
+    measures' parts, which are not fields of the note type."""
+    for number, line in enumerate(text.split("\n"), 1):
+        m = re.match(r"^( +)# (.*)$", line)
+        if m:
+            yield number, m.group(1) + m.group(2), True
+        elif not line.startswith("#"):
+            yield number, line, False
+
+
+def skeleton_fields(note_type, text=None):
+    """{dotted id: field} of the fields `rapport new TYPE` writes (or the
+    skeleton `text`). A field is a dict: type, required, values, range,
+    default, label, item (a list's item type, else ""), and line, col and
+    commented (where its name is). Groups are left out (their fields' dotted
+    ids say they are there); a list's item fields are `LIST[].FIELD`."""
+    if text is None:
+        r = run(["new", note_type])
+        if r.code != 0:
+            raise AssertionError("rapport new %s failed:\n%r" % (note_type, r))
+        text = r.out
     # stack: (indent of the frame's fields, dotted prefix) of the open groups,
     # lists and list items
     fields, stack = {}, []
-    for line in r.out.split("\n"):
+    for number, line, commented in skeleton_lines(text):
+        if line == "type: " + note_type:
+            continue
         m = SKELETON_LINE.match(line)
         if not m:
+            if re.match(r"^ *(- )?\w+:", line):
+                raise AssertionError("a field line without its description, or with a value: %r"
+                                     % line)
             continue
         indent = len(m["indent"])
+        col = indent + 1 + (2 if m["dash"] else 0)
         while stack and stack[-1][0] > indent:
             stack.pop()
         if m["dash"]:
@@ -328,14 +363,16 @@ def skeleton_fields(note_type):
         d = DESC.match(m["desc"])
         if not d:
             raise AssertionError("cannot read the skeleton line %r" % line)
-        kind = d["kind"]
-        typ = "enum" if kind.startswith("one of ") else dict(KINDS)[kind]
+        typ = kind_type(d["kind"])
         rng = d["range"].strip() if d["range"] else ""
         rng = re.sub(r"^from (\S+) to (\S+)$", r"\1 to \2", rng)
         if typ in ("object", "list"):
             stack.append((indent + 2, dotted))
         if typ == "object":
             continue
+        item = ""
+        if d["item"]:
+            item = kind_type(re.sub(RANGE + "$", "", d["item"]))
         fields[dotted] = {
             "type": typ,
             "required": bool(d["required"]),
@@ -343,8 +380,20 @@ def skeleton_fields(note_type):
             "range": rng,
             "default": d["default"] or "",
             "label": d["label"] or "",
+            "item": item,
+            "example": d["example"] or "",
+            "line": number,
+            "col": col,
+            "commented": commented,
         }
     return fields
+
+
+def table_fields(note_type):
+    """skeleton_fields without what the tables of docs/notes.md do not show."""
+    return dict((k, dict((a, b) for a, b in v.items()
+                         if a not in ("example", "line", "col", "commented")))
+                for k, v in skeleton_fields(note_type).items())
 
 
 TABLE_HEAD = "| field | kind of value | required | allowed values | what it is |"
@@ -376,7 +425,8 @@ def doc_field(cells):
     m = re.fullmatch(r"`([\w.\[\]]+)`", fid)
     if not m:
         raise AssertionError("a field id must be written `id`: %r" % cells)
-    typ = {"list of text": "list", "list of groups": "list"}.get(kind, kind)
+    item = {"list of text": "text", "list of groups": "object"}.get(kind, "")
+    typ = "list" if item else kind
     values = re.findall(r"`([^`]+)`", allowed.split("default")[0])
     rng = ""
     r = re.search(r"(\S+ to \S+|at least \S+|at most \S+)", allowed)
@@ -392,6 +442,7 @@ def doc_field(cells):
         "range": rng,
         "default": d.group(1) if d else "",
         "label": label,
+        "item": item,
     }
 
 
@@ -424,10 +475,16 @@ class FieldTables(unittest.TestCase):
         self.assertEqual(soap["session.modality"]["values"], ["in_person", "video", "phone"])
         self.assertEqual(soap["session.modality"]["default"], "in_person")
         self.assertEqual(soap["session.minutes"]["range"], "1 to 600")
+        self.assertEqual(soap["session.date"]["example"], "2026-11-24")
         self.assertTrue(soap["diagnoses[].code"]["required"])
+        self.assertTrue(soap["diagnoses[].code"]["commented"])
+        self.assertFalse(soap["subjective"]["commented"])
         self.assertEqual(soap["homework"]["type"], "list")
+        self.assertEqual(soap["homework"]["item"], "text")
+        self.assertEqual(soap["diagnoses"]["item"], "object")
         self.assertEqual(soap["subjective"]["label"], "Subjective: what the client reports")
         self.assertNotIn("client", soap)
+        self.assertNotIn("alliance.trust", soap)
 
     def test_every_built_in_type_is_in_the_tables(self):
         common = self.table("Fields every note type has")
@@ -435,25 +492,35 @@ class FieldTables(unittest.TestCase):
             with self.subTest(note_type=nt):
                 own = self.table("`%s`" % nt)
                 self.assertFalse(set(own) & set(common))
-                self.assertEqual(dict(common, **own), skeleton_fields(nt))
+                self.assertEqual(dict(common, **own), table_fields(nt))
 
     def test_list_kinds(self):
-        # The skeleton shows a list of groups by its items' fields; the
-        # table says which kind of list each is.
+        # The table says which kind of list each is, as the skeleton's
+        # "each item:" does.
         common = dict((doc_field(c)[0], c[1]) for c in self.rows("Fields every note type has"))
         soap = skeleton_fields("soap")
         for fid, field in soap.items():
             if field["type"] == "list":
                 has_items = any(k.startswith(fid + "[].") for k in soap)
+                self.assertEqual(has_items, field["item"] == "object", fid)
                 kind = common.get(fid)
                 self.assertEqual(kind, "list of groups" if has_items else "list of text", fid)
 
     def test_the_skeleton_names_what_the_page_documents(self):
-        # `rapport new` points at docs/notes.md for the checklists and measures.
-        r = run(["new", "soap"])
-        for name in re.findall(r"^# (\w+): see `rapport list` and docs/notes\.md$", r.out, re.M):
+        # The checklists' and measures' parts of the skeleton are documented
+        # on the page.
+        r = run(["new", "soap"], cwd=self.scratch())
+        names = re.findall(r"^# (\w+):  # ", r.out, re.M)
+        self.assertEqual(names, ["alliance", "measures"])
+        for name in names:
             with self.subTest(name=name):
                 self.assertRegex(self.text, r"(?m)^## .*`%s`" % name)
+
+    def scratch(self):
+        # A folder without plugins/, so that only the built-in plugins load.
+        tmp = tempfile.TemporaryDirectory(prefix="rapport-e2e-")
+        self.addCleanup(tmp.cleanup)
+        return tmp.name
 
     def test_every_field_type_is_documented(self):
         with open(SCHEMA_C, encoding="utf-8") as f:
@@ -518,7 +585,8 @@ def schema_messages():
     with open(SCHEMA_C, encoding="utf-8") as f:
         src = f.read()
     msgs = []
-    for m in re.finditer(r"(?:problem\(c, \w+,|rp_diags_add\([^\"]*?)\s*((?:\"[^\"]*\"\s*)+)", src):
+    for m in re.finditer(r"(?:problem(?:_at)?\(c, \w+,|rp_diags_add\([^\"]*?)\s*((?:\"[^\"]*\"\s*)+)",
+                         src):
         fmt = "".join(re.findall(r'"([^"]*)"', m.group(1)))
         msgs.append(fmt)
     return msgs

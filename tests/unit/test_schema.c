@@ -198,9 +198,82 @@ static void test_absent_and_wrong_shapes(void **state) {
            "diagnoses: F41.1\n");
   assert_int_equal(r.rc, RP_EDATA);
   expect_problem(&r, 1, 9, "client must be a group of fields (name: value lines)");
-  expect_problem(&r, 2, 9, "session.date is required");
-  expect_problem(&r, 3, 13, "subjective is required");
+  // A name with nothing after it: the problem is at the name.
+  expect_problem(&r, 2, 1, "session.date is required");
+  expect_problem(&r, 3, 1, "subjective is required");
   expect_problem(&r, 4, 12, "diagnoses must be a list (items on lines starting with '- ')");
+  done(&r);
+}
+
+// A skeleton left as `rapport new` writes it: every value slot empty. Each
+// required field is reported at its own name, the optional ones (and the
+// lists) left empty are absent, and a default fills its field.
+static void test_empty_slots_are_reported_at_their_names(void **state) {
+  (void)state;
+  run r;
+  validate(&r,
+           "type: soap  # a comment\n"  // 1
+           "client:  # a group\n"       // 2
+           "  id:  # required\n"        // 3
+           "  initials:\n"              // 4
+           "session:\n"                 // 5
+           "  date: ~\n"                // 6
+           "  number:\n"                // 7
+           "  minutes:  # optional\n"   // 8
+           "  modality:\n"              // 9
+           "subjective:  # required\n"  // 10
+           "country:\n"                 // 11
+           "consent:\n"                 // 12
+           "trust:\n"                   // 13
+           "diagnoses:  # a list\n"     // 14
+           "  # - code:\n"              // 15
+           "code:");                    // 16: the last line, without its line break
+  assert_int_equal(r.rc, RP_EDATA);
+  expect_problem(&r, 3, 3, "client.id is required");
+  expect_problem(&r, 4, 3, "client.initials is required");
+  expect_problem(&r, 6, 3, "session.date is required");
+  expect_problem(&r, 10, 1, "subjective is required");
+  assert_int_equal(r.d.n, 4);
+  done(&r);
+
+  // Filled in after the colons, it is valid; the empty optional fields are
+  // null in the typed session and the default is used.
+  validate(&r,
+           "type: soap\n"
+           "client:\n"
+           "  id: C-1042  # required\n"
+           "  initials: J.D.\n"
+           "session:\n"
+           "  date: 2026-11-24\n"
+           "  number:\n"
+           "  minutes:\n"
+           "  modality:\n"
+           "subjective: Slept better.  # required\n"
+           "country:\n"
+           "diagnoses:\n");
+  assert_int_equal(r.rc, RP_OK);
+  assert_int_equal(r.d.n, 0);
+  assert_text(&r, at(&r, "session", "modality"), "in_person");
+  assert_int_equal(rp_doc_ops.kind(r.out, at(&r, "session", "number")), RP_KIND_NULL);
+  assert_int_equal(rp_doc_ops.kind(r.out, at(&r, "diagnoses", NULL)), RP_KIND_NULL);
+  done(&r);
+}
+
+// An empty group is reported at its name for each required field it lacks;
+// a group left out, at the start of the group that should hold it.
+static void test_an_empty_group_at_its_name(void **state) {
+  (void)state;
+  run r;
+  validate(&r,
+           "type: soap\n"     // 1
+           "session:\n"       // 2
+           "subjective: x\n"  // 3
+           "client:\n"        // 4
+           "  id: C-1\n");    // 5
+  assert_int_equal(r.rc, RP_EDATA);
+  expect_problem(&r, 2, 1, "session.date is required");
+  expect_problem(&r, 5, 3, "client.initials is required");
+  assert_int_equal(r.d.n, 2);
   done(&r);
 }
 
@@ -210,6 +283,8 @@ int main(void) {
       cmocka_unit_test(test_every_problem_at_its_position),
       cmocka_unit_test(test_messages_never_repeat_text),
       cmocka_unit_test(test_absent_and_wrong_shapes),
+      cmocka_unit_test(test_empty_slots_are_reported_at_their_names),
+      cmocka_unit_test(test_an_empty_group_at_its_name),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
