@@ -28,8 +28,18 @@
 #include "util/builtin.h"
 #include "util/file.h"
 
-typedef enum format { FMT_MD, FMT_HTML, FMT_TXT, FMT_JSON } format;
-static const char *const format_ext[] = {".md", ".html", ".txt", ".json"};
+const char *const rp_format_ext[] = {".md", ".html", ".txt", ".json"};
+
+bool rp_format_parse(const char *v, rp_format *fmt) {
+  static const char *const names[] = {"md", "html", "txt", "json"};
+  for (int i = 0; i < 4; i++) {
+    if (strcmp(v, names[i]) == 0) {
+      *fmt = (rp_format)i;
+      return true;
+    }
+  }
+  return false;
+}
 
 typedef struct layout_dirs {
   const char **dirs;  // searched last to first: a later folder overrides
@@ -88,31 +98,19 @@ static bool is_dir(const char *path) {
 }
 
 // "sessions/jd-07.yaml" -> "DIR/jd-07.html"
-static char *output_name(const char *dir, const char *input, format fmt) {
+static char *output_name(const char *dir, const char *input, rp_format fmt) {
   const char *base = strrchr(input, '/');
   base = base ? base + 1 : input;
   const char *dot = strrchr(base, '.');
   size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
   rp_buf b = RP_BUF_INIT;
-  rp_buf_printf(&b, "%s/%.*s%s", dir, (int)len, base, format_ext[fmt]);
+  rp_buf_printf(&b, "%s/%.*s%s", dir, (int)len, base, rp_format_ext[fmt]);
   return rp_buf_detach(&b);
 }
 
-// What one thread needs to turn sessions into notes: its own plugins (a Lua
-// state is single-threaded), filters and layouts.
-typedef struct renderer {
-  rp_plugins *p;
-  rp_filters *filters;
-  rp_library *lib;
-  const char **layouts;
-  rp_doc *in;  // the session being rendered (batches reuse it)
-  bool used;   // a session has run through the plugins since they were loaded
-  bool dirty;  // the last session failed in the plugins' hands: reset before the next
-} renderer;
-
-static renderer *renderer_new(const rp_cli *cli, bool strict, rp_diags *diags) {
-  renderer *w = rp_xcalloc(1, sizeof *w);
-  w->p = rp_cli_load_plugins(cli, NULL, 0, diags);
+rp_renderer *rp_renderer_new(const rp_cli *cli, bool strict, rp_plugins *plugins, rp_diags *diags) {
+  rp_renderer *w = rp_xcalloc(1, sizeof *w);
+  w->p = plugins ? plugins : rp_cli_load_plugins(cli, NULL, 0, diags);
   w->filters = rp_filters_new();
   rp_filters_add_builtins(w->filters);
   rp_plugins_add_filters(w->p, w->filters);
@@ -121,7 +119,7 @@ static renderer *renderer_new(const rp_cli *cli, bool strict, rp_diags *diags) {
   return w;
 }
 
-static void renderer_free(renderer *w) {
+void rp_renderer_free(rp_renderer *w) {
   if (!w) return;
   rp_doc_free(w->in);
   rp_cli_layouts_free(w->lib, w->layouts);
@@ -132,8 +130,9 @@ static void renderer_free(renderer *w) {
 
 // Renders the session `root` of w->in (named `path` in messages) into `out`
 // in the format asked for. `one_line` writes JSON as one JSON Lines record.
-static int render_note(renderer *w, const char *path, rp_value root, format fmt, bool one_line,
-                       rp_buf *out, rp_diags *diags) {
+int rp_render_note(rp_renderer *w, const char *path, rp_value root, rp_format fmt, bool one_line,
+                   rp_buf *out, const rp_template **layout_out, rp_diags *diags) {
+  if (layout_out) *layout_out = NULL;
   // Every session starts from freshly run plugins: one session's data never
   // reaches another's render through a plugin's state. The built-in plugins
   // keep none (see rp_plugins_all_builtin), so with only them loaded the
@@ -145,7 +144,7 @@ static int render_note(renderer *w, const char *path, rp_value root, format fmt,
   char *layout = NULL;
   int rc = rp_note_build_doc(w->p, path, w->in, root, doc, &note, &layout, diags);
   w->dirty = rc != RP_OK;
-  if (rc == RP_OK && fmt == FMT_JSON) {
+  if (rc == RP_OK && fmt == RP_FMT_JSON) {
     if (one_line) {
       rp_doc_write_json_line(doc, note, out);
     } else {
@@ -156,6 +155,7 @@ static int render_note(renderer *w, const char *path, rp_value root, format fmt,
     rp_buf name = RP_BUF_INIT;
     rp_buf_printf(&name, "%s.md", layout);
     rp_template *t = rp_library_get(w->lib, name.data, name.len, diags);
+    if (layout_out) *layout_out = t;
     if (!t) {
       rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
                    "no layout '%s' for this note type (looked for %s.mustache)", name.data,
@@ -168,9 +168,9 @@ static int render_note(renderer *w, const char *path, rp_value root, format fmt,
           .escape = RP_ESCAPE_HTML, .escape_fn = rp_output_escape_markdown, .user = w->p};
       rc = rp_template_render(t, &ctx, &ro, &md, diags);
       if (rc == RP_OK) {
-        if (fmt == FMT_MD) {
+        if (fmt == RP_FMT_MD) {
           rp_buf_add(out, md.data, md.len);
-        } else if (fmt == FMT_HTML) {
+        } else if (fmt == RP_FMT_HTML) {
           rp_value title;
           const char *tt = NULL;
           size_t tlen = 0;
@@ -195,7 +195,9 @@ static int render_note(renderer *w, const char *path, rp_value root, format fmt,
 
 // Reads the session file `path` ("-": standard input, named <stdin>) into
 // w->in and renders it.
-static int render_file(renderer *w, const char *path, format fmt, rp_buf *out, rp_diags *diags) {
+int rp_render_file(rp_renderer *w, const char *path, rp_format fmt, rp_buf *out,
+                   const rp_template **layout, rp_diags *diags) {
+  if (layout) *layout = NULL;
   rp_doc_reset(w->in);
   rp_value root;
   size_t first = diags->n;
@@ -226,7 +228,7 @@ static int render_file(renderer *w, const char *path, format fmt, rp_buf *out, r
     rp_diags_sort(diags, first);
     return RP_EDATA;
   }
-  return render_note(w, path, root, fmt, false, out, diags);
+  return rp_render_note(w, path, root, fmt, false, out, layout, diags);
 }
 
 // --- JSONL batches -------------------------------------------------------------------------
@@ -237,7 +239,7 @@ static int render_file(renderer *w, const char *path, format fmt, rp_buf *out, r
 typedef struct batch_job {
   const rp_cli *cli;
   bool strict;
-  format fmt;
+  rp_format fmt;
   const char *path;
   const char *out_dir;  // one note per line: DIR/NAME-LINE.EXT
   rp_atomic *sink;      // -o FILE: every note, in order
@@ -248,7 +250,7 @@ typedef struct batch_job {
 } batch_job;
 
 typedef struct batch_worker {
-  renderer *r;
+  rp_renderer *r;
   batch_job *job;
 } batch_worker;
 
@@ -258,7 +260,7 @@ static void *batch_worker_new(void *ud) {
   bw->job = job;
   // Problems were reported when the main thread loaded the same plugins.
   rp_diags quiet = RP_DIAGS_INIT;
-  bw->r = renderer_new(job->cli, job->strict, &quiet);
+  bw->r = rp_renderer_new(job->cli, job->strict, NULL, &quiet);
   rp_diags_free(&quiet);
   // Prints from several threads would come out of order: drop them here.
   rp_plugins_set_print(bw->r->p, NULL, NULL);
@@ -267,18 +269,18 @@ static void *batch_worker_new(void *ud) {
 
 static void batch_worker_free(void *worker) {
   batch_worker *bw = worker;
-  renderer_free(bw->r);
+  rp_renderer_free(bw->r);
   free(bw);
 }
 
 // "x/sessions.jsonl", line 12 -> "DIR/sessions-12.md"
-static char *line_output_name(const char *dir, const char *input, long lineno, format fmt) {
+static char *line_output_name(const char *dir, const char *input, long lineno, rp_format fmt) {
   const char *base = strrchr(input, '/');
   base = base ? base + 1 : input;
   const char *dot = strrchr(base, '.');
   size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
   rp_buf b = RP_BUF_INIT;
-  rp_buf_printf(&b, "%s/%.*s-%ld%s", dir, (int)len, base, lineno, format_ext[fmt]);
+  rp_buf_printf(&b, "%s/%.*s-%ld%s", dir, (int)len, base, lineno, rp_format_ext[fmt]);
   return rp_buf_detach(&b);
 }
 
@@ -286,7 +288,7 @@ static int batch_line(void *worker, const char *line, size_t len, long lineno, r
                       rp_diags *diags) {
   batch_worker *bw = worker;
   batch_job *job = bw->job;
-  renderer *w = bw->r;
+  rp_renderer *w = bw->r;
   job->done++;
   rp_doc_reset(w->in);
   rp_value root;
@@ -297,7 +299,7 @@ static int batch_line(void *worker, const char *line, size_t len, long lineno, r
   }
   if (!job->out_dir) {
     size_t mark = out->len;
-    int rc = render_note(w, job->path, root, job->fmt, true, out, diags);
+    int rc = rp_render_note(w, job->path, root, job->fmt, true, out, NULL, diags);
     if (rc != RP_OK) {
       // Nothing of a session with problems reaches the output.
       out->len = mark;
@@ -306,7 +308,7 @@ static int batch_line(void *worker, const char *line, size_t len, long lineno, r
     return rc;
   }
   rp_buf note = RP_BUF_INIT;
-  int rc = render_note(w, job->path, root, job->fmt, false, &note, diags);
+  int rc = rp_render_note(w, job->path, root, job->fmt, false, &note, NULL, diags);
   if (rc == RP_OK) {
     char *target = line_output_name(job->out_dir, job->path, lineno, job->fmt);
     rc = rp_write_atomic(target, note.data ? note.data : "", note.len, diags);
@@ -381,7 +383,7 @@ void rp_cli_layouts_free(rp_library *lib, const char **handle) {
 
 int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
   const char *out_path = NULL, *out_dir = NULL;
-  format fmt = FMT_MD;
+  rp_format fmt = RP_FMT_MD;
   bool strict = false;
   const char **files = rp_xcalloc((size_t)argc, sizeof *files);
   size_t nfiles = 0, nstdin = 0, njsonl = 0;
@@ -401,15 +403,7 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
         out_path = v;
       else if (a[2] == 'o')
         out_dir = v;
-      else if (strcmp(v, "md") == 0)
-        fmt = FMT_MD;
-      else if (strcmp(v, "html") == 0)
-        fmt = FMT_HTML;
-      else if (strcmp(v, "txt") == 0)
-        fmt = FMT_TXT;
-      else if (strcmp(v, "json") == 0)
-        fmt = FMT_JSON;
-      else {
+      else if (!rp_format_parse(v, &fmt)) {
         status = rp_cli_usage_error("render", "--format takes md, html, txt or json, not '%s'", v);
         goto done;
       }
@@ -442,13 +436,13 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
         "render", "a session from standard input goes to standard output or -o, once");
     goto done;
   }
-  if (njsonl && fmt == FMT_HTML && !out_dir) {
+  if (njsonl && fmt == RP_FMT_HTML && !out_dir) {
     status = rp_cli_usage_error("render",
                                 "HTML notes of a JSONL batch are separate pages: give --out-dir");
     goto done;
   }
   rp_diags diags = RP_DIAGS_INIT;
-  renderer *w = renderer_new(cli, strict, &diags);
+  rp_renderer *w = rp_renderer_new(cli, strict, NULL, &diags);
   bool problems = diags.errors > 0;
   rp_diags_print(&diags, stderr);
   rp_diags_clear(&diags);
@@ -492,7 +486,7 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
     }
     total++;
     rp_buf out = RP_BUF_INIT;
-    int rc = render_file(w, files[i], fmt, &out, &diags);
+    int rc = rp_render_file(w, files[i], fmt, &out, NULL, &diags);
     if (rc == RP_OK) {
       char *target = out_path ? rp_xstrndup(out_path, strlen(out_path))
                               : (out_dir ? output_name(out_dir, files[i], fmt) : NULL);
@@ -526,7 +520,7 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
 finish:
   if (fflush(stdout) != 0) problems = true;
   status = problems ? RP_EXIT_PROBLEM : RP_EXIT_OK;
-  renderer_free(w);
+  rp_renderer_free(w);
   rp_diags_free(&diags);
 done:
   free(files);

@@ -189,6 +189,42 @@ size_t rp_template_check_partials(const rp_template *t, rp_diags *diags) {
   return problems;
 }
 
+static bool partials(const rp_template *t, rp_partial_fn fn, void *ud, const rp_template ***seen,
+                     size_t *nseen, size_t *cap) {
+  for (size_t i = 0; i < *nseen; i++)
+    if ((*seen)[i] == t) return false;
+  if (*nseen == *cap) {
+    *cap = *cap ? *cap * 2 : 16;
+    *seen = rp_xrealloc(*seen, *cap * sizeof **seen);
+  }
+  (*seen)[(*nseen)++] = t;
+  bool dynamic = false;
+  for (uint32_t i = 0; i < t->nnodes; i++) {
+    const rp_node *n = &t->nodes[i];
+    if (n->type != RP_N_PARTIAL && n->type != RP_N_PARENT) continue;
+    if (n->name.dynamic) {
+      dynamic = true;
+      continue;
+    }
+    fn(ud, n->name.full, n->name.fulllen);
+    bool failed = false;
+    rp_diags quiet = RP_DIAGS_INIT;
+    rp_template *pt =
+        rp_library_find_failed(t->lib, n->name.full, n->name.fulllen, &failed, &quiet);
+    rp_diags_free(&quiet);
+    if (pt && partials(pt, fn, ud, seen, nseen, cap)) dynamic = true;
+  }
+  return dynamic;
+}
+
+bool rp_template_partials(const rp_template *t, rp_partial_fn fn, void *ud) {
+  const rp_template **seen = NULL;
+  size_t nseen = 0, cap = 0;
+  bool dynamic = partials(t, fn, ud, &seen, &nseen, &cap);
+  free(seen);
+  return dynamic;
+}
+
 static void walk(const rp_template *t, rp_name_fn fn, void *ud, int base_depth, rp_diags *diags,
                  const rp_template ***seen, size_t *nseen, size_t *cap) {
   for (size_t i = 0; i < *nseen; i++)

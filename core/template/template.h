@@ -193,6 +193,16 @@ size_t rp_template_check_partials(const rp_template *t, rp_diags *diags);
 
 const char *rp_template_path(const rp_template *t);
 
+// Calls fn with the name of every partial and parent the template names
+// statically, and, transitively, those of the ones the library finds (a
+// name it cannot find is still reported: adding that template later changes
+// the output). Returns true when the output may also depend on templates
+// named at render time (a dynamic name; a lambda's output is not seen
+// either). For rebuilding exactly the outputs
+// a changed template affects.
+typedef void (*rp_partial_fn)(void *ud, const char *name, size_t len);
+bool rp_template_partials(const rp_template *t, rp_partial_fn fn, void *ud);
+
 // ---------------------------------------------------------------------------
 // Rendering
 // ---------------------------------------------------------------------------

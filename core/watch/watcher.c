@@ -1,0 +1,444 @@
+// Folder trees watched with inotify through libuv (see watcher.h).
+#include "watch/watcher.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+
+#ifdef __linux__
+#include <sys/inotify.h>
+#endif
+
+typedef struct wentry {
+  int wd;
+  char *path;  // the folder, as reported ("sessions/a", or "." for a root ".")
+  bool tree;   // part of a watched tree (not only a root's parent)
+} wentry;
+
+typedef struct root {
+  char *path;    // "sessions"
+  char *parent;  // "."
+  char *base;    // "sessions"
+} root;
+
+typedef struct pending {
+  char *path;
+  uint64_t since;
+} pending;
+
+struct rp_watcher {
+  uv_loop_t *loop;
+  rp_watcher_opts opts;
+  int fd;
+  uv_poll_t poll;
+  uv_timer_t timer;
+  wentry *entries;
+  size_t nentries, capentries;
+  root *roots;
+  size_t nroots;
+  char **ignored;
+  size_t nignored;
+  char **changed;  // this burst's paths, not yet deduplicated
+  size_t nchanged, capchanged;
+  bool full;   // this burst needs a full rescan
+  bool burst;  // events are pending
+  uint64_t burst_start;
+  pending *writes;  // files open for writing
+  size_t nwrites, capwrites;
+  int closing;  // handles still to close
+  void (*done)(void *);
+  void *done_ud;
+};
+
+// --- paths -------------------------------------------------------------------------------
+
+static char *normalize(const char *dir) {
+  size_t len = strlen(dir);
+  while (len > 1 && dir[len - 1] == '/')
+    len--;
+  while (len > 2 && dir[0] == '.' && dir[1] == '/') {
+    dir += 2;
+    len -= 2;
+  }
+  return rp_xstrndup(dir, len);
+}
+
+static char *join(const char *dir, const char *name) {
+  rp_buf b = RP_BUF_INIT;
+  if (strcmp(dir, ".") == 0)
+    rp_buf_adds(&b, name);
+  else
+    rp_buf_printf(&b, "%s/%s", dir, name);
+  return rp_buf_detach(&b);
+}
+
+// Whether `path` is `dir` or under it.
+static bool under(const char *path, const char *dir) {
+  if (strcmp(dir, ".") == 0) return true;
+  size_t n = strlen(dir);
+  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static bool is_ignored(const rp_watcher *w, const char *path) {
+  for (size_t i = 0; i < w->nignored; i++)
+    if (under(path, w->ignored[i])) return true;
+  return false;
+}
+
+// --- changes and coalescing -------------------------------------------------------------
+
+static void on_timer(uv_timer_t *t);
+
+static void note_change(rp_watcher *w, const char *path) {
+  if (path) {
+    if (w->nchanged == w->capchanged) {
+      w->capchanged = w->capchanged ? 2 * w->capchanged : 32;
+      w->changed = rp_xrealloc(w->changed, w->capchanged * sizeof *w->changed);
+    }
+    w->changed[w->nchanged++] = rp_xstrndup(path, strlen(path));
+  }
+  uint64_t now = uv_now(w->loop);
+  if (!w->burst) {
+    w->burst = true;
+    w->burst_start = now;
+  }
+  uint64_t waited = now - w->burst_start;
+  uint64_t delay = w->opts.quiet_ms;
+  if (waited >= w->opts.max_ms)
+    delay = 0;
+  else if (waited + delay > w->opts.max_ms)
+    delay = w->opts.max_ms - waited;
+  if (w->closing == 0) uv_timer_start(&w->timer, on_timer, delay, 0);
+}
+
+static void write_started(rp_watcher *w, const char *path) {
+  for (size_t i = 0; i < w->nwrites; i++)
+    if (strcmp(w->writes[i].path, path) == 0) return;
+  if (w->nwrites == w->capwrites) {
+    w->capwrites = w->capwrites ? 2 * w->capwrites : 8;
+    w->writes = rp_xrealloc(w->writes, w->capwrites * sizeof *w->writes);
+  }
+  w->writes[w->nwrites].path = rp_xstrndup(path, strlen(path));
+  w->writes[w->nwrites].since = uv_now(w->loop);
+  w->nwrites++;
+}
+
+static void write_ended(rp_watcher *w, const char *path) {
+  for (size_t i = 0; i < w->nwrites; i++) {
+    if (strcmp(w->writes[i].path, path) != 0) continue;
+    free(w->writes[i].path);
+    w->writes[i] = w->writes[--w->nwrites];
+    return;
+  }
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void on_timer(uv_timer_t *t) {
+  rp_watcher *w = t->data;
+  uint64_t now = uv_now(w->loop);
+  // A file still open for writing holds the rebuild back, up to write_ms.
+  for (size_t i = 0; i < w->nwrites;) {
+    if (now - w->writes[i].since >= w->opts.write_ms) {
+      free(w->writes[i].path);
+      w->writes[i] = w->writes[--w->nwrites];
+      continue;
+    }
+    uv_timer_start(&w->timer, on_timer, w->opts.quiet_ms, 0);
+    return;
+  }
+  qsort(w->changed, w->nchanged, sizeof *w->changed, cmp_str);
+  size_t n = 0;
+  for (size_t i = 0; i < w->nchanged; i++) {
+    if (n > 0 && strcmp(w->changed[n - 1], w->changed[i]) == 0) {
+      free(w->changed[i]);
+      continue;
+    }
+    w->changed[n++] = w->changed[i];
+  }
+  bool full = w->full;
+  w->nchanged = 0;
+  w->full = false;
+  w->burst = false;
+  w->opts.rebuild(w->opts.ud, (const char *const *)w->changed, n, full);
+  for (size_t i = 0; i < n; i++)
+    free(w->changed[i]);
+}
+
+// --- watches ------------------------------------------------------------------------------
+
+size_t rp_watcher_count(const rp_watcher *w) {
+  size_t n = 0;
+  for (size_t i = 0; i < w->nentries; i++)
+    if (w->entries[i].tree) n++;
+  return n;
+}
+
+#ifdef __linux__
+
+enum {
+  TREE_MASK = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
+              IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |
+              IN_EXCL_UNLINK,
+  PARENT_MASK = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR | IN_MASK_ADD,
+};
+
+static wentry *find_wd(rp_watcher *w, int wd) {
+  for (size_t i = 0; i < w->nentries; i++)
+    if (w->entries[i].wd == wd) return &w->entries[i];
+  return NULL;
+}
+
+static void remove_entry(rp_watcher *w, size_t i) {
+  free(w->entries[i].path);
+  w->entries[i] = w->entries[--w->nentries];
+}
+
+static void set_entry(rp_watcher *w, int wd, const char *path, bool tree) {
+  wentry *e = find_wd(w, wd);
+  if (!e) {
+    if (w->nentries == w->capentries) {
+      w->capentries = w->capentries ? 2 * w->capentries : 32;
+      w->entries = rp_xrealloc(w->entries, w->capentries * sizeof *w->entries);
+    }
+    e = &w->entries[w->nentries++];
+    e->wd = wd;
+    e->path = NULL;
+    e->tree = false;
+  }
+  if (tree || !e->path) {
+    // The same folder under a new name (moved within the tree) keeps its
+    // watch: the kernel returns the same descriptor.
+    free(e->path);
+    e->path = rp_xstrndup(path, strlen(path));
+  }
+  e->tree = e->tree || tree;
+}
+
+// Watches `dir` and the folders under it; with `report`, every file found
+// counts as changed (a folder that appeared with content).
+static void add_tree(rp_watcher *w, const char *dir, bool report, int depth) {
+  if (depth > 64 || is_ignored(w, dir)) return;
+  int wd = inotify_add_watch(w->fd, dir, TREE_MASK);
+  if (wd < 0) return;  // gone already, or not a folder: its parent reports it
+  set_entry(w, wd, dir, true);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (de->d_name[0] == '.') continue;
+    char *p = join(dir, de->d_name);
+    bool isdir = de->d_type == DT_DIR;
+    if (de->d_type == DT_UNKNOWN) {
+      struct stat st;
+      isdir = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    if (isdir)
+      add_tree(w, p, report, depth + 1);
+    else if (report && !is_ignored(w, p))
+      note_change(w, p);
+    free(p);
+  }
+  closedir(d);
+}
+
+// Stops watching `dir` and everything under it (it moved away).
+static void remove_tree(rp_watcher *w, const char *dir) {
+  for (size_t i = 0; i < w->nentries;) {
+    if (w->entries[i].tree && under(w->entries[i].path, dir)) {
+      bool is_root = false;
+      for (size_t r = 0; r < w->nroots; r++)
+        if (strcmp(w->roots[r].parent, w->entries[i].path) == 0) is_root = true;
+      if (!is_root) {
+        inotify_rm_watch(w->fd, w->entries[i].wd);
+        remove_entry(w, i);
+        continue;
+      }
+      w->entries[i].tree = false;
+    }
+    i++;
+  }
+}
+
+static void watch_root(rp_watcher *w, const root *r) {
+  int wd = inotify_add_watch(w->fd, r->parent, PARENT_MASK);
+  if (wd >= 0) set_entry(w, wd, r->parent, false);
+  add_tree(w, r->path, false, 0);
+}
+
+static void rescan(rp_watcher *w) {
+  for (size_t i = 0; i < w->nroots; i++)
+    watch_root(w, &w->roots[i]);
+  w->full = true;
+  note_change(w, NULL);
+}
+
+static void handle(rp_watcher *w, const struct inotify_event *ev) {
+  if (ev->mask & IN_Q_OVERFLOW) {
+    rescan(w);
+    return;
+  }
+  wentry *e = find_wd(w, ev->wd);
+  if (!e) return;
+  if (ev->mask & IN_IGNORED) {
+    remove_entry(w, (size_t)(e - w->entries));
+    return;
+  }
+  if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+    char *gone = rp_xstrndup(e->path, strlen(e->path));
+    if (ev->mask & IN_MOVE_SELF) remove_tree(w, gone);
+    for (size_t r = 0; r < w->nroots; r++)
+      if (strcmp(w->roots[r].path, gone) == 0) w->full = true;
+    note_change(w, gone);
+    free(gone);
+    return;
+  }
+  if (ev->len == 0 || !ev->name[0]) return;
+  char *p = join(e->path, ev->name);
+  // A root that appears (again) in its parent.
+  for (size_t r = 0; r < w->nroots; r++) {
+    if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
+        strcmp(w->roots[r].parent, e->path) == 0 && strcmp(w->roots[r].base, ev->name) == 0) {
+      add_tree(w, w->roots[r].path, true, 0);
+      w->full = true;
+      note_change(w, p);
+    }
+  }
+  if (!e->tree || ev->name[0] == '.' || is_ignored(w, p)) {
+    // Not in a tree, a hidden name (an editor's swap or lock file, our own
+    // temporary files), or the output folder.
+    free(p);
+    return;
+  }
+  if (ev->mask & IN_ISDIR) {
+    if (ev->mask & (IN_CREATE | IN_MOVED_TO)) add_tree(w, p, true, 0);
+    if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) remove_tree(w, p);
+  } else {
+    if (ev->mask & (IN_CREATE | IN_MODIFY)) write_started(w, p);
+    if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) write_ended(w, p);
+  }
+  note_change(w, p);
+  free(p);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  rp_watcher *w = h->data;
+  if (status < 0 || !(events & UV_READABLE)) return;
+  char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+  for (;;) {
+    ssize_t n = read(w->fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (char *p = buf; p < buf + n;) {
+      const struct inotify_event *ev = (const struct inotify_event *)p;
+      handle(w, ev);
+      p += sizeof *ev + ev->len;
+    }
+  }
+}
+
+rp_watcher *rp_watcher_new(uv_loop_t *loop, const rp_watcher_opts *opts, rp_diags *diags) {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    rp_diags_add(diags, RP_SEV_ERROR, "rapport", 0, 0, "cannot watch files: %s", strerror(errno));
+    return NULL;
+  }
+  rp_watcher *w = rp_xcalloc(1, sizeof *w);
+  w->loop = loop;
+  w->opts = *opts;
+  if (!w->opts.quiet_ms) w->opts.quiet_ms = 15;
+  if (!w->opts.max_ms) w->opts.max_ms = 300;
+  if (!w->opts.write_ms) w->opts.write_ms = 2000;
+  w->fd = fd;
+  uv_poll_init(loop, &w->poll, fd);
+  w->poll.data = w;
+  uv_poll_start(&w->poll, UV_READABLE, on_readable);
+  uv_timer_init(loop, &w->timer);
+  w->timer.data = w;
+  return w;
+}
+
+void rp_watcher_add_root(rp_watcher *w, const char *dir) {
+  w->roots = rp_xrealloc(w->roots, (w->nroots + 1) * sizeof *w->roots);
+  root *r = &w->roots[w->nroots++];
+  r->path = normalize(dir);
+  const char *slash = strrchr(r->path, '/');
+  if (strcmp(r->path, ".") == 0 || strcmp(r->path, "/") == 0) {
+    r->parent = rp_xstrndup(r->path, strlen(r->path));
+    r->base = rp_xstrndup("", 0);
+  } else if (slash) {
+    r->parent = rp_xstrndup(r->path, slash == r->path ? 1 : (size_t)(slash - r->path));
+    r->base = rp_xstrndup(slash + 1, strlen(slash + 1));
+  } else {
+    r->parent = rp_xstrndup(".", 1);
+    r->base = rp_xstrndup(r->path, strlen(r->path));
+  }
+  watch_root(w, r);
+}
+
+#else  // not Linux
+
+rp_watcher *rp_watcher_new(uv_loop_t *loop, const rp_watcher_opts *opts, rp_diags *diags) {
+  (void)loop;
+  (void)opts;
+  rp_diags_add(diags, RP_SEV_ERROR, "rapport", 0, 0,
+               "watching files needs Linux's inotify in this version");
+  return NULL;
+}
+
+void rp_watcher_add_root(rp_watcher *w, const char *dir) {
+  (void)w;
+  (void)dir;
+}
+
+#endif
+
+void rp_watcher_ignore(rp_watcher *w, const char *dir) {
+  w->ignored = rp_xrealloc(w->ignored, (w->nignored + 1) * sizeof *w->ignored);
+  w->ignored[w->nignored++] = normalize(dir);
+}
+
+static void on_closed(uv_handle_t *h) {
+  rp_watcher *w = h->data;
+  if (--w->closing > 0) return;
+  if (w->fd >= 0) close(w->fd);
+  for (size_t i = 0; i < w->nentries; i++)
+    free(w->entries[i].path);
+  free(w->entries);
+  for (size_t i = 0; i < w->nroots; i++) {
+    free(w->roots[i].path);
+    free(w->roots[i].parent);
+    free(w->roots[i].base);
+  }
+  free(w->roots);
+  for (size_t i = 0; i < w->nignored; i++)
+    free(w->ignored[i]);
+  free(w->ignored);
+  for (size_t i = 0; i < w->nchanged; i++)
+    free(w->changed[i]);
+  free(w->changed);
+  for (size_t i = 0; i < w->nwrites; i++)
+    free(w->writes[i].path);
+  free(w->writes);
+  void (*done)(void *) = w->done;
+  void *ud = w->done_ud;
+  free(w);
+  if (done) done(ud);
+}
+
+void rp_watcher_close(rp_watcher *w, void (*done)(void *ud), void *ud) {
+  w->done = done;
+  w->done_ud = ud;
+  w->closing = 2;
+  uv_timer_stop(&w->timer);
+  uv_poll_stop(&w->poll);
+  uv_close((uv_handle_t *)&w->timer, on_closed);
+  uv_close((uv_handle_t *)&w->poll, on_closed);
+}
