@@ -1,7 +1,8 @@
 #!/bin/sh
 # Benchmark: Rapport's `mustache` command against mustache.js, hogan.js,
 # Handlebars (compat mode) and Jinja2 on generated SOAP progress notes; then
-# `rapport render` on a batch of generated SOAP sessions (notes.py).
+# `rapport render` on a batch of generated SOAP sessions (notes.py); then
+# `rapport watch`'s save-to-output latency beside entr (watch.py).
 # `make bench` runs it after building; it builds nothing itself.
 #
 # Usage: tests/bench/run.sh [--peers-only] [-n N] [--runs R] [--single-runs R]
@@ -37,6 +38,10 @@ fi
 if [ ! -x /usr/bin/time ]; then
   apt_install time
 fi
+# The watch benchmark's peer: entr driving `rapport render`.
+if ! command -v entr >/dev/null 2>&1; then
+  apt_install entr
+fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
@@ -69,5 +74,7 @@ done
 if [ "$notes" = yes ]; then
   # shellcheck disable=SC2086 # notes_args is empty or "-n N"
   "$PY" "$bench/notes.py" --python "$PY" $notes_args || status=1
+  # Watch mode: save-to-output latency beside entr, and memory over 1,000 edits.
+  "$PY" "$bench/watch.py" || status=1
 fi
 exit $status
