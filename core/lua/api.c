@@ -410,6 +410,23 @@ static void check_field_rules(lua_State *L, int f, const char *fn, const where *
   }
 }
 
+// The note pipeline (core/lua/notes.c) puts these into every note, over a
+// session value of the same name: a field there would be silently lost.
+static const char *const reserved_fields[] = {"scores", "checklists", "note_type", NULL};
+
+// Refuses a top-level field whose id, or the first component of its dotted
+// id ("scores.total"), is a reserved name.
+static void check_reserved(lua_State *L, const char *id, const char *fn, const where *w) {
+  size_t len = strcspn(id, ".");
+  for (const char *const *r = reserved_fields; *r; r++) {
+    if (strlen(*r) == len && strncmp(*r, id, len) == 0)
+      luaL_error(L,
+                 "%s: %s uses the reserved name '%s' (Rapport fills in scores, checklists and "
+                 "note_type for every note); give the field another id",
+                 fn, where_text(L, w), *r);
+  }
+}
+
 // Checks each field of the `fields` list of the table at t, and that their
 // ids are unique within the list.
 static void check_fields(lua_State *L, int t, const char *fn, const where *at, int depth) {
@@ -426,6 +443,7 @@ static void check_fields(lua_State *L, int t, const char *fn, const where *at, i
     int f = lua_gettop(L);
     const char *id = raw_string(L, f, "id");
     where w = {at, W_FIELD, id, i};
+    if (!at && id) check_reserved(L, id, fn, &w);
     check_field_rules(L, f, fn, &w, depth);
     for (lua_Integer j = 1; j < i && id; j++) {
       lua_rawgeti(L, fields, j);

@@ -48,7 +48,7 @@
 
 ---A field of a note type's schema, or of an object field.
 ---@class rapport.Field : rapport.ListItem
----@field id string The key in the session file; unique among its siblings. Required.
+---@field id string The key in the session file; unique among its siblings; not scores, checklists or note_type at the top level (Rapport fills those in). Required.
 
 ---The options of rapport.note_type.
 ---@class rapport.NoteTypeOptions

@@ -123,6 +123,38 @@ rapport.note_type{
                 self.assertEqual(r.code, 1, r)
                 self.assertProblem(r, "pl/a.lua", 2, 1, fragment)
 
+    def test_reserved_field_names_are_refused(self):
+        # Rapport puts scores, checklists and note_type into every note; a
+        # field of one of those names would be replaced without a word.
+        for fid in ("scores", "checklists", "note_type", "scores.total"):
+            with self.subTest(id=fid):
+                self.plugin("a.lua", """
+rapport.note_type{ id = "x", fields = {
+  { id = "client.id", type = "string" },
+  { id = "%s", type = "text" },
+} }
+""" % fid)
+                r = self.rapport("--plugins", "pl", "check")
+                self.assertEqual(r.code, 1, r)
+                self.assertProblem(r, "pl/a.lua", 2, 1, "rapport.note_type: fields[2] ('%s') uses "
+                                   "the reserved name '%s'" % (fid, fid.split(".")[0]))
+                self.assertIn("scores, checklists and note_type", r.err)
+
+    def test_reserved_names_are_free_below_the_top_level(self):
+        self.plugin("a.lua", """
+rapport.note_type{ id = "x", layout = "x", fields = {
+  { id = "scores_total", type = "integer" },
+  { id = "client.scores", type = "string" },
+  { id = "session", type = "object", fields = { { id = "note_type", type = "string" } } },
+} }
+""")
+        self.write("templates/x.md.mustache",
+                   "{{scores_total}} {{client.scores}} {{session.note_type}} {{note_type.id}}\n")
+        self.write("s.yaml", "type: x\nscores_total: 3\nclient: { scores: high }\n"
+                   "session: { note_type: short }\n")
+        r = self.rapport("--plugins", "pl", "render", "s.yaml")
+        self.assertEqual((r.code, r.out), (0, "3 high short x\n"), r)
+
     def test_registration_outside_loading_is_refused(self):
         self.plugin("a.lua", """
 rapport.test("late", function(t)
