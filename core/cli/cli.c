@@ -92,8 +92,30 @@ static const command commands[] = {
      "Each line shows the file and line that defines the thing and, when it\n"
      "replaces something of the same name earlier on the search path, what it\n"
      "overrides.\n"},
-    {"watch", NULL, "rapport watch [PATH...] [--out-dir DIR] [--format F] [--serve [PORT]]",
-     "Keep notes rendered as files change, with an optional live preview.\n"},
+    {"watch", rp_cmd_watch,
+     "rapport watch [PATH...] [--out-dir DIR] [--format F] [--serve [PORT]] [--strict]",
+     "Render every session, then keep the notes current as files change.\n"
+     "\n"
+     "PATH is a session file or a folder of them (default: sessions/). The\n"
+     "sessions, the workspace's plugins/ and templates/ and every --plugins and\n"
+     "--templates folder are watched, subfolders included. A change renders again\n"
+     "only what it affects: a session its note, a template the notes whose layout\n"
+     "uses it, a plugin every note (with the plugins loaded again). A session\n"
+     "or plugin with a problem is reported as PATH:LINE:COL: error: MESSAGE, and\n"
+     "the last good note and plugins stay in use until it is fixed. Each rebuild\n"
+     "prints one line. Notes are written atomically, mode 0600. Ctrl-C stops.\n"
+     "\n"
+     "Options:\n"
+     "  --out-dir DIR   where the notes go (default out/), as DIR/NAME.md\n"
+     "  --format F      md (default), html, txt or json, as for render\n"
+     "  --serve [PORT]  also serve a live preview on 127.0.0.1 (a free port\n"
+     "                  unless PORT is given); open the URL it prints: pages\n"
+     "                  refresh themselves and show a broken note's problems\n"
+     "  --strict        a name the layout uses that the note lacks is an error\n"
+     "  --debounce MS   wait for MS quiet milliseconds before rendering (15)\n"
+     "\n"
+     "Example:\n"
+     "  rapport -C examples/clinic watch --serve\n"},
     {"test", rp_cmd_test, "rapport test [--match TEXT] [--builtin] [PATH...]",
      "Run plugin tests (rapport.test blocks) and report N passed, N failed.\n"
      "\n"
@@ -124,7 +146,6 @@ bool rp_cli_help(const char *name) {
     const command *c = find_command(name);
     if (!c) return false;
     printf("usage: %s\n\n%s", c->usage, c->help);
-    if (!c->run) printf("\n(This command is planned and not available in this version.)\n");
     return true;
   }
   printf(
@@ -138,7 +159,7 @@ bool rp_cli_help(const char *name) {
     // The overview shows the first line of each command's help.
     const char *h = commands[i].help;
     int len = (int)strcspn(h, "\n");
-    printf("  %-9s %s%.*s\n", commands[i].name, commands[i].run ? "" : "(planned) ", len, h);
+    printf("  %-9s %.*s\n", commands[i].name, len, h);
   }
   printf(
       "  help      show help for a command: rapport help COMMAND\n"
@@ -255,10 +276,6 @@ int rp_cli_main(int argc, char **argv) {
   const command *c = find_command(name);
   if (!c) {
     status = rp_cli_usage_error(NULL, "no command named '%s'", name);
-    goto done;
-  }
-  if (!c->run) {
-    status = rp_cli_usage_error(NULL, "'%s' is planned and not available in this version", name);
     goto done;
   }
   if (cli.workspace && chdir(cli.workspace) != 0) {

@@ -1,5 +1,5 @@
 """End-to-end tests of the `rapport` command line itself: help, version,
-usage errors, planned commands and the global options (PRODUCT.md section 3).
+usage errors and the global options (PRODUCT.md section 3).
 Exit status: 0 success, 1 a problem in the user's files, 2 a usage error."""
 
 import os
@@ -8,7 +8,8 @@ import unittest
 
 from harness import ROOT, RapportTest
 
-PLANNED = ["watch"]
+# Every command of PRODUCT.md section 3.
+COMMANDS = ["mustache", "render", "new", "check", "list", "watch", "test"]
 
 
 class Help(RapportTest):
@@ -20,8 +21,9 @@ class Help(RapportTest):
                 self.assertEqual(r.err, "", r)
                 self.assertTrue(r.out.startswith("usage: rapport "), r)
                 self.assertRegex(r.out, r"(?m)^  mustache  Render a plain Mustache template")
-                for name in PLANNED:
-                    self.assertRegex(r.out, r"(?m)^  %s +\(planned\) " % name)
+                for name in COMMANDS:
+                    self.assertRegex(r.out, r"(?m)^  %s +[A-Z]" % name)
+                self.assertNotIn("planned", r.out)
                 self.assertIn("-C DIR", r.out)
                 self.assertIn("Exit status: 0 success, 1 a problem", r.out)
 
@@ -49,13 +51,14 @@ class Help(RapportTest):
                 self.assertEqual(r.code, 0, r)
                 self.assertEqual(r.out, self.rapport("help", "mustache").out)
 
-    def test_help_of_a_planned_command_says_it_is_planned(self):
-        for name in PLANNED:
+    def test_every_command_has_help_with_its_usage(self):
+        for name in COMMANDS:
             with self.subTest(command=name):
                 r = self.rapport("help", name)
                 self.assertEqual(r.code, 0, r)
                 self.assertTrue(r.out.startswith("usage: rapport %s" % name), r)
-                self.assertIn("planned and not available", r.out)
+                self.assertNotIn("planned", r.out)
+                self.assertEqual(self.rapport(name, "--help").out, r.out)
 
     def test_help_of_an_unknown_command(self):
         r = self.rapport("help", "nope")
@@ -110,14 +113,6 @@ class UsageErrors(RapportTest):
                 self.assertRenders(self.rapport("--color", when, "mustache", "t.mustache"), "ok\n")
         self.assertUsageError(self.rapport("--color=sometimes", "mustache", "t.mustache"),
                               "--color takes auto, always or never, not 'sometimes'")
-
-    def test_planned_commands_exit_2_saying_planned(self):
-        for name in PLANNED:
-            with self.subTest(command=name):
-                r = self.rapport(name)
-                self.assertUsageError(
-                    r, "'%s' is planned and not available in this version" % name)
-
 
 class GlobalOptions(RapportTest):
     def test_workspace_option_runs_in_the_folder(self):

@@ -19,9 +19,13 @@ import glob
 import os
 import re
 import shlex
+import shutil
+import signal
+import subprocess
+import time
 import unittest
 
-from harness import ROOT, RapportTest
+from harness import ROOT, RapportTest, binary
 
 PLANNED_AND_AVAILABLE = ["mustache", "render", "new", "check", "list", "watch", "test"]
 
@@ -146,7 +150,7 @@ class Readme(RapportTest):
     def test_notes_from_session_files(self):
         # Every command of the section runs from the repository's root and
         # succeeds (their output is checked in test_notes.py).
-        start, end, _ = self.span("Notes from session files", "Commands")
+        start, end, _ = self.span("Notes from session files", "Watch mode and the live preview")
         blocks = [c for _, info, c in fenced_blocks(README, start, end) if info[:1] == ["sh"]]
         self.assertEqual(len(blocks), 1, blocks)
         for line in blocks[0].splitlines():
@@ -174,6 +178,36 @@ class Readme(RapportTest):
                 self.assertEqual(r.code, 0, r)
                 if redirect:
                     self.assertIn("type: soap", r.out)
+
+    def test_watch_section(self):
+        # The command starts, renders the clinic's notes, prints the preview's
+        # address, and stops cleanly on Ctrl-C. It runs in a copy of the
+        # workspace, so nothing is written into the repository.
+        start, end, _ = self.span("Watch mode and the live preview", "Commands")
+        blocks = [c for _, info, c in fenced_blocks(README, start, end) if info[:1] == ["sh"]]
+        self.assertEqual(blocks, ["./build/rapport -C examples/clinic watch --serve\n"])
+        ws = os.path.join(self.dir, "clinic")
+        shutil.copytree(os.path.join(ROOT, "examples", "clinic"), ws)
+        proc = subprocess.Popen([binary(), "-C", ws, "watch", "--serve"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        err = b""
+        try:
+            deadline = time.monotonic() + 60
+            while b"preview at http://127.0.0.1:" not in err and time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                if not line:
+                    break
+                err += line
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, rest = proc.communicate(timeout=60)
+            err += rest
+        self.assertEqual(proc.returncode, 0, err.decode())
+        self.assertIn(b"start: rendered 4 notes", err)
+        self.assertIn(b"rapport: stopped", err)
+        self.assertEqual(sorted(os.listdir(os.path.join(ws, "out"))),
+                         ["al-01.md", "jd-07.md", "mk-03.md", "rb-12.md"])
 
     def test_opening_commands(self):
         # The README opens with the two commands a newcomer runs.
