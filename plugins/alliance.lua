@@ -88,6 +88,7 @@ function M.summarize(values)
     -- One decimal, as a clinician writes it: 4.2, not 4.199999.
     mean = count > 0 and math.floor(sum / count * 10 + 0.5) / 10 or nil,
     rated = count,
+    rated_text = count == 1 and "1 element" or (count .. " elements"),
     lowest = lowest,
     flags = flags,
     plan = plan,
@@ -139,6 +140,8 @@ rapport.test("alliance: mean and lowest element", function(t)
   }
   t.eq(s.mean, 21 / 5)
   t.eq(s.rated, 5)
+  t.eq(s.rated_text, "5 elements")
+  t.eq(M.summarize({ trust = 4 }).rated_text, "1 element")
   t.eq(s.lowest, { "collaboration" })
   t.eq(s.flags, {})
   t.eq(s.plan, {})

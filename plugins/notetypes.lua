@@ -127,6 +127,18 @@ for _, t in ipairs(types) do
   }
 end
 
+-- How a session took place, in words for the note ("in person", not the
+-- value "in_person"); a value a clinic's own note type adds shows as it is.
+local MODALITY_WORDS = { in_person = "in person", video = "video", phone = "phone" }
+rapport.filter("modality", function(value)
+  return MODALITY_WORDS[value] or value
+end)
+
+rapport.test("the modality filter writes words", function(t)
+  t.eq(t.render("{{m | modality}}", { m = "in_person" }), "in person")
+  t.eq(t.render("{{m | modality}}", { m = "boat" }), "boat")
+end)
+
 rapport.test("high risk needs a safety plan", function(t)
   t.eq(validate_risk({ risk = { level = "high" } }), {
     { field = "risk.safety_plan", message = "a high risk level needs a safety plan" },

@@ -304,6 +304,10 @@ static int batch_line(void *worker, const char *line, size_t len, long lineno, r
       // Nothing of a session with problems reaches the output.
       out->len = mark;
       if (out->data) out->data[mark] = '\0';
+    } else if (job->fmt != RP_FMT_JSON) {
+      // Notes one after another read as separate notes: an empty line
+      // after each (JSON Lines stay one record per line).
+      rp_buf_addc(out, '\n');
     }
     return rc;
   }

@@ -45,7 +45,7 @@ def minimal(note_type):
 # must then hold).
 OPTIONAL = [
     ("number", {"session": {"number": 8}}, ["number 8", ": session 8"]),
-    ("minutes", {"session": {"minutes": 50}}, ["| Session | 50 minutes, in_person |"]),
+    ("minutes", {"session": {"minutes": 50}}, ["| Session | 50 minutes, in person |"]),
     ("modality", {"session": {"modality": "video"}}, ["| Session | video |"]),
     ("credentials", {"clinician": {"credentials": "LCSW"}}, ["| Clinician | Dana Whitfield, LCSW |"]),
     ("diagnosis code", {"diagnoses": [{"code": "F41.1"}]}, ["## Diagnoses", "- F41.1"]),
@@ -145,8 +145,8 @@ class Layouts(RapportTest):
                                 notes[(nt, "minimal")])
                 self.assertTrue(notes[(nt, "number")].startswith("# %s: session 8\n\n"
                                                                   % TITLES[nt]))
-                self.assertIn("| Session | in_person |", notes[(nt, "minimal")])
-                self.assertIn("| Session | number 8, in_person |", notes[(nt, "number")])
+                self.assertIn("| Session | in person |", notes[(nt, "minimal")])
+                self.assertIn("| Session | number 8, in person |", notes[(nt, "number")])
                 self.assertIn("| Clinician | Dana Whitfield |", notes[(nt, "minimal")])
                 self.assertIn("| Session | number 8, 50 minutes, video |",
                               notes[(nt, "everything")])

@@ -54,7 +54,7 @@ class Batch(RapportTest):
             self.write("one-%d.json" % i, json.dumps(s))
             one = self.rapport("render", "one-%d.json" % i)
             self.assertEqual(one.code, 0, one)
-            expected += one.out
+            expected += one.out + "\n"  # an empty line after each note
         for jobs in ("1", "2", "4"):
             with self.subTest(jobs=jobs):
                 r = self.rapport("render", "all.jsonl", env={"RAPPORT_JOBS": jobs})
