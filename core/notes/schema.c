@@ -155,6 +155,8 @@ static spot spot_of(vctx *c, rp_value v) {
   return s;
 }
 
+static void vproblem_at(vctx *c, spot at, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 static void vproblem_at(vctx *c, spot at, const char *fmt, va_list ap) {
   rp_diags_vadd(c->diags, RP_SEV_ERROR, c->path, at.line > 0 ? at.line : 1, at.col > 0 ? at.col : 1,
                 fmt, ap);

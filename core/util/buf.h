@@ -44,7 +44,7 @@ static inline void rp_buf_adds(rp_buf *b, const char *s) {
 }
 
 void rp_buf_printf(rp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void rp_buf_vprintf(rp_buf *b, const char *fmt, va_list ap);
+void rp_buf_vprintf(rp_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 // Empties the buffer but keeps its memory for reuse.
 static inline void rp_buf_clear(rp_buf *b) {

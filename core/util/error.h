@@ -63,7 +63,7 @@ typedef struct rp_diags {
 void rp_diags_add(rp_diags *d, rp_severity sev, const char *path, int line, int col,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void rp_diags_vadd(rp_diags *d, rp_severity sev, const char *path, int line, int col,
-                   const char *fmt, va_list ap);
+                   const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 // Appends every entry of `from` to `to` and empties `from`.
 void rp_diags_move(rp_diags *to, rp_diags *from);
 // Orders entries from..n by path, line and column (stable), so a person
