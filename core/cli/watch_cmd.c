@@ -114,11 +114,24 @@ static bool is_template(const char *name) {
   return name[0] != '.' && has_ext(name, ".mustache");
 }
 
+// A folder never read as input, however its path is written ("out",
+// "./out", an absolute path): the output folder, known by device and inode.
+typedef struct skip_dir {
+  dev_t dev;
+  ino_t ino;
+  bool set;
+} skip_dir;
+
+static bool is_skipped(const skip_dir *skip, const struct stat *st) {
+  return skip && skip->set && st->st_dev == skip->dev && st->st_ino == skip->ino;
+}
+
 // Calls fn for every regular file under `dir` whose name passes `keep`,
 // skipping hidden folders and `skip` (the output folder).
-static void walk(const char *dir, name_filter keep, const char *skip, int depth,
+static void walk(const char *dir, name_filter keep, const skip_dir *skip, int depth,
                  void (*fn)(void *ud, const char *path, const struct stat *st), void *ud) {
-  if (depth > 64 || (skip && strcmp(dir, skip) == 0)) return;
+  struct stat dst;
+  if (depth > 64 || stat(dir, &dst) != 0 || is_skipped(skip, &dst)) return;
   DIR *d = opendir(dir);
   if (!d) return;
   struct dirent *de;
@@ -179,7 +192,7 @@ static void scan_file(void *ud, const char *path, const struct stat *st) {
 // Scans the folders of a set; true when a file was added, changed or
 // removed. Removed files leave the set, and their names are in sc->names.
 static void scan_set(scan *sc, const char **dirs, size_t ndirs, name_filter keep,
-                     const char *skip) {
+                     const skip_dir *skip) {
   fileset *fs = sc->set;
   for (size_t i = 0; i < fs->n; i++)
     fs->files[i].seen = false;
@@ -239,8 +252,11 @@ typedef struct watch {
   rp_format fmt;
   bool strict;
   const char *out_dir;
+  skip_dir out;        // the output folder's identity
   const char **roots;  // session files and folders
   size_t nroots;
+  char **owned_roots;  // roots rewritten without their trailing slashes
+  size_t nowned;
   const char **plugin_dirs, **template_dirs;
   size_t nplugin_dirs, ntemplate_dirs;
   rp_renderer *r;
@@ -378,7 +394,7 @@ static size_t scan_sessions(watch *w) {
     struct stat st;
     if (stat(w->roots[i], &st) != 0) continue;
     if (S_ISDIR(st.st_mode))
-      walk(w->roots[i], keep_session, w->out_dir, 0, scan_session, &ss);
+      walk(w->roots[i], keep_session, &w->out, 0, scan_session, &ss);
     else if (S_ISREG(st.st_mode))
       scan_session(&ss, w->roots[i], &st);
   }
@@ -438,6 +454,12 @@ static bool render_session(watch *w, session *s, bool *wrote) {
     }
     uint64_t h = fnv1a(out.data ? out.data : "", out.len);
     struct stat st;
+    if (!s->written && stat(s->out, &st) == 0 && S_ISREG(st.st_mode) &&
+        (size_t)st.st_size == out.len && hash_file(s->out) == h) {
+      // The note on disk (from an earlier run) is this note already.
+      s->written = true;
+      s->out_hash = h;
+    }
     if (!s->written || h != s->out_hash || stat(s->out, &st) != 0) {
       if (rp_same_file(s->out, s->path)) {
         rp_diags_add(&diags, RP_SEV_ERROR, s->out, 0, 0,
@@ -522,9 +544,9 @@ static bool reload_plugins(watch *w) {
 static void rebuild(watch *w, const char *what) {
   uint64_t t0 = uv_hrtime();
   scan ps = {&w->plugin_files, false, NULL, 0};
-  scan_set(&ps, w->plugin_dirs, w->nplugin_dirs, is_lua, w->out_dir);
+  scan_set(&ps, w->plugin_dirs, w->nplugin_dirs, is_lua, &w->out);
   scan ts = {&w->template_files, false, NULL, 0};
-  scan_set(&ts, w->template_dirs, w->ntemplate_dirs, is_template, w->out_dir);
+  scan_set(&ts, w->template_dirs, w->ntemplate_dirs, is_template, &w->out);
   size_t removed = scan_sessions(w);
 
   bool plugins_failed = false, all = false;
@@ -696,6 +718,20 @@ int rp_cmd_watch(rp_cli *cli, int argc, char **argv) {
     status = RP_EXIT_PROBLEM;
     goto done;
   }
+  struct stat ost;
+  if (stat(w.out_dir, &ost) == 0) w.out = (skip_dir){ost.st_dev, ost.st_ino, true};
+  // Roots as written, without trailing slashes ("sessions/" is "sessions").
+  for (size_t i = 0; i < w.nroots; i++) {
+    size_t n = strlen(w.roots[i]);
+    if (n > 1 && w.roots[i][n - 1] == '/') {
+      char *r = rp_xstrndup(w.roots[i], n);
+      while (n > 1 && r[n - 1] == '/')
+        r[--n] = '\0';
+      w.roots[i] = r;
+      w.owned_roots = rp_xrealloc(w.owned_roots, (w.nowned + 1) * sizeof *w.owned_roots);
+      w.owned_roots[w.nowned++] = r;
+    }
+  }
   rp_cli_search_path(cli, "plugins", &w.plugin_dirs, &w.nplugin_dirs);
   rp_cli_search_path(cli, "templates", &w.template_dirs, &w.ntemplate_dirs);
   signal(SIGPIPE, SIG_IGN);
@@ -761,6 +797,9 @@ int rp_cmd_watch(rp_cli *cli, int argc, char **argv) {
   free(w.template_dirs);
   free(out_dir);
 done:
+  for (size_t i = 0; i < w.nowned; i++)
+    free(w.owned_roots[i]);
+  free(w.owned_roots);
   free(w.roots);
   return status;
 }

@@ -42,6 +42,7 @@ struct rp_watcher {
   root *roots;
   size_t nroots;
   char **ignored;
+  struct stat *ignored_st;  // their identities (st_ino 0: did not exist)
   size_t nignored;
   char **changed;  // this burst's paths, not yet deduplicated
   size_t nchanged, capchanged;
@@ -87,6 +88,18 @@ static bool under(const char *path, const char *dir) {
 static bool is_ignored(const rp_watcher *w, const char *path) {
   for (size_t i = 0; i < w->nignored; i++)
     if (under(path, w->ignored[i])) return true;
+  return false;
+}
+
+// Whether the folder `dir` is an ignored one under another name ("./out",
+// an absolute path, a link).
+static bool is_ignored_dir(const rp_watcher *w, const char *dir) {
+  struct stat st;
+  if (w->nignored == 0 || stat(dir, &st) != 0) return false;
+  for (size_t i = 0; i < w->nignored; i++)
+    if (w->ignored_st[i].st_ino && w->ignored_st[i].st_dev == st.st_dev &&
+        w->ignored_st[i].st_ino == st.st_ino)
+      return true;
   return false;
 }
 
@@ -225,7 +238,7 @@ static void set_entry(rp_watcher *w, int wd, const char *path, bool tree) {
 // Watches `dir` and the folders under it; with `report`, every file found
 // counts as changed (a folder that appeared with content).
 static void add_tree(rp_watcher *w, const char *dir, bool report, int depth) {
-  if (depth > 64 || is_ignored(w, dir)) return;
+  if (depth > 64 || is_ignored(w, dir) || is_ignored_dir(w, dir)) return;
   int wd = inotify_add_watch(w->fd, dir, TREE_MASK);
   if (wd < 0) return;  // gone already, or not a folder: its parent reports it
   set_entry(w, wd, dir, true);
@@ -402,6 +415,9 @@ void rp_watcher_add_root(rp_watcher *w, const char *dir) {
 
 void rp_watcher_ignore(rp_watcher *w, const char *dir) {
   w->ignored = rp_xrealloc(w->ignored, (w->nignored + 1) * sizeof *w->ignored);
+  w->ignored_st = rp_xrealloc(w->ignored_st, (w->nignored + 1) * sizeof *w->ignored_st);
+  if (stat(dir, &w->ignored_st[w->nignored]) != 0)
+    memset(&w->ignored_st[w->nignored], 0, sizeof *w->ignored_st);
   w->ignored[w->nignored++] = normalize(dir);
 }
 
@@ -421,6 +437,7 @@ static void on_closed(uv_handle_t *h) {
   for (size_t i = 0; i < w->nignored; i++)
     free(w->ignored[i]);
   free(w->ignored);
+  free(w->ignored_st);
   for (size_t i = 0; i < w->nchanged; i++)
     free(w->changed[i]);
   free(w->changed);

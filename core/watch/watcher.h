@@ -54,7 +54,9 @@ rp_watcher *rp_watcher_new(uv_loop_t *loop, const rp_watcher_opts *opts, rp_diag
 void rp_watcher_add_root(rp_watcher *w, const char *dir);
 
 // Never watches `dir` or anything under it, nor reports changes there (the
-// output folder, when it is inside a watched tree).
+// output folder, when it is inside a watched tree). The folder is known by
+// its path and by its device and inode, so "./out" or an absolute path to it
+// is ignored too.
 void rp_watcher_ignore(rp_watcher *w, const char *dir);
 
 // The number of folders watched now (for tests and the log).
