@@ -50,9 +50,11 @@ run: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 $(CTEST_FLAGS)
 
+# The sanitizer build also has allocation-failure injection (RP_FAULT_INJECTION,
+# a counter per allocation), so that its run includes tests/fault/.
 asan: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DRP_SANITIZE=ON \
-	  -DRP_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	  -DRP_FAULT_INJECTION=ON -DRP_WERROR=$(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_DIR) --parallel $(JOBS)
 	$(SANITIZER_ENV) ctest --test-dir $(ASAN_DIR) --output-on-failure -j2 $(CTEST_FLAGS)
 

@@ -7,10 +7,31 @@
 // from that count or from where yajl's pointer into the source points.
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <yajl/yajl_parse.h>
 
 #include "data/internal.h"
+
+// yajl allocates through the core's checked allocators: they count for
+// fault injection (util/buf.h), and a failure ends the run through rp_oom()
+// instead of reaching yajl, which does not check every allocation.
+static void *yajl_x_malloc(void *ctx, size_t n) {
+  (void)ctx;
+  return rp_xmalloc(n);
+}
+
+static void *yajl_x_realloc(void *ctx, void *p, size_t n) {
+  (void)ctx;
+  return rp_xrealloc(p, n);
+}
+
+static void yajl_x_free(void *ctx, void *p) {
+  (void)ctx;
+  free(p);
+}
+
+static yajl_alloc_funcs yajl_x_funcs = {yajl_x_malloc, yajl_x_realloc, yajl_x_free, NULL};
 
 typedef struct json_ctx {
   rp_build b;
@@ -355,7 +376,7 @@ int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t le
   c.last_end = 0;
   c.finishing = false;
   c.status = RP_OK;
-  c.h = yajl_alloc(&json_callbacks, NULL, &c);
+  c.h = yajl_alloc(&json_callbacks, &yajl_x_funcs, &c);
   if (!c.h) rp_oom();
   // Strict: these are yajl's defaults, set here so that nobody relaxes them
   // by accident. Strings are validated, comments, trailing garbage and

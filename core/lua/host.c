@@ -36,9 +36,22 @@ static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     // megabytes): charge an instruction per 32 bytes.
     h->remaining -= (long)(grow / 32);
   }
-  void *p = realloc(ptr, nsize);
+  // A block that shrinks must not fail (Lua assumes it cannot), so only a
+  // growing one asks the fault injector (util/buf.h).
+  void *p = nsize > osize && rp_fault_alloc(true) ? NULL : realloc(ptr, nsize);
   if (p) h->used = h->used - osize + nsize;
   return p;
+}
+
+// An error raised outside every protected call lands here. The host's own
+// code calls no metamethod outside one, so only a failed allocation can
+// raise it: end the run as every failed allocation of the core does, rather
+// than with Lua's abort().
+static int host_panic(lua_State *L) {
+  if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "not enough memory") == 0)
+    rp_oom();
+  fputs("rapport: internal error: a Lua error outside a protected call\n", stderr);
+  abort();
 }
 
 // Every RP_HOOK_EVERY instructions (coroutines: their own count). The
@@ -57,6 +70,7 @@ rp_lua *rp_lua_new(const rp_lua_opts *opts) {
     free(h);
     return NULL;
   }
+  lua_atpanic(h->L, host_panic);
   // Libraries are opened into the registry's loaded table only, to copy the
   // safe functions from; the sandbox never sees these tables themselves.
   luaL_requiref(h->L, LUA_GNAME, luaopen_base, 0);

@@ -152,6 +152,21 @@ void rp_output_escape_markdown(rp_buf *out, const char *s, size_t len) {
 // Parsing
 // ---------------------------------------------------------------------------
 
+// cmark-gfm allocates through the core's checked allocators: they count for
+// fault injection (util/buf.h), and a failure ends the run through rp_oom()
+// as cmark-gfm's own allocator would end it with abort(). Every parser, node
+// and rendering of this file uses it; only the extension registry, made once
+// per process, keeps cmark-gfm's default.
+static void *cmark_x_calloc(size_t n, size_t size) {
+  return rp_xcalloc(n, size);
+}
+
+static void *cmark_x_realloc(void *p, size_t n) {
+  return rp_xrealloc(p, n);
+}
+
+static cmark_mem cmark_x_mem = {cmark_x_calloc, cmark_x_realloc, free};
+
 static pthread_once_t extensions_once = PTHREAD_ONCE_INIT;
 
 // cmark-gfm's registration sets a plain global flag: run it exactly once,
@@ -173,7 +188,7 @@ enum { PARSE_OPTIONS = CMARK_OPT_VALIDATE_UTF8 | CMARK_OPT_STRIKETHROUGH_DOUBLE_
 static int parse(const char *md, size_t len, cmark_node **doc, cmark_parser **parser,
                  rp_diags *diags) {
   pthread_once(&extensions_once, extensions_register);
-  cmark_parser *p = cmark_parser_new(PARSE_OPTIONS);
+  cmark_parser *p = cmark_parser_new_with_mem(PARSE_OPTIONS, &cmark_x_mem);
   for (size_t i = 0; i < sizeof extension_names / sizeof *extension_names; i++) {
     cmark_syntax_extension *ext = cmark_find_syntax_extension(extension_names[i]);
     if (!ext) {
@@ -232,7 +247,7 @@ static void replace_node(cmark_node *n, cmark_node *repl) {
 }
 
 static cmark_node *new_text(const char *literal) {
-  cmark_node *t = cmark_node_new(CMARK_NODE_TEXT);
+  cmark_node *t = cmark_node_new_with_mem(CMARK_NODE_TEXT, &cmark_x_mem);
   cmark_node_set_literal(t, literal ? literal : "");
   return t;
 }
@@ -259,7 +274,7 @@ static void prepare_for_html(cmark_node *doc) {
         cmark_node_set_list_tight(n, 0);
         break;
       case CMARK_NODE_HTML_BLOCK: {
-        cmark_node *code = cmark_node_new(CMARK_NODE_CODE_BLOCK);
+        cmark_node *code = cmark_node_new_with_mem(CMARK_NODE_CODE_BLOCK, &cmark_x_mem);
         cmark_node_set_literal(code, cmark_node_get_literal(n));
         replace_node(n, code);
         break;
@@ -271,7 +286,7 @@ static void prepare_for_html(cmark_node *doc) {
         replace_node(n, new_text("\n"));
         break;
       case CMARK_NODE_IMAGE: {
-        cmark_node *link = cmark_node_new(CMARK_NODE_LINK);
+        cmark_node *link = cmark_node_new_with_mem(CMARK_NODE_LINK, &cmark_x_mem);
         cmark_node_set_url(link, cmark_node_get_url(n));
         cmark_node_set_title(link, cmark_node_get_title(n));
         cmark_node *child;
@@ -356,8 +371,8 @@ int rp_output_html(const char *md, size_t len, const char *title, rp_buf *out, r
   prepare_for_html(doc);
   // No CMARK_OPT_UNSAFE: unsafe link targets are emptied. Soft breaks show
   // as spaces, as a browser would show them without pre-wrap.
-  char *body =
-      cmark_render_html(doc, CMARK_OPT_NOBREAKS, cmark_parser_get_syntax_extensions(parser));
+  char *body = cmark_render_html_with_mem(doc, CMARK_OPT_NOBREAKS,
+                                          cmark_parser_get_syntax_extensions(parser), &cmark_x_mem);
   cmark_node_free(doc);
   cmark_parser_free(parser);
   if (!body) {
