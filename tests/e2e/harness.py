@@ -9,6 +9,7 @@ Python standard library is used, so the tests run on a fresh machine.
 
 import os
 import re
+import shlex
 import subprocess
 import tempfile
 import unittest
@@ -30,9 +31,19 @@ def binary():
     return os.path.abspath(path)
 
 
+def wrapper():
+    """The command that runs the binary under a checker, from
+    $RAPPORT_WRAPPER (`make valgrind` sets it to valgrind's memcheck), as a
+    list; empty when the binary runs on its own."""
+    return shlex.split(os.environ.get("RAPPORT_WRAPPER", ""))
+
+
 def sanitized():
-    """True when the binary was built with AddressSanitizer (CTest says so)."""
-    return os.environ.get("RAPPORT_SANITIZED", "") in ("1", "ON", "on", "true")
+    """True when the binary runs under a memory checker: built with
+    AddressSanitizer (CTest says so) or run through $RAPPORT_WRAPPER. Memory
+    and time figures mean nothing then."""
+    return (os.environ.get("RAPPORT_SANITIZED", "") in ("1", "ON", "on", "true")
+            or bool(wrapper()))
 
 
 class Result:
@@ -52,7 +63,9 @@ def run(args, cwd=None, stdin=None, timeout=60, env=None):
     if isinstance(stdin, str):
         stdin = stdin.encode("utf-8")
     full_env = dict(os.environ, **env) if env else None
-    proc = subprocess.run([binary()] + list(args), cwd=cwd, input=stdin, env=full_env,
+    if wrapper():
+        timeout *= 20  # memcheck runs a program 20 to 50 times slower
+    proc = subprocess.run(wrapper() + [binary()] + list(args), cwd=cwd, input=stdin, env=full_env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=timeout, check=False,
                           stdin=None if stdin is not None else subprocess.DEVNULL)
