@@ -345,7 +345,8 @@ def sweep(sc, scratch):
     for key, runs in groups.items():
         o = runs[0]
         ns_text = ", ".join(str(r.n) for r in runs[:40]) + (", ..." if len(runs) > 40 else "")
-        print("FAIL %s: %d runs: %s\n  N = %s\n  first: N=%d exit %s\n--- stderr (last 1500 bytes)\n%s"
+        print("FAIL %s: %d runs: %s\n  N = %s\n  first: N=%d exit %s\n"
+              "--- stderr (last 1500 bytes)\n%s"
               % (sc.name, len(runs), key, ns_text, o.n, o.code, o.err[-1500:]))
     return not failures
 
