@@ -11,6 +11,8 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
+FUZZ_DIR    ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Warnings are errors in CI (CI=true), so nothing merges with a warning in it.
@@ -31,7 +33,7 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 \
 # The C sources that lint and format look at.
 SOURCES = $(shell find core tests -name '*.c' -o -name '*.h' 2>/dev/null | sort)
 
-.PHONY: all deps configure build run test asan lint format bench clean
+.PHONY: all deps configure build run test asan lint format bench clean fuzz fuzz-smoke
 
 all: build
 
@@ -71,6 +73,21 @@ format:
 
 bench: build
 	tests/bench/run.sh
+
+# libFuzzer targets (tests/fuzz/), built with clang, ASan and UBSan into
+# their own directory and run for FUZZ_SECONDS each; any finding fails.
+# Warnings stay warnings here: clang warns where gcc, which CI holds to
+# -Werror, does not, and this build is for findings, not for style.
+fuzz: deps
+	@scripts/deps.sh libclang-rt-14-dev
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DRP_FUZZ=ON -DBUILD_TESTING=OFF -DRP_WERROR=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_DIR) --target fuzz_targets --parallel $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_DIR)
+
+# The same, briefly: what CI runs.
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=15
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -13,7 +13,9 @@
 #
 # Usage: scripts/deps.sh            the build and test dependencies
 #        scripts/deps.sh PKG...     those packages instead (`make lint` asks
-#                                   for clang-format and cppcheck this way)
+#                                   for clang-format and cppcheck this way,
+#                                   `make fuzz` for libclang-rt-14-dev:
+#                                   clang's libFuzzer and sanitizer runtimes)
 set -eu
 
 PACKAGES="
