@@ -228,7 +228,8 @@ const rp_entry *rp_build_close(rp_build *b) {
   rp_build_frame *f = &b->stack[--b->depth];
   rp_node *n = f->node;
   size_t count = doc->npend - f->first;
-  const rp_entry *from = doc->pend + f->first;
+  // pend is NULL until a first entry is pending (an empty first container).
+  const rp_entry *from = count ? doc->pend + f->first : NULL;
   const rp_entry *dup = NULL;
   n->len = n->cap = (uint32_t)count;
   if (n->kind == RP_KIND_LIST) {
@@ -525,6 +526,7 @@ size_t rp_utf8_check(const char *s, size_t len) {
       if ((w[0] | w[1] | w[2] | w[3]) & high) break;
       i += 32;
     }
+    if (i == len) break;  // the skip ended exactly at the end
     if (len - i >= 8) {
       uint64_t w;
       memcpy(&w, p + i, 8);

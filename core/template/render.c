@@ -56,6 +56,8 @@ typedef struct render {
   bool mid_line;  // at_line_start, but the line began before: strip, don't indent
   frame *frames;
   size_t nframes, framecap;
+  const rp_node **blocks;  // overrides being rendered now, innermost last
+  size_t nblocks, blockcap;
   rp_buf scratch[2];
 } render;
 
@@ -670,16 +672,29 @@ static const rp_node *find_override(const rp_template *ft, const rp_node *p, con
 static void render_block(render *r, const rp_template *t, const rp_node *n) {
   // The outermost override wins: the template that started the chain of
   // parents has the last word over every parent in between.
+  // An override being rendered already does not apply to the blocks of the
+  // same name inside it ({{$b}}{{$b}}..{{/b}}{{/b}}): they take the next
+  // override, or their own content, so that the block cannot expand into
+  // itself for ever.
   const rp_template *ct = t;
   const rp_node *cn = n;
   for (size_t f = 0; f < r->nframes; f++) {
     const rp_node *o = find_override(r->frames[f].t, r->frames[f].parent, n);
-    if (o) {
+    bool active = false;
+    for (size_t k = 0; o && k < r->nblocks; k++)
+      if (r->blocks[k] == o) active = true;
+    if (o && !active) {
       ct = r->frames[f].t;
       cn = o;
       break;
     }
   }
+  if (!enter(r, t, n, "blocks")) return;
+  if (r->nblocks == r->blockcap) {
+    r->blockcap = r->blockcap ? 2 * r->blockcap : 8;
+    r->blocks = rp_xrealloc(r->blocks, r->blockcap * sizeof *r->blocks);
+  }
+  r->blocks[r->nblocks++] = cn;
   indent_state is = indent_save(r);
   if (n->standalone) {
     indent_push(r, n->indent, n->indentlen);
@@ -695,6 +710,8 @@ static void render_block(render *r, const rp_template *t, const rp_node *n) {
   size_t before = r->out->len;
   uint32_t ci = (uint32_t)(cn - ct->nodes);
   render_nodes(r, ct, ci + 1, cn->end);
+  r->nblocks--;
+  r->depth--;
   indent_restore(r, is);
   if (n->standalone && r->out->len > before) {
     // A standalone block replaces whole lines: end its last line.
@@ -771,6 +788,7 @@ int rp_template_render(const rp_template *t, const rp_ctx *ctx, const rp_render_
   render_nodes(&r, t, 0, t->nnodes);
   free(r.stack);
   free(r.frames);
+  free(r.blocks);
   rp_buf_free(&r.indent);
   rp_buf_free(&r.scratch[0]);
   rp_buf_free(&r.scratch[1]);

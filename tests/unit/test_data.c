@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "data/data.h"
+#include "data/internal.h"
 #include "util/number.h"
 
 // A string literal and its length (literals here may hold NUL or \xff).
@@ -1360,6 +1361,38 @@ static void test_reset_keeps_memory_flat(void **state) {
 
 // One giant document does not pin its memory: reset goes back to a bounded
 // size, and the next ordinary document fits in it.
+// Found by fuzzing: the UTF-8 check skips ASCII 32 bytes at a time and then
+// read the byte after its input when the skip ended exactly at the end.
+static void test_utf8_check_stops_at_the_end(void **state) {
+  (void)state;
+  for (size_t len = 0; len <= 96; len++) {
+    // Exactly len bytes, so that AddressSanitizer sees any read past them.
+    char *s = malloc(len ? len : 1);
+    memset(s, 'a', len);
+    assert_int_equal(rp_utf8_check(s, len), len);
+    free(s);
+  }
+}
+
+// Found by fuzzing: an empty list or map as a fresh document's first
+// container did pointer arithmetic on a NULL array.
+static void test_empty_first_container(void **state) {
+  (void)state;
+  const char *texts[] = {"[]", "{}", "[[]]", "{\"a\": {}}"};
+  for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+    rp_doc *doc = rp_doc_new();
+    rp_diags d = RP_DIAGS_INIT;
+    rp_value root;
+    assert_int_equal(rp_json_parse(doc, "t.json", texts[i], strlen(texts[i]), &d, &root), RP_OK);
+    assert_int_equal(d.n, 0);
+    rp_doc_free(doc);
+    doc = rp_doc_new();
+    assert_int_equal(rp_yaml_parse(doc, "t.yaml", texts[i], strlen(texts[i]), &d, &root), RP_OK);
+    rp_doc_free(doc);
+    rp_diags_free(&d);
+  }
+}
+
 static void test_reset_after_giant_document(void **state) {
   (void)state;
   const int count = 200000;
@@ -1453,6 +1486,8 @@ int main(void) {
       cmocka_unit_test(test_jsonl_read_error),
       cmocka_unit_test(test_reset_keeps_memory_flat),
       cmocka_unit_test(test_reset_after_giant_document),
+      cmocka_unit_test(test_utf8_check_stops_at_the_end),
+      cmocka_unit_test(test_empty_first_container),
       cmocka_unit_test(test_parse_adds_to_doc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
