@@ -99,6 +99,7 @@ static bool fill(batch *b, slot *s) {
       // One line longer than the limit: report it and drop it unread.
       rp_diags_add(&s->diags, RP_SEV_ERROR, b->path, (int)b->next_line, 1,
                    "line longer than %zu MiB", b->max_line >> 20);
+      s->lines++;
       s->failed++;
       rp_buf_clear(&s->in);
       scanned = 0;

@@ -137,7 +137,17 @@ int rp_render_note(rp_renderer *w, const char *path, rp_value root, rp_format fm
   // reaches another's render through a plugin's state. The built-in plugins
   // keep none (see rp_plugins_all_builtin), so with only them loaded the
   // reset is needed only after a session that failed part way.
-  if (w->dirty || (w->used && !rp_plugins_all_builtin(w->p))) rp_plugins_reset(w->p, diags);
+  if (w->dirty || (w->used && !rp_plugins_all_builtin(w->p))) {
+    size_t before = diags->errors;
+    if (rp_plugins_reset(w->p, diags) != RP_OK || diags->errors > before) {
+      // A plugin that ran again and failed (out of memory) is gone: this
+      // session's note would be made without it.
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
+                   "no note: the plugins could not be run again for this session");
+      w->dirty = true;
+      return RP_EDATA;
+    }
+  }
   w->used = true;
   rp_doc *doc = rp_doc_new();
   rp_value note;
@@ -245,6 +255,7 @@ typedef struct batch_job {
   rp_atomic *sink;      // -o FILE: every note, in order
   long written;         // notes written so far (sink or stdout)
   _Atomic long done;    // lines done, for progress
+  size_t main_errors;   // problems the main thread met loading the plugins
   bool progress;
   bool problems;
 } batch_job;
@@ -252,6 +263,7 @@ typedef struct batch_job {
 typedef struct batch_worker {
   rp_renderer *r;
   batch_job *job;
+  char *load_error;  // the first problem loading this worker's plugins
 } batch_worker;
 
 static void *batch_worker_new(void *ud) {
@@ -261,6 +273,14 @@ static void *batch_worker_new(void *ud) {
   // Problems were reported when the main thread loaded the same plugins.
   rp_diags quiet = RP_DIAGS_INIT;
   bw->r = rp_renderer_new(job->cli, job->strict, NULL, &quiet);
+  // The main thread loaded the same plugins and reported their problems; a
+  // worker that meets one the main thread did not (out of memory) renders
+  // nothing rather than notes without a plugin.
+  if (quiet.errors > job->main_errors) {
+    for (size_t i = 0; i < quiet.n && !bw->load_error; i++)
+      if (quiet.items[i].sev == RP_SEV_ERROR)
+        bw->load_error = rp_xstrndup(quiet.items[i].msg, strlen(quiet.items[i].msg));
+  }
   rp_diags_free(&quiet);
   // Prints from several threads would come out of order: drop them here.
   rp_plugins_set_print(bw->r->p, NULL, NULL);
@@ -270,6 +290,7 @@ static void *batch_worker_new(void *ud) {
 static void batch_worker_free(void *worker) {
   batch_worker *bw = worker;
   rp_renderer_free(bw->r);
+  free(bw->load_error);
   free(bw);
 }
 
@@ -284,12 +305,38 @@ static char *line_output_name(const char *dir, const char *input, long lineno, r
   return rp_buf_detach(&b);
 }
 
+static int batch_session(batch_worker *bw, const char *line, size_t len, long lineno, rp_buf *out,
+                         rp_diags *diags);
+
 static int batch_line(void *worker, const char *line, size_t len, long lineno, rp_buf *out,
                       rp_diags *diags) {
   batch_worker *bw = worker;
   batch_job *job = bw->job;
-  rp_renderer *w = bw->r;
   job->done++;
+  if (bw->load_error) {
+    rp_diags_add(diags, RP_SEV_ERROR, job->path, (int)lineno, 1,
+                 "no note: the plugins did not load for this session (%s)", bw->load_error);
+    return RP_EDATA;
+  }
+  size_t first = diags->n;
+  int rc = batch_session(bw, line, len, lineno, out, diags);
+  if (rc != RP_OK) {
+    // Every failed session is named by its line, even when its problems
+    // are elsewhere (a plugin's file, a template).
+    bool named = false;
+    for (size_t i = first; i < diags->n && !named; i++)
+      named = diags->items[i].sev == RP_SEV_ERROR && strcmp(diags->items[i].path, job->path) == 0;
+    if (!named)
+      rp_diags_add(diags, RP_SEV_ERROR, job->path, (int)lineno, 1,
+                   "no note for this session (the problems are above)");
+  }
+  return rc;
+}
+
+static int batch_session(batch_worker *bw, const char *line, size_t len, long lineno, rp_buf *out,
+                         rp_diags *diags) {
+  batch_job *job = bw->job;
+  rp_renderer *w = bw->r;
   rp_doc_reset(w->in);
   rp_value root;
   size_t first = diags->n;
@@ -339,9 +386,12 @@ static void batch_emit(void *ud, const rp_buf *out, const rp_diags *diags) {
 // Renders the JSONL file `path`; returns the number of sessions rendered and
 // adds the number of lines to *total.
 static long render_batch(batch_job *job, long *total) {
-  FILE *f = fopen(job->path, "rb");
+  rp_diags od = RP_DIAGS_INIT;
+  int open_status;
+  FILE *f = rp_open_input(job->path, &od, &open_status);
+  rp_diags_print(&od, stderr);
+  rp_diags_free(&od);
   if (!f) {
-    fprintf(stderr, "%s: error: cannot open: %s\n", job->path, strerror(errno));
     job->problems = true;
     return 0;
   }
@@ -447,6 +497,7 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
   }
   rp_diags diags = RP_DIAGS_INIT;
   rp_renderer *w = rp_renderer_new(cli, strict, NULL, &diags);
+  size_t load_errors = diags.errors;
   bool problems = diags.errors > 0;
   rp_diags_print(&diags, stderr);
   rp_diags_clear(&diags);
@@ -464,7 +515,8 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
                        .fmt = fmt,
                        .path = files[i],
                        .out_dir = out_dir,
-                       .progress = progress};
+                       .progress = progress,
+                       .main_errors = load_errors};
       rp_atomic sink;
       if (out_path) {
         if (rp_same_file(out_path, files[i])) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "data/internal.h"
+#include "util/file.h"
 
 typedef int (*parse_fn)(rp_doc *doc, const char *path, const char *src, size_t len, rp_diags *diags,
                         rp_value *root);
@@ -32,12 +33,9 @@ int rp_data_load_file(rp_doc *doc, const char *path, rp_diags *diags, rp_value *
                  "unknown data file type (expected .json, .yaml or .yml)");
     return RP_EUSAGE;
   }
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    int e = errno;
-    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(e));
-    return e == ENOENT ? RP_ENOTFOUND : RP_EIO;
-  }
+  int open_status;
+  FILE *f = rp_open_input(path, diags, &open_status);
+  if (!f) return open_status;
   // The size is only a hint (the file may be a pipe or change while read);
   // the cap is enforced on what is actually read.
   struct stat st;

@@ -223,6 +223,12 @@ static bool run_checklists(rp_plugins *p, int nt, int note, rp_doc *in, rp_value
       lua_rawgeti(L, -1, (lua_Integer)i);
       const char *id = lua_tostring(L, -1);
       const rp_item *cl = id ? find_item(p, RP_ITEM_CHECKLIST, id) : NULL;
+      if (id && !cl && field(L, note, id) != LUA_TNIL) {
+        // Its plugin failed to load: the note would lack the answers given.
+        rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
+                     "no note: its note type needs the checklist '%s', which did not load", id);
+        ok = false;
+      }
       if (cl && field(L, note, id) != LUA_TNIL) {
         int answers = lua_gettop(L);
         lua_rawgeti(L, LUA_REGISTRYINDEX, cl->ref);
@@ -299,7 +305,13 @@ static bool run_measures(rp_plugins *p, int nt, int note, rp_doc *in, rp_value r
       lua_rawgeti(L, list, (lua_Integer)i);
       const char *id = lua_tostring(L, -1);
       const rp_item *m = id ? find_item(p, RP_ITEM_MEASURE, id) : NULL;
-      if (!m || field(L, measures, id) == LUA_TNIL) continue;
+      if (id && !m) {
+        rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
+                     "no note: its note type needs the measure '%s', which did not load", id);
+        ok = false;
+        continue;
+      }
+      if (field(L, measures, id) == LUA_TNIL) continue;
       int scores = lua_gettop(L);
       lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);
       int def = lua_gettop(L);

@@ -2,23 +2,53 @@
 #include "util/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-int rp_read_file(const char *path, size_t max, rp_buf *out, rp_diags *diags) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+FILE *rp_open_input(const char *path, rp_diags *diags, int *status) {
+  // O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one
+  // for ever. Reads block again once it is open (a FIFO without a writer
+  // then reads as empty).
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
     int e = errno;
+    if (e == EISDIR) {
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "is a folder, not a file");
+      *status = RP_EIO;
+      return NULL;
+    }
     rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(e));
-    return e == ENOENT ? RP_ENOTFOUND : RP_EIO;
+    *status = e == ENOENT ? RP_ENOTFOUND : RP_EIO;
+    return NULL;
   }
   struct stat st;
-  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-    fclose(f);
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
     rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "is a folder, not a file");
-    return RP_EIO;
+    *status = RP_EIO;
+    return NULL;
   }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    int e = errno;
+    close(fd);
+    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(e));
+    *status = RP_EIO;
+    return NULL;
+  }
+  *status = RP_OK;
+  return f;
+}
+
+int rp_read_file(const char *path, size_t max, rp_buf *out, rp_diags *diags) {
+  int status;
+  FILE *f = rp_open_input(path, diags, &status);
+  if (!f) return status;
   size_t start = out->len;
   char chunk[65536];
   size_t n;

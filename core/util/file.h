@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/buf.h"
 #include "util/error.h"
@@ -12,3 +13,8 @@
 // directory", "is a folder, not a file", "larger than the limit of N MiB").
 // Returns RP_OK, RP_ENOTFOUND (no such file), RP_EIO or RP_ELIMIT.
 int rp_read_file(const char *path, size_t max, rp_buf *out, rp_diags *diags);
+
+// Opens `path` for reading, as every input is opened: a folder is refused
+// ("is a folder, not a file"), and a FIFO opens at once instead of waiting
+// for a writer. NULL after reporting, with *status RP_ENOTFOUND or RP_EIO.
+FILE *rp_open_input(const char *path, rp_diags *diags, int *status);

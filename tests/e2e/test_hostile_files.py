@@ -272,7 +272,7 @@ class Hostile(RapportTest):
         self.assertBesideGood("folder.yaml", "is a folder")
         shutil.rmtree(self.path("out"))
         os.mkdir(self.path("folder.json"))
-        self.assertBesideGood("folder.json", "Is a directory")
+        self.assertBesideGood("folder.json", "is a folder, not a file")
 
     def test_a_fifo_does_not_block(self):
         # Nothing ever writes to these FIFOs: opening one for reading in the

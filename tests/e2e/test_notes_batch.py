@@ -280,10 +280,12 @@ end)
         self.assertEqual(r.code, 1, r)
         self.assertEqual(r.out, "")
         problems = self.problems(r)
-        self.assertEqual(len(problems), 2, r)
-        for p in problems:
-            self.assertEqual(p[0:2], ("plugins/bad.lua", 2), r)
-            self.assertIn("cannot stamp", p[3])
+        # Each session: the handler's error at its line, then the session
+        # named by its line in the batch (its problem is in another file).
+        self.assertEqual([p[0:2] for p in problems], [("plugins/bad.lua", 2), ("day.jsonl", 1),
+                                                      ("plugins/bad.lua", 2), ("day.jsonl", 2)], r)
+        self.assertIn("cannot stamp", problems[0][3])
+        self.assertIn("no note for this session", problems[1][3])
 
 
 if __name__ == "__main__":

@@ -1122,7 +1122,7 @@ static void test_load_file_errors(void **state) {
   // A directory cannot be read.
   snprintf(path, sizeof path, "%s/dir.json", dir);
   assert_int_equal(mkdir(path, 0700), 0);
-  snprintf(want, sizeof want, "%s: error: read error: Is a directory", path);
+  snprintf(want, sizeof want, "%s: error: is a folder, not a file", path);
   expect_load_error(path, RP_EIO, want);
   assert_int_equal(rmdir(path), 0);
   assert_int_equal(rmdir(dir), 0);
