@@ -325,7 +325,8 @@ static int batch_line(void *worker, const char *line, size_t len, long lineno, r
     // are elsewhere (a plugin's file, a template).
     bool named = false;
     for (size_t i = first; i < diags->n && !named; i++)
-      named = diags->items[i].sev == RP_SEV_ERROR && strcmp(diags->items[i].path, job->path) == 0;
+      named = diags->items[i].sev == RP_SEV_ERROR && diags->items[i].line == (int)lineno &&
+              strcmp(diags->items[i].path, job->path) == 0;
     if (!named)
       rp_diags_add(diags, RP_SEV_ERROR, job->path, (int)lineno, 1,
                    "no note for this session (the problems are above)");
