@@ -33,7 +33,7 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 \
 # The C sources that lint and format look at.
 SOURCES = $(shell find core tests -name '*.c' -o -name '*.h' 2>/dev/null | sort)
 
-.PHONY: all deps configure build run test asan lint format bench clean fuzz fuzz-smoke
+.PHONY: all deps configure build run test asan valgrind lint format bench clean fuzz fuzz-smoke
 
 all: build
 
@@ -59,6 +59,16 @@ asan: deps
 	  -DRP_FAULT_INJECTION=ON -DRP_WERROR=$(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_DIR) --parallel $(JOBS)
 	$(SANITIZER_ENV) ctest --test-dir $(ASAN_DIR) --output-on-failure -j2 $(CTEST_FLAGS)
+
+# The end-to-end suite again with every run of the binary under valgrind's
+# memcheck: a memory error or a definite leak makes that run exit 99, which
+# fails its test. CI runs it after the sanitizer build.
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full \
+           --errors-for-leak-kinds=definite --show-leak-kinds=definite
+valgrind: build
+	@scripts/deps.sh valgrind
+	RAPPORT_WRAPPER="$(VALGRIND)" ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 \
+	  -R '^e2e/' $(CTEST_FLAGS)
 
 lint:
 	@scripts/deps.sh clang-format cppcheck lua-check
