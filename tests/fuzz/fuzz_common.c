@@ -136,14 +136,6 @@ void fuzz_split(const uint8_t *data, size_t size, const char **a, size_t *alen, 
   *blen = nul ? size - *alen - 1 : 0;
 }
 
-char *fuzz_input_copy(const void *data, size_t size) {
-  char *copy = malloc(size + FUZZ_NUL_AFTER_INPUT);
-  if (!copy) abort();
-  if (size) memcpy(copy, data, size);
-  if (FUZZ_NUL_AFTER_INPUT) copy[size] = '\0';
-  return copy;
-}
-
 static rp_plugins *session_plugins;
 static rp_schema *soap;
 
@@ -164,8 +156,7 @@ void fuzz_session_init(void) {
   }
 }
 
-void fuzz_session_run(fuzz_parse_fn parse, const char *path, const char *data, size_t len) {
-  char *src = fuzz_input_copy(data, len);
+void fuzz_session_run(fuzz_parse_fn parse, const char *path, const char *src, size_t len) {
   rp_doc *in = rp_doc_new(), *out = rp_doc_new(), *note_doc = rp_doc_new();
   rp_diags d = RP_DIAGS_INIT;
   rp_value root;
@@ -189,7 +180,6 @@ void fuzz_session_run(fuzz_parse_fn parse, const char *path, const char *data, s
   rp_doc_free(in);
   rp_doc_free(out);
   rp_doc_free(note_doc);
-  free(src);
 }
 
 // UBSan's defaults for every target: each finding is fatal (the checks are

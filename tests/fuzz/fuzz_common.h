@@ -45,18 +45,6 @@ void fuzz_split(const uint8_t *data, size_t size, const char **a, size_t *alen, 
 // type's schema from them.
 void fuzz_session_init(void);
 
-// The session targets hand the parsers a copy of the input followed by a NUL
-// byte, as rp_read_file (an rp_buf) does for every session file, instead of
-// libFuzzer's exact-size buffer. This keeps fuzzing past a known finding:
-// rp_utf8_check (core/data/doc.c) reads one byte past the end of its input
-// when its 32-byte ASCII skip ends exactly there, which the YAML loader's
-// error path reaches (tests/regressions/fuzz/yaml_session/). Set this to 0
-// once that is fixed, so that the targets catch any read past the end again.
-#define FUZZ_NUL_AFTER_INPUT 1
-
-// A malloc'd copy of the input for the parsers, as described above.
-char *fuzz_input_copy(const void *data, size_t size);
-
 // Parses one session with `parse` (rp_yaml_parse_text or rp_json_parse),
 // validates it against the SOAP schema and writes the typed session as JSON,
 // then builds its note through the plugins as `rapport render` does.
