@@ -68,10 +68,13 @@ def main():
     notes_dir = os.path.join(args.out_dir, "notes")
     clinic = os.path.join("examples", "clinic")
 
+    # A workspace of its own (the output folder): run from the repository's
+    # root, Rapport would load its plugins/ folder as the workspace's plugins.
+    ws = os.path.abspath(args.out_dir)
     cases = [
-        ("md, all cores", [rapport, "-q", "render", data], {}),
-        ("md, 1 core", [rapport, "-q", "render", data], {"RAPPORT_JOBS": "1"}),
-        ("json, all cores", [rapport, "-q", "render", "--format", "json", data], {}),
+        ("md, all cores", [rapport, "-q", "-C", ws, "render", data], {}),
+        ("md, 1 core", [rapport, "-q", "-C", ws, "render", data], {"RAPPORT_JOBS": "1"}),
+        ("json, all cores", [rapport, "-q", "-C", ws, "render", "--format", "json", data], {}),
         ("md, clinic plugin", [rapport, "-q", "-C", clinic, "render", data], {}),
     ]
     results = []
@@ -83,8 +86,8 @@ def main():
     # One run: thousands of fsyncs take the disk's time, not Rapport's.
     shutil.rmtree(notes_dir, ignore_errors=True)
     print("  md, --out-dir", file=sys.stderr)
-    r = run("out-dir", [rapport, "-q", "render", "--out-dir", notes_dir, data], {}, 1,
-            args.out_dir)
+    r = run("out-dir", [rapport, "-q", "-C", ws, "render", "--out-dir", os.path.abspath(notes_dir),
+                        data], {}, 1, args.out_dir)
     r["name"] = "md, --out-dir (fsync per note)"
     files = len(os.listdir(notes_dir)) if os.path.isdir(notes_dir) else 0
     if files != args.n:
