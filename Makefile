@@ -11,6 +11,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
+FAULT_DIR   ?= build-fault
 FUZZ_DIR    ?= build-fuzz
 FUZZ_SECONDS ?= 60
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
@@ -49,8 +50,15 @@ build: configure
 run: build
 	./$(BUILD_DIR)/rapport -C examples/clinic render sessions/jd-07.yaml
 
+# Then the fault-injection suite (tests/fault/), which needs a binary built
+# with RP_FAULT_INJECTION: only that binary is built, into its own folder,
+# so the release build carries no injection hook.
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2 $(CTEST_FLAGS)
+	cmake -S . -B $(FAULT_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DRP_FAULT_INJECTION=ON \
+	  -DRP_WERROR=$(WERROR) $(CMAKE_FLAGS)
+	cmake --build $(FAULT_DIR) --target rapport --parallel $(JOBS)
+	ctest --test-dir $(FAULT_DIR) --output-on-failure -R '^fault/'
 
 # The sanitizer build also has allocation-failure injection (RP_FAULT_INJECTION,
 # a counter per allocation), so that its run includes tests/fault/.
@@ -100,4 +108,4 @@ fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=15
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FAULT_DIR)
