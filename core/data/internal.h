@@ -6,7 +6,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <yajl/yajl_common.h>
+
 #include "data/data.h"
+
+// yajl's allocation functions for every parser and generator: the core's
+// checked allocators (json.c).
+extern yajl_alloc_funcs rp_yajl_alloc_funcs;
 
 typedef struct rp_node rp_node;
 

@@ -31,7 +31,7 @@ static void yajl_x_free(void *ctx, void *p) {
   free(p);
 }
 
-static yajl_alloc_funcs yajl_x_funcs = {yajl_x_malloc, yajl_x_realloc, yajl_x_free, NULL};
+yajl_alloc_funcs rp_yajl_alloc_funcs = {yajl_x_malloc, yajl_x_realloc, yajl_x_free, NULL};
 
 typedef struct json_ctx {
   rp_build b;
@@ -376,7 +376,7 @@ int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t le
   c.last_end = 0;
   c.finishing = false;
   c.status = RP_OK;
-  c.h = yajl_alloc(&json_callbacks, &yajl_x_funcs, &c);
+  c.h = yajl_alloc(&json_callbacks, &rp_yajl_alloc_funcs, &c);
   if (!c.h) rp_oom();
   // Strict: these are yajl's defaults, set here so that nobody relaxes them
   // by accident. Strings are validated, comments, trailing garbage and

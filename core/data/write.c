@@ -6,26 +6,6 @@
 
 #include "data/internal.h"
 
-// yajl allocates through the core's checked allocators: they count for
-// fault injection (util/buf.h), and a failure ends the run through rp_oom()
-// instead of reaching yajl, which does not check every allocation.
-static void *yajl_x_malloc(void *ctx, size_t n) {
-  (void)ctx;
-  return rp_xmalloc(n);
-}
-
-static void *yajl_x_realloc(void *ctx, void *p, size_t n) {
-  (void)ctx;
-  return rp_xrealloc(p, n);
-}
-
-static void yajl_x_free(void *ctx, void *p) {
-  (void)ctx;
-  free(p);
-}
-
-static yajl_alloc_funcs yajl_x_funcs = {yajl_x_malloc, yajl_x_realloc, yajl_x_free, NULL};
-
 static void print_cb(void *ctx, const char *s, size_t len) {
   rp_buf_add(ctx, s, len);
 }
@@ -82,7 +62,7 @@ static void gen(yajl_gen g, rp_doc *doc, rp_value v, int depth) {
 }
 
 static void write_json(rp_doc *doc, rp_value v, bool pretty, rp_buf *out) {
-  yajl_gen g = yajl_gen_alloc(&yajl_x_funcs);
+  yajl_gen g = yajl_gen_alloc(&rp_yajl_alloc_funcs);
   if (!g) rp_oom();
   if (pretty) {
     yajl_gen_config(g, yajl_gen_beautify, 1);
