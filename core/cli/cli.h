@@ -69,8 +69,6 @@ typedef struct rp_renderer {
   rp_library *lib;
   const char **layouts;
   struct rp_doc *in;
-  bool used;   // a session has run through the plugins since they were loaded
-  bool dirty;  // the last session failed in the plugins' hands: reset before the next
 } rp_renderer;
 
 // Loads the plugins (problems to diags) and the layouts. `plugins`, when not

@@ -20,7 +20,7 @@
 
 #include "cli/cli.h"
 #include "lua/plugins.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 #include "util/atomic.h"
 #include "util/buf.h"
 #include "util/number.h"

@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "data/data.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 #include "lua/plugins.h"
 #include "template/template.h"
 #include "util/builtin.h"
@@ -350,8 +350,11 @@ int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
   check_layouts(cli, p, filters, &diags);
   size_t valid = 0;
   for (size_t i = 0; i < nsessions; i++) {
-    if (i > 0) rp_plugins_reset(p, &diags);  // as render does: nothing carries over
-    valid += check_session(p, sessions[i], &diags);
+    // As render does: nothing of one session carries over to the next.
+    if (rp_plugins_session_begin(p, sessions[i], &diags) != RP_OK) continue;
+    bool ok = check_session(p, sessions[i], &diags);
+    rp_plugins_session_end(p, !ok);
+    valid += ok;
   }
   rp_diags_print(&diags, stderr);
   if (!cli->quiet || diags.errors)

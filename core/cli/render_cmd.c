@@ -22,7 +22,7 @@
 #include "data/data.h"
 #include "lua/plugins.h"
 #include "notes/output.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 #include "template/template.h"
 #include "util/atomic.h"
 #include "util/builtin.h"
@@ -133,27 +133,12 @@ void rp_renderer_free(rp_renderer *w) {
 int rp_render_note(rp_renderer *w, const char *path, rp_value root, rp_format fmt, bool one_line,
                    rp_buf *out, const rp_template **layout_out, rp_diags *diags) {
   if (layout_out) *layout_out = NULL;
-  // Every session starts from freshly run plugins: one session's data never
-  // reaches another's render through a plugin's state. The built-in plugins
-  // keep none (see rp_plugins_all_builtin), so with only them loaded the
-  // reset is needed only after a session that failed part way.
-  if (w->dirty || (w->used && !rp_plugins_all_builtin(w->p))) {
-    size_t before = diags->errors;
-    if (rp_plugins_reset(w->p, diags) != RP_OK || diags->errors > before) {
-      // A plugin that ran again and failed (out of memory) is gone: this
-      // session's note would be made without it.
-      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
-                   "no note: the plugins could not be run again for this session");
-      w->dirty = true;
-      return RP_EDATA;
-    }
-  }
-  w->used = true;
+  if (rp_plugins_session_begin(w->p, path, diags) != RP_OK) return RP_EDATA;
   rp_doc *doc = rp_doc_new();
   rp_value note;
   char *layout = NULL;
   int rc = rp_note_build_doc(w->p, path, w->in, root, doc, &note, &layout, diags);
-  w->dirty = rc != RP_OK;
+  rp_plugins_session_end(w->p, rc != RP_OK);
   if (rc == RP_OK && fmt == RP_FMT_JSON) {
     if (one_line) {
       rp_doc_write_json_line(doc, note, out);

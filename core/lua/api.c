@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 
 enum {
   T_STRING = 1 << 0,

@@ -71,6 +71,8 @@ struct rp_plugins {
   size_t nitems, itemcap;
   long loading;   // index of the plugin whose chunk is running, or -1
   int requiring;  // depth of nested require, against cycles
+  bool used;      // a session has run through the plugins since they were loaded
+  bool dirty;     // the last session failed in the plugins' hands: reset before the next
 };
 
 // api.c: pushes a fresh `rapport` table whose registration functions add to

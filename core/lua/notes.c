@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 
 static const rp_item *find_item(const rp_plugins *p, rp_item_kind kind, const char *id) {
   for (size_t i = 0; i < p->nitems; i++)

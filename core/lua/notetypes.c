@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 #include "util/number.h"
 
 static char *raw_str(lua_State *L, int t, const char *key) {

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "lua/internal.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 #include "util/builtin.h"
 #include "util/file.h"
 
@@ -796,6 +796,30 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
     free(id);
     free(path);
   }
+}
+
+int rp_plugins_session_begin(rp_plugins *p, const char *path, rp_diags *diags) {
+  // Every session starts from freshly run plugins: one session's data never
+  // reaches another's render through a plugin's state. The built-in plugins
+  // keep none (see rp_plugins_all_builtin), so with only them loaded the
+  // reset is needed only after a session that failed part way.
+  if (p->dirty || (p->used && !rp_plugins_all_builtin(p))) {
+    size_t before = diags->errors;
+    if (rp_plugins_reset(p, diags) != RP_OK || diags->errors > before) {
+      // A plugin that ran again and failed (out of memory) is gone: this
+      // session's note would be made without it.
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
+                   "no note: the plugins could not be run again for this session");
+      p->dirty = true;
+      return RP_EDATA;
+    }
+  }
+  p->used = true;
+  return RP_OK;
+}
+
+void rp_plugins_session_end(rp_plugins *p, bool failed) {
+  p->dirty = failed;
 }
 
 bool rp_plugins_all_builtin(const rp_plugins *p) {

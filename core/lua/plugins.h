@@ -93,6 +93,17 @@ size_t rp_plugins_item_count(const rp_plugins *p, rp_item_kind kind);
 // when a plugin that loaded before fails now (reported to diags).
 int rp_plugins_reset(rp_plugins *p, rp_diags *diags);
 
+// Brackets one session's use of the plugins: every caller that runs plugin
+// code for a session (render, check, watch, a batch worker) calls
+// rp_plugins_session_begin before and rp_plugins_session_end after, and the
+// host decides what it takes to keep one session's data out of the next.
+// begin returns RP_OK, or a negative status after reporting to diags when
+// the plugins could not be made ready (then no note may be made: the
+// session would run without a plugin). `failed` tells end that the session
+// stopped part way in the plugins' hands.
+int rp_plugins_session_begin(rp_plugins *p, const char *path, rp_diags *diags);
+void rp_plugins_session_end(rp_plugins *p, bool failed);
+
 // Whether only the built-in plugins are loaded (any other failed). The
 // built-in plugins keep no state between calls (their functions only read
 // their own tables and return new ones; tests/e2e/test_notes_batch.py renders

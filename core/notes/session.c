@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "notes/schema.h"
+#include "schema/schema.h"
 #include "util/buf.h"
 #include "util/file.h"
 

@@ -45,7 +45,7 @@ Besides running the pages, this file checks that:
   each built-in note type: ids, kinds of value (and of a list's items),
   required marks, allowed values, ranges, defaults and labels;
 * every field type is documented, and every validation message of
-  core/notes/schema.c and every refusal of the loaders appears in
+  core/schema/schema.c and every refusal of the loaders appears in
   docs/notes.md as something a command on the page printed.
 """
 
@@ -64,7 +64,7 @@ from harness import ROOT, RapportTest, binary, run, interleaves, line_matches
 DOCS = os.path.join(ROOT, "docs")
 THERAPISTS = os.path.join(DOCS, "therapists.md")
 NOTES = os.path.join(DOCS, "notes.md")
-SCHEMA_C = os.path.join(ROOT, "core", "notes", "schema.c")
+SCHEMA_C = os.path.join(ROOT, "core", "schema", "schema.c")
 BUILTIN_TYPES = ["soap", "dap", "birp", "girp"]
 
 FENCE_OPEN = re.compile(r"^```(.*)$")
@@ -535,7 +535,7 @@ class FieldTables(unittest.TestCase):
 
 # --- every message is shown ------------------------------------------------------------
 
-# The messages of core/notes/schema.c that no session can reach: the loader
+# The messages of core/schema/schema.c that no session can reach: the loader
 # and `type:` come first (a file that is not a group of fields has no type
 # line; an absent value is never handed to a scalar check).
 UNREACHABLE = {"%s has no usable value", "a session file is a group of fields (name: value lines)"}

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "lua/plugins.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 
 static bool spend(fuzz_budget *b) {
   if (b->left <= 0) return false;

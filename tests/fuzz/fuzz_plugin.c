@@ -17,7 +17,7 @@
 #include "data/data.h"
 #include "fuzz_common.h"
 #include "lua/plugins.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 #include "template/template.h"
 #include "util/buf.h"
 

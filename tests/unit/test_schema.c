@@ -1,4 +1,4 @@
-// Tests of note-type schemas and session validation (core/notes/schema.c).
+// Tests of note-type schemas and session validation (core/schema/schema.c).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "data/data.h"
-#include "notes/schema.h"
+#include "schema/schema.h"
 
 // A SOAP-like schema, written here by hand as a plugin would register it.
 static rp_schema *soap_schema(void) {

@@ -1,5 +1,5 @@
 // Schemas and validation of sessions against them (schema.h).
-#include "notes/schema.h"
+#include "schema/schema.h"
 
 #include <ctype.h>
 #include <math.h>
