@@ -241,9 +241,9 @@ int rp_cli_main(int argc, char **argv) {
     if (which == 0) {
       cli.workspace = value;
     } else if (which == 1) {
-      add_dir(&cli.plugin_dirs, &cli.nplugin_dirs, value);
+      add_dir(&cli.ws.plugin_dirs, &cli.ws.nplugin_dirs, value);
     } else if (which == 2) {
-      add_dir(&cli.template_dirs, &cli.ntemplate_dirs, value);
+      add_dir(&cli.ws.template_dirs, &cli.ws.ntemplate_dirs, value);
     } else {
       if (strcmp(value, "auto") == 0)
         cli.color = -1;
@@ -285,7 +285,7 @@ int rp_cli_main(int argc, char **argv) {
   }
   status = c->run(&cli, argc - i, argv + i);
 done:
-  free(cli.plugin_dirs);
-  free(cli.template_dirs);
+  free(cli.ws.plugin_dirs);
+  free(cli.ws.template_dirs);
   return status;
 }

@@ -182,7 +182,7 @@ static void *jsonl_worker_new(void *ud) {
   if (job->r->plugins) {
     // Problems were reported when the main thread loaded the same plugins.
     rp_diags quiet = RP_DIAGS_INIT;
-    plugins = rp_cli_load_plugins(job->r->cli, NULL, 0, &quiet);
+    plugins = rp_workspace_load_plugins(&job->r->cli->ws, NULL, 0, &quiet);
     rp_diags_free(&quiet);
     // Prints from several threads would come out of order: drop them here.
     rp_plugins_set_print(plugins, NULL, NULL);
@@ -316,19 +316,20 @@ int rp_cmd_mustache(rp_cli *cli, int argc, char **argv) {
   rp_filters_add_builtins(filters);
   run r = {0};
   r.cli = cli;
-  r.plugins = cli->nplugin_dirs > 0;
+  r.plugins = cli->ws.nplugin_dirs > 0;
   rp_plugins *plugins = NULL;
   if (r.plugins) {
     // Plain Mustache plus the filters and lambdas of the plugins named with
     // --plugins (and the built-in ones). A plugin that fails is reported;
     // the others still serve.
-    plugins = rp_cli_load_plugins(cli, NULL, 0, &r.diags);
+    plugins = rp_workspace_load_plugins(&cli->ws, NULL, 0, &r.diags);
     rp_plugins_add_filters(plugins, filters);
     if (r.diags.errors) r.problems = true;
     rp_diags_print(&r.diags, stderr);
     rp_diags_clear(&r.diags);
   }
-  rp_library_opts lo = {load_partial, &pd, filters, strict, 0};
+  rp_library_opts lo = {
+      .loader = load_partial, .loader_ud = &pd, .filters = filters, .strict = strict};
   rp_library *lib = rp_library_new(&lo);
   char *src = NULL;
   size_t srclen = 0;

@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "lua/plugins.h"
+#include "workspace/workspace.h"
 #include "schema/schema.h"
 #include "util/atomic.h"
 #include "util/buf.h"
@@ -328,7 +329,7 @@ int rp_cmd_new(rp_cli *cli, int argc, char **argv) {
   }
   if (!type) return rp_cli_usage_error("new", "a note type is needed, e.g. rapport new soap");
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_cli_load_plugins(cli, NULL, 0, &diags);
+  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, NULL, 0, &diags);
   rp_diags_print(&diags, stderr);
   rp_schema *s = rp_plugins_schema(p, type);
   int status = RP_EXIT_OK;

@@ -1,67 +1,14 @@
 // `rapport list`, `rapport check` and `rapport test`: the commands about
 // plugins and templates on the search path.
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
-#include "data/data.h"
+#include "notes/notes.h"
 #include "schema/schema.h"
-#include "lua/plugins.h"
-#include "template/template.h"
-#include "util/builtin.h"
+#include "util/dir.h"
 #include "util/file.h"
-
-void rp_cli_search_path(const rp_cli *cli, const char *kind, const char ***dirs, size_t *n) {
-  const char **list = cli->plugin_dirs;
-  size_t count = cli->nplugin_dirs;
-  if (strcmp(kind, "templates") == 0) {
-    list = cli->template_dirs;
-    count = cli->ntemplate_dirs;
-  }
-  *dirs = rp_xcalloc(count + 1, sizeof **dirs);
-  (*dirs)[0] = kind;  // the workspace's own folder: "plugins" or "templates"
-  for (size_t i = 0; i < count; i++)
-    (*dirs)[i + 1] = list[i];
-  *n = count + 1;
-}
-
-rp_plugins *rp_cli_load_plugins(const rp_cli *cli, const char **extra, size_t nextra,
-                                rp_diags *diags) {
-  const char **dirs;
-  size_t n;
-  rp_cli_search_path(cli, "plugins", &dirs, &n);
-  dirs = rp_xrealloc(dirs, (n + nextra) * sizeof *dirs);
-  for (size_t i = 0; i < nextra; i++)
-    dirs[n++] = extra[i];
-  rp_plugins_opts po = {0};
-  po.builtins = true;
-  po.dirs = dirs;
-  po.ndirs = n;
-  // The budgets are configurable for clinics whose plugins need more (the
-  // defaults, 16 MiB and 10 million instructions a call, are far beyond what
-  // an honest plugin uses).
-  const char *mem = getenv("RAPPORT_LUA_MEMORY_MIB");
-  const char *ins = getenv("RAPPORT_LUA_INSTRUCTIONS");
-  if (mem && atol(mem) > 0 && atol(mem) <= 4096) po.lua.memory_limit = (size_t)atol(mem) << 20;
-  if (ins && atol(ins) > 0) po.lua.instruction_budget = atol(ins);
-  rp_plugins *p = rp_plugins_load(&po, diags);
-  free(dirs);
-  return p;
-}
-
-static int cmp_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool is_dir(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 // --- list -------------------------------------------------------------------------
 
@@ -105,7 +52,7 @@ int rp_cmd_list(rp_cli *cli, int argc, char **argv) {
     return rp_cli_usage_error("list", "unexpected argument '%s'", argv[i]);
   }
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_cli_load_plugins(cli, NULL, 0, &diags);
+  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, NULL, 0, &diags);
   list_kind(p, RP_ITEM_NOTE_TYPE, "Note types");
   list_kind(p, RP_ITEM_CHECKLIST, "Checklists");
   list_kind(p, RP_ITEM_MEASURE, "Measures");
@@ -131,57 +78,32 @@ int rp_cmd_list(rp_cli *cli, int argc, char **argv) {
 
 // --- check ------------------------------------------------------------------------
 
-static size_t check_template_file(const char *path, rp_library *lib, rp_diags *diags) {
+typedef struct tpl_check {
+  rp_library *lib;
+  rp_diags *diags;
+  size_t count;
+} tpl_check;
+
+// Compiles one template (src NULL: read the file) for its problems.
+static void check_template(void *ud, const char *path, const char *src, size_t len) {
+  tpl_check *tc = ud;
   rp_buf b = RP_BUF_INIT;
-  if (rp_read_file(path, (size_t)64 << 20, &b, diags) == RP_OK)
-    rp_template_free(rp_template_compile(lib, path, b.data ? b.data : "", b.len, diags));
+  if (!src && rp_read_file(path, (size_t)64 << 20, &b, tc->diags) == RP_OK) {
+    src = b.data ? b.data : "";
+    len = b.len;
+  }
+  if (src) rp_template_free(rp_template_compile(tc->lib, path, src, len, tc->diags));
   rp_buf_free(&b);
-  return 1;
-}
-
-static size_t check_template_dir(const char *dir, rp_library *lib, rp_diags *diags) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  size_t count = 0;
-  struct dirent *e;
-  char **names = NULL;
-  size_t n = 0;
-  while ((e = readdir(d)) != NULL) {
-    size_t len = strlen(e->d_name);
-    if (e->d_name[0] == '.' || len <= 9 || strcmp(e->d_name + len - 9, ".mustache") != 0) continue;
-    names = rp_xrealloc(names, (n + 1) * sizeof *names);
-    names[n++] = rp_xstrndup(e->d_name, len);
-  }
-  closedir(d);
-  for (size_t i = 0; i < n; i++) {
-    rp_buf path = RP_BUF_INIT;
-    rp_buf_printf(&path, "%s/%s", dir, names[i]);
-    count += check_template_file(path.data, lib, diags);
-    rp_buf_free(&path);
-    free(names[i]);
-  }
-  free(names);
-  return count;
-}
-
-static bool has_ext(const char *path, const char *ext) {
-  size_t a = strlen(path), b = strlen(ext);
-  return a > b && strcasecmp(path + a - b, ext) == 0;
-}
-
-static bool is_session_file(const char *path) {
-  return has_ext(path, ".yaml") || has_ext(path, ".yml") || has_ext(path, ".json");
+  tc->count++;
 }
 
 // Checks one session file as rendering would (its note type's fields and
 // rules, its checklists' answers, its measures), without writing a note.
-static bool check_session(rp_plugins *p, const char *path, rp_diags *diags) {
-  rp_doc *doc = rp_doc_new();
-  rp_value note;
-  char *layout = NULL;
-  bool ok = rp_note_build(p, path, doc, &note, &layout, diags) == RP_OK;
-  free(layout);
-  rp_doc_free(doc);
+static bool check_session(rp_notes *n, const char *path, rp_diags *diags) {
+  rp_note note = RP_NOTE_INIT;
+  rp_session_src src = {.path = path};
+  bool ok = rp_notes_build(n, &src, &note, diags) == RP_OK;
+  rp_note_clear(&note);
   return ok;
 }
 
@@ -231,8 +153,7 @@ static void check_layout_name(void *ud, const char *path, const char *name, int 
 
 static void check_layouts(const rp_cli *cli, rp_plugins *p, const rp_filters *filters,
                           rp_diags *diags) {
-  const char **handle;
-  rp_library *lib = rp_cli_layouts(cli, filters, false, &handle);
+  rp_library *lib = rp_workspace_layouts(&cli->ws, filters, false);
   rp_item_info it;
   for (size_t i = 0; rp_plugins_item(p, RP_ITEM_NOTE_TYPE, i, &it); i++) {
     rp_schema *s = rp_plugins_schema(p, it.id);
@@ -251,47 +172,24 @@ static void check_layouts(const rp_cli *cli, rp_plugins *p, const rp_filters *fi
     free(layout);
     rp_schema_free(s);
   }
-  rp_cli_layouts_free(lib, handle);
+  rp_workspace_layouts_free(lib);
 }
 
-static void collect_sessions(const char *dir, const char ***list, size_t *n, int depth) {
-  DIR *d = opendir(dir);
-  if (!d || depth > 8) {
-    if (d) closedir(d);
-    return;
-  }
-  char **names = NULL;
-  size_t count = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.') continue;
-    names = rp_xrealloc(names, (count + 1) * sizeof *names);
-    names[count++] = rp_xstrndup(e->d_name, strlen(e->d_name));
-  }
-  closedir(d);
-  if (count) qsort(names, count, sizeof *names, cmp_name);
-  for (size_t i = 0; i < count; i++) {
-    rp_buf path = RP_BUF_INIT;
-    rp_buf_printf(&path, "%s/%s", dir, names[i]);
-    if (is_dir(path.data)) {
-      collect_sessions(path.data, list, n, depth + 1);
-      rp_buf_free(&path);
-    } else if (is_session_file(path.data)) {
-      *list = rp_xrealloc(*list, (*n + 1) * sizeof **list);
-      (*list)[(*n)++] = rp_buf_detach(&path);
-    } else {
-      rp_buf_free(&path);
-    }
-    free(names[i]);
-  }
-  free(names);
+typedef struct session_list {
+  const char **paths;
+  size_t n;
+} session_list;
+
+static void add_session(void *ud, const char *path) {
+  session_list *l = ud;
+  l->paths = rp_xrealloc(l->paths, (l->n + 1) * sizeof *l->paths);
+  l->paths[l->n++] = rp_xstrndup(path, strlen(path));
 }
 
 int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
   const char **templates = rp_xcalloc((size_t)argc, sizeof *templates);
   size_t ntemplates = 0;
-  const char **sessions = NULL;
-  size_t nsessions = 0;
+  session_list sl = {0};
   bool any_path = false;
   int status = RP_EXIT_OK;
   for (int i = 1; i < argc; i++) {
@@ -304,13 +202,12 @@ int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
       goto done;
     }
     any_path = true;
-    if (has_ext(a, ".mustache")) {
+    if (rp_workspace_is_template(a)) {
       templates[ntemplates++] = a;
-    } else if (is_dir(a)) {
-      collect_sessions(a, &sessions, &nsessions, 0);
-    } else if (is_session_file(a)) {
-      sessions = rp_xrealloc(sessions, (nsessions + 1) * sizeof *sessions);
-      sessions[nsessions++] = rp_xstrndup(a, strlen(a));
+    } else if (rp_is_dir(a)) {
+      rp_workspace_each_session(a, NULL, add_session, &sl);
+    } else if (rp_workspace_is_session(a)) {
+      add_session(&sl, a);
     } else {
       status = rp_cli_usage_error(
           "check",
@@ -321,57 +218,41 @@ int rp_cmd_check(rp_cli *cli, int argc, char **argv) {
     }
   }
   // Without paths: the workspace's sessions/.
-  if (!any_path && is_dir("sessions")) collect_sessions("sessions", &sessions, &nsessions, 0);
+  if (!any_path) rp_workspace_each_session("sessions", NULL, add_session, &sl);
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_cli_load_plugins(cli, NULL, 0, &diags);
+  rp_notes *n = rp_notes_new(&cli->ws, NULL, &diags);
+  rp_plugins *p = rp_notes_plugins(n);
   size_t nplugins = rp_plugins_count(p);
   // Templates: every .mustache file on the template search path, compiled
   // with every filter the plugins define.
   rp_filters *filters = rp_filters_new();
   rp_filters_add_builtins(filters);
   rp_plugins_add_filters(p, filters);
-  rp_library_opts lo = {NULL, NULL, filters, false, 0};
+  rp_library_opts lo = {.filters = filters};
   rp_library *lib = rp_library_new(&lo);
-  size_t ntpl = 0;
-  for (size_t i = 0; i < rp_builtin_nfiles; i++) {
-    const rp_builtin_file *f = &rp_builtin_files[i];
-    if (!has_ext(f->path, ".mustache")) continue;
-    rp_template_free(rp_template_compile(lib, f->path, (const char *)f->data, f->len, &diags));
-    ntpl++;
-  }
-  const char **tdirs;
-  size_t ntdirs;
-  rp_cli_search_path(cli, "templates", &tdirs, &ntdirs);
-  for (size_t i = 0; i < ntdirs; i++)
-    ntpl += check_template_dir(tdirs[i], lib, &diags);
-  free(tdirs);
+  tpl_check tc = {lib, &diags, 0};
+  rp_workspace_each_template(&cli->ws, check_template, &tc);
   for (size_t i = 0; i < ntemplates; i++)
-    ntpl += check_template_file(templates[i], lib, &diags);
+    check_template(&tc, templates[i], NULL, 0);
+  size_t ntpl = tc.count;
   check_layouts(cli, p, filters, &diags);
-  size_t valid = 0;
-  for (size_t i = 0; i < nsessions; i++) {
-    // As render does: nothing of one session carries over to the next.
-    if (rp_plugins_session_begin(p, sessions[i], &diags) != RP_OK) continue;
-    bool ok = check_session(p, sessions[i], &diags);
-    rp_plugins_session_end(p, !ok);
-    valid += ok;
-  }
+  for (size_t i = 0; i < sl.n; i++)
+    check_session(n, sl.paths[i], &diags);
   rp_diags_print(&diags, stderr);
   if (!cli->quiet || diags.errors)
     fprintf(stderr,
             "rapport: checked %zu plugin%s, %zu template%s and %zu session%s: %zu problem%s\n",
-            nplugins, nplugins == 1 ? "" : "s", ntpl, ntpl == 1 ? "" : "s", nsessions,
-            nsessions == 1 ? "" : "s", diags.errors, diags.errors == 1 ? "" : "s");
-  (void)valid;
+            nplugins, nplugins == 1 ? "" : "s", ntpl, ntpl == 1 ? "" : "s", sl.n,
+            sl.n == 1 ? "" : "s", diags.errors, diags.errors == 1 ? "" : "s");
   status = diags.errors ? RP_EXIT_PROBLEM : RP_EXIT_OK;
   rp_library_free(lib);
   rp_filters_free(filters);
-  rp_plugins_free(p);
+  rp_notes_free(n);
   rp_diags_free(&diags);
 done:
-  for (size_t i = 0; i < nsessions; i++)
-    free((char *)sessions[i]);
-  free(sessions);
+  for (size_t i = 0; i < sl.n; i++)
+    free((char *)sl.paths[i]);
+  free(sl.paths);
   free(templates);
   return status;
 }
@@ -400,7 +281,7 @@ int rp_cmd_test(rp_cli *cli, int argc, char **argv) {
     } else if (a[0] == '-' && a[1]) {
       status = rp_cli_usage_error("test", "unknown option '%s'", a);
       goto done;
-    } else if (is_dir(a)) {
+    } else if (rp_is_dir(a)) {
       extra[nextra++] = a;
     } else {
       status = rp_cli_usage_error("test", "'%s' is not a plugin folder", a);
@@ -408,7 +289,7 @@ int rp_cmd_test(rp_cli *cli, int argc, char **argv) {
     }
   }
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_cli_load_plugins(cli, extra, nextra, &diags);
+  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, extra, nextra, &diags);
   size_t load_errors = diags.errors;
   rp_diags_print(&diags, stderr);
   rp_diags_clear(&diags);
@@ -416,10 +297,14 @@ int rp_cmd_test(rp_cli *cli, int argc, char **argv) {
   rp_plugins_run_tests(p, match, builtin, &r, &diags);
   rp_diags_print(&diags, stderr);
   printf("%zu passed, %zu failed\n", r.passed, r.failed);
+  // A --match that selects nothing is a mistake (a typo in the name), not
+  // a pass.
+  bool none = match && r.passed + r.failed == 0;
+  if (none) fprintf(stderr, "rapport: error: no test name contains '%s'\n", match);
   if (load_errors)
     fprintf(stderr, "rapport: %zu plugin problem%s (see above): their tests did not run\n",
             load_errors, load_errors == 1 ? "" : "s");
-  status = (r.failed || load_errors) ? RP_EXIT_PROBLEM : RP_EXIT_OK;
+  status = (r.failed || load_errors || none) ? RP_EXIT_PROBLEM : RP_EXIT_OK;
   rp_diags_free(&diags);
   rp_plugins_free(p);
 done:

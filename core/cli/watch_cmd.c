@@ -35,6 +35,7 @@
 
 #include "cli/cli.h"
 #include "data/data.h"
+#include "notes/notes.h"
 #include "util/atomic.h"
 #include "util/file.h"
 #include "watch/preview.h"
@@ -259,7 +260,7 @@ typedef struct watch {
   size_t nowned;
   const char **plugin_dirs, **template_dirs;
   size_t nplugin_dirs, ntemplate_dirs;
-  rp_renderer *r;
+  rp_notes *r;
   bool plugins_ok;  // the plugin set in use loaded without problems
   fileset plugin_files, template_files;
   session *sessions;
@@ -429,8 +430,10 @@ static char *diags_text(const rp_diags *d) {
 static bool render_session(watch *w, session *s, bool *wrote) {
   rp_diags diags = RP_DIAGS_INIT;
   rp_buf out = RP_BUF_INIT;
-  const rp_template *layout = NULL;
-  int rc = rp_render_file(w->r, s->path, w->fmt, &out, &layout, &diags);
+  rp_note note = RP_NOTE_INIT;
+  rp_session_src src = {.path = s->path};
+  int rc = rp_notes_build(w->r, &src, &note, &diags);
+  if (rc == RP_OK) rc = rp_notes_render(w->r, &note, w->fmt, false, &out, &diags);
   *wrote = false;
   // Another session with the same output name (two roots holding jd-07.yaml).
   for (size_t i = 0; rc == RP_OK && i < w->nsessions; i++) {
@@ -443,15 +446,8 @@ static bool render_session(watch *w, session *s, bool *wrote) {
   }
   if (rc == RP_OK) {
     clear_deps(s);
-    if (layout) {
-      // The layout's own name ("soap.md") and every partial it names.
-      const char *p = rp_template_path(layout);
-      const char *base = strrchr(p, '/');
-      base = base ? base + 1 : p;
-      size_t blen = strlen(base);
-      if (blen > 9) add_dep(s, base, blen - 9);
-      s->any_template = rp_template_partials(layout, add_dep, s);
-    }
+    // The layout's own name ("soap.md") and every partial it names.
+    s->any_template = rp_notes_layout_deps(&note, add_dep, s);
     uint64_t h = fnv1a(out.data ? out.data : "", out.len);
     struct stat st;
     if (!s->written && stat(s->out, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -482,7 +478,7 @@ static bool render_session(watch *w, session *s, bool *wrote) {
       } else {
         rp_buf html = RP_BUF_INIT;
         rp_diags hd = RP_DIAGS_INIT;
-        if (rp_render_file(w->r, s->path, RP_FMT_HTML, &html, NULL, &hd) == RP_OK) {
+        if (rp_notes_render(w->r, &note, RP_FMT_HTML, false, &html, &hd) == RP_OK) {
           rp_preview_set_page(w->preview, s->id, s->path, html.data ? html.data : "", html.len);
         } else {
           char *text = diags_text(&hd);
@@ -501,6 +497,7 @@ static bool render_session(watch *w, session *s, bool *wrote) {
   rp_diags_print(&diags, stderr);
   rp_diags_free(&diags);
   rp_buf_free(&out);
+  rp_note_clear(&note);
   s->ok = rc == RP_OK;
   return s->ok;
 }
@@ -524,7 +521,7 @@ static void log_line(watch *w, const char *fmt, ...) {
 // Loads the plugins again; on success the renderer starts over with them.
 static bool reload_plugins(watch *w) {
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_cli_load_plugins(w->cli, NULL, 0, &diags);
+  rp_plugins *p = rp_workspace_load_plugins(&w->cli->ws, NULL, 0, &diags);
   rp_diags_print(&diags, stderr);
   bool ok = diags.errors == 0;
   rp_diags_free(&diags);
@@ -533,9 +530,10 @@ static bool reload_plugins(watch *w) {
     return false;
   }
   rp_diags quiet = RP_DIAGS_INIT;
-  rp_renderer *r = rp_renderer_new(w->cli, w->strict, p, &quiet);
+  rp_notes_opts no = {.strict = w->strict, .plugins = p};
+  rp_notes *r = rp_notes_new(&w->cli->ws, &no, &quiet);
   rp_diags_free(&quiet);
-  rp_renderer_free(w->r);
+  rp_notes_free(w->r);
   w->r = r;
   w->plugins_ok = ok;
   return true;
@@ -558,8 +556,7 @@ static void rebuild(watch *w, const char *what) {
   }
   if (ts.changed && !all) {
     // Layouts are compiled again from the files as they are now.
-    rp_cli_layouts_free(w->r->lib, w->r->layouts);
-    w->r->lib = rp_cli_layouts(w->cli, w->r->filters, w->strict, &w->r->layouts);
+    rp_notes_reload_layouts(w->r);
   }
   size_t rendered = 0, failed = 0, written = 0;
   for (size_t i = 0; i < w->nsessions; i++) {
@@ -732,8 +729,8 @@ int rp_cmd_watch(rp_cli *cli, int argc, char **argv) {
       w.owned_roots[w.nowned++] = r;
     }
   }
-  rp_cli_search_path(cli, "plugins", &w.plugin_dirs, &w.nplugin_dirs);
-  rp_cli_search_path(cli, "templates", &w.template_dirs, &w.ntemplate_dirs);
+  rp_workspace_search_path(&cli->ws, RP_WS_PLUGINS, &w.plugin_dirs, &w.nplugin_dirs);
+  rp_workspace_search_path(&cli->ws, RP_WS_TEMPLATES, &w.template_dirs, &w.ntemplate_dirs);
   signal(SIGPIPE, SIG_IGN);
 
   w.loop = rp_xcalloc(1, sizeof *w.loop);
@@ -787,7 +784,7 @@ int rp_cmd_watch(rp_cli *cli, int argc, char **argv) {
   }
   uv_loop_close(w.loop);
   free(w.loop);
-  rp_renderer_free(w.r);
+  rp_notes_free(w.r);
   for (size_t i = 0; i < w.nsessions; i++)
     session_free(&w.sessions[i]);
   free(w.sessions);

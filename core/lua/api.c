@@ -765,7 +765,7 @@ static int t_render(lua_State *L) {
   rp_filters *filters = rp_filters_new();
   rp_filters_add_builtins(filters);
   rp_plugins_add_filters(p, filters);
-  rp_library_opts lo = {NULL, NULL, filters, false, 0};
+  rp_library_opts lo = {.filters = filters};
   rp_library *lib = rp_library_new(&lo);
   rp_diags d = RP_DIAGS_INIT;
   char path[512];

@@ -1,9 +1,10 @@
-// Building a note from a session file: validation against the note type,
-// then the plugins' work (the note type's rules, the checklists' summaries,
-// the measures' scores, the note type's compute), giving the note's data for
-// its layout.
+// The plugins' part of building a note (rp_plugins_compute): the note type's
+// rules, the checklists' summaries, the measures' scores and the note type's
+// compute, giving the note's data for its layout. This is the one door from
+// the note pipeline (core/notes/) into Lua.
 //
-// The session is validated in C (notes/schema.c), handed to Lua as a fresh
+// The pipeline has validated the session against its note type's schema
+// already (core/schema/); the typed session is handed to Lua as a fresh
 // table, and the computed note comes back through rp_lua_to_doc (raw access,
 // depth limit, no cycles). Every call into plugin code goes through the one
 // protected call, under the budget.
@@ -378,69 +379,29 @@ static bool run_hooks(rp_plugins *p, const char *event, int arg, rp_diags *diags
   return true;
 }
 
-int rp_note_build(rp_plugins *p, const char *path, rp_doc *out, rp_value *note_out, char **layout,
-                  rp_diags *diags) {
-  rp_doc *in = rp_doc_new();
-  rp_value root;
-  size_t first_diag = diags->n;
-  int status = rp_session_load(in, path, &root, diags);
-  if (status == RP_OK) {
-    status = rp_note_build_doc(p, path, in, root, out, note_out, layout, diags);
-  } else {
-    *layout = NULL;
-    *note_out = rp_doc_null(out);
-    rp_diags_sort(diags, first_diag);
-    status = RP_EDATA;
-  }
-  rp_doc_free(in);
-  return status;
+const rp_schema *rp_plugins_note_type(rp_plugins *p, const char *id, const char **title) {
+  rp_item *it = (rp_item *)find_item(p, RP_ITEM_NOTE_TYPE, id);
+  if (!it) return NULL;
+  // Built once per registration: a note type's table does not change while
+  // it is registered (a reset registers it anew).
+  if (!it->schema) it->schema = rp_plugins_schema(p, id);
+  if (title) *title = it->title;
+  return it->schema;
 }
 
-int rp_note_build_doc(rp_plugins *p, const char *path, rp_doc *in, rp_value root, rp_doc *out,
-                      rp_value *note_out, char **layout, rp_diags *diags) {
+int rp_plugins_compute(rp_plugins *p, const char *note_type, const rp_compute_in *in, rp_doc *out,
+                       rp_value *note_out, char **layout, rp_diags *diags) {
   lua_State *L = p->lua->L;
   int top = lua_gettop(L);
   *layout = NULL;
   *note_out = rp_doc_null(out);
-  rp_doc *typed_doc = rp_doc_new();
-  const rp_schema *schema = NULL;
+  const rp_item *nt_item = find_item(p, RP_ITEM_NOTE_TYPE, note_type);
+  if (!nt_item) return RP_ENOTFOUND;
+  const char *path = in->path;
   int status = RP_EDATA;
   size_t errors = diags->errors;
-  size_t first_diag = diags->n;
-  rp_value typed;
-  rp_value type;
-  if (rp_doc_ops.kind(in, root) != RP_KIND_MAP || !rp_doc_ops.get(in, root, "type", 4, &type) ||
-      rp_doc_ops.kind(in, type) != RP_KIND_STRING) {
-    rp_diags_add(diags, RP_SEV_ERROR, path, 1, 1,
-                 "the session has no 'type' line naming its note type (e.g. type: soap)");
-    goto done;
-  }
-  size_t len;
-  const char *tname = rp_doc_ops.str(in, type, &len);
-  char *id = rp_xstrndup(tname, len);
-  rp_item *nt_item = (rp_item *)find_item(p, RP_ITEM_NOTE_TYPE, id);
-  // Built once per registration: a note type's table does not change while
-  // it is registered (reset registers it anew).
-  if (nt_item && !nt_item->schema) nt_item->schema = rp_plugins_schema(p, id);
-  schema = nt_item ? nt_item->schema : NULL;
-  if (!schema) {
-    int line, col;
-    rp_doc_pos(in, type, &line, &col);
-    rp_buf known = RP_BUF_INIT;
-    for (size_t i = 0, k = 0; i < p->nitems; i++)
-      if (p->items[i].kind == RP_ITEM_NOTE_TYPE)
-        rp_buf_printf(&known, "%s%s", k++ ? ", " : "", p->items[i].id);
-    rp_diags_add(diags, RP_SEV_ERROR, path, line > 0 ? line : 1, col > 0 ? col : 1,
-                 "unknown note type '%s' (note types: %s)", id, known.data ? known.data : "none");
-    rp_buf_free(&known);
-    free(id);
-    goto done;
-  }
-  free(id);
-  if (rp_schema_validate(schema, in, root, path, typed_doc, &typed, diags) != RP_OK) goto done;
-
   luaL_checkstack(L, 16, "note");
-  rp_lua_push_note(p->lua, typed_doc, typed);
+  rp_lua_push_note(p->lua, in->typed_doc, in->typed);
   int note = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, nt_item->ref);
   int nt = lua_gettop(L);
@@ -453,11 +414,14 @@ int rp_note_build_doc(rp_plugins *p, const char *path, rp_doc *in, rp_value root
     lua_setfield(L, -2, "title");
   }
   lua_setfield(L, note, "note_type");
-  if (!run_hooks(p, "session", note, diags)) goto done;
-  run_validate(p, nt, note, nt_item, in, root, path, diags);
-  bool measures_ok = run_measures(p, nt, note, in, root, path, diags);
-  bool checklists_ok = run_checklists(p, nt, note, in, root, path, diags);
-  if (diags->errors > errors || !measures_ok || !checklists_ok) goto done;
+  // A session whose fields have problems still has its rules, checklist
+  // answers and measures checked, so that every problem shows at once; it
+  // gets no note, so the handlers and compute do not run for it.
+  if (!in->check_only && !run_hooks(p, "session", note, diags)) goto done;
+  run_validate(p, nt, note, nt_item, in->src, in->root, path, diags);
+  bool measures_ok = run_measures(p, nt, note, in->src, in->root, path, diags);
+  bool checklists_ok = run_checklists(p, nt, note, in->src, in->root, path, diags);
+  if (in->check_only || diags->errors > errors || !measures_ok || !checklists_ok) goto done;
   if (field(L, nt, "compute") == LUA_TFUNCTION) {
     if (!call1(p, note, nt_item->path, diags)) goto done;
     if (lua_istable(L, -1)) lua_replace(L, note);
@@ -479,9 +443,6 @@ int rp_note_build_doc(rp_plugins *p, const char *path, rp_doc *in, rp_value root
     *layout = rp_xstrndup(nt_item->id, strlen(nt_item->id));
   status = diags->errors > errors ? RP_EDATA : RP_OK;
 done:
-  // The session's problems from top to bottom, whichever step found them.
-  rp_diags_sort(diags, first_diag);
   lua_settop(L, top);
-  rp_doc_free(typed_doc);
   return status;
 }

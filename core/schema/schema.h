@@ -84,8 +84,3 @@ void rp_field_clear(rp_field *f);
 // always allowed. Returns RP_OK, or RP_EDATA after reporting every problem.
 int rp_schema_validate(const rp_schema *s, rp_doc *in, rp_value root, const char *path, rp_doc *out,
                        rp_value *typed, rp_diags *diags);
-
-// Reads a session file into doc: YAML (any extension but .json) with its
-// unquoted scalars kept as text for the schema to type, or JSON. Problems
-// (unreadable, too large, malformed) go to diags. Returns RP_OK or a status.
-int rp_session_load(rp_doc *doc, const char *path, rp_value *root, rp_diags *diags);

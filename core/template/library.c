@@ -29,6 +29,7 @@ void rp_library_free(rp_library *lib) {
     rp_template_free(lib->retired[i]);
   free(lib->retired);
   pthread_mutex_destroy(&lib->lock);
+  if (lib->opts.loader_free) lib->opts.loader_free(lib->opts.loader_ud);
   free(lib);
 }
 

@@ -157,6 +157,9 @@ typedef struct rp_library_opts {
   const rp_filters *filters;  // may be NULL: no filters known
   bool strict;                // a missing name or partial is an error
   int max_depth;              // partial/parent/lambda nesting; 0 means 200
+  // Called with loader_ud when the library is freed (may be NULL), so a
+  // loader's state lives exactly as long as its library.
+  void (*loader_free)(void *ud);
 } rp_library_opts;
 
 typedef struct rp_library rp_library;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lua/plugins.h"
+#include "notes/notes.h"
 #include "schema/schema.h"
 
 static bool spend(fuzz_budget *b) {
@@ -136,7 +137,9 @@ void fuzz_split(const uint8_t *data, size_t size, const char **a, size_t *alen, 
   *blen = nul ? size - *alen - 1 : 0;
 }
 
-static rp_plugins *session_plugins;
+static rp_plugins *session_plugins;  // owned by session_notes
+static rp_notes *session_notes;
+static rp_workspace no_folders;  // the built-in layouts (and ./templates, if any)
 static rp_schema *soap;
 
 void fuzz_session_init(void) {
@@ -149,6 +152,8 @@ void fuzz_session_init(void) {
   }
   rp_diags_free(&d);
   rp_plugins_set_print(session_plugins, NULL, NULL);
+  rp_notes_opts no = {.plugins = session_plugins};
+  session_notes = rp_notes_new(&no_folders, &no, &d);
   soap = rp_plugins_schema(session_plugins, "soap");
   if (!soap) {
     fprintf(stderr, "fuzz: the built-in plugins have no 'soap' note type\n");
@@ -157,7 +162,7 @@ void fuzz_session_init(void) {
 }
 
 void fuzz_session_run(fuzz_parse_fn parse, const char *path, const char *src, size_t len) {
-  rp_doc *in = rp_doc_new(), *out = rp_doc_new(), *note_doc = rp_doc_new();
+  rp_doc *in = rp_doc_new(), *out = rp_doc_new();
   rp_diags d = RP_DIAGS_INIT;
   rp_value root;
   if (parse(in, path, src, len, &d, &root) == RP_OK) {
@@ -167,19 +172,21 @@ void fuzz_session_run(fuzz_parse_fn parse, const char *path, const char *src, si
       rp_doc_write_json(out, typed, &json);
       rp_buf_free(&json);
     }
-    rp_value note;
-    char *layout = NULL;
-    if (rp_note_build_doc(session_plugins, path, in, root, note_doc, &note, &layout, &d) == RP_OK) {
-      rp_buf json = RP_BUF_INIT;
-      rp_doc_write_json_line(note_doc, note, &json);
-      rp_buf_free(&json);
+    // The whole pipeline, as render runs it: build, then every format.
+    rp_note note = RP_NOTE_INIT;
+    rp_session_src s = {.path = path, .text = src, .len = len};
+    if (rp_notes_build(session_notes, &s, &note, &d) == RP_OK) {
+      for (int f = 0; f < RP_FORMATS; f++) {
+        rp_buf b = RP_BUF_INIT;
+        rp_notes_render(session_notes, &note, (rp_format)f, false, &b, &d);
+        rp_buf_free(&b);
+      }
     }
-    free(layout);
+    rp_note_clear(&note);
   }
   rp_diags_free(&d);
   rp_doc_free(in);
   rp_doc_free(out);
-  rp_doc_free(note_doc);
 }
 
 // UBSan's defaults for every target: each finding is fatal (the checks are

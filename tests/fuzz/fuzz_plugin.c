@@ -17,6 +17,7 @@
 #include "data/data.h"
 #include "fuzz_common.h"
 #include "lua/plugins.h"
+#include "notes/notes.h"
 #include "schema/schema.h"
 #include "template/template.h"
 #include "util/buf.h"
@@ -121,20 +122,21 @@ static void render_filters(rp_plugins *p, rp_diags *d) {
   rp_filters_free(f);
 }
 
+// Builds the sample session's note through the pipeline with the plugin
+// set p, which the pipeline owns from here on (and frees).
 static void build_note(rp_plugins *p, rp_diags *d) {
-  rp_doc *in = rp_doc_new(), *out = rp_doc_new();
-  rp_value root, note;
-  char *layout = NULL;
-  if (rp_yaml_parse_text(in, "s.yaml", session_yaml, sizeof session_yaml - 1, d, &root) != RP_OK)
-    abort();
-  if (rp_note_build_doc(p, "s.yaml", in, root, out, &note, &layout, d) == RP_OK) {
+  rp_workspace no_folders = {0};
+  rp_notes_opts no = {.plugins = p};
+  rp_notes *n = rp_notes_new(&no_folders, &no, d);
+  rp_note note = RP_NOTE_INIT;
+  rp_session_src s = {.path = "s.yaml", .text = session_yaml, .len = sizeof session_yaml - 1};
+  if (rp_notes_build(n, &s, &note, d) == RP_OK) {
     rp_buf json = RP_BUF_INIT;
-    rp_doc_write_json(out, note, &json);
+    rp_notes_render(n, &note, RP_FMT_JSON, false, &json, d);
     rp_buf_free(&json);
   }
-  free(layout);
-  rp_doc_free(in);
-  rp_doc_free(out);
+  rp_note_clear(&note);
+  rp_notes_free(n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -177,9 +179,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(err);
     rp_buf_free(&out);
   }
-  if (builtins) build_note(p, &d);
   rp_plugins_reset(p, &d);
+  if (builtins)
+    build_note(p, &d);  // frees p
+  else
+    rp_plugins_free(p);
   rp_diags_free(&d);
-  rp_plugins_free(p);
   return 0;
 }

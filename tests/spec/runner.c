@@ -193,7 +193,7 @@ int main(int argc, char **argv) {
       char *cname = strndup(name, namelen);
       spec_ctx sc = {doc, lua, 0};
       rp_lua_get_function(lua, lambdas, cname, &sc.fn);
-      rp_library_opts lo = {load_partial, &p, filters, false, 0};
+      rp_library_opts lo = {.loader = load_partial, .loader_ud = &p, .filters = filters};
       rp_library *lib = rp_library_new(&lo);
       char path[512];
       snprintf(path, sizeof path, "%s[%s]", file, cname);
