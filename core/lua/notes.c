@@ -446,3 +446,27 @@ done:
   lua_settop(L, top);
   return status;
 }
+
+void rp_plugins_note_type_parts(rp_plugins *p, const char *id,
+                                void (*fn)(void *ud, rp_item_kind kind, const char *part),
+                                void *ud) {
+  const rp_item *it = find_item(p, RP_ITEM_NOTE_TYPE, id);
+  if (!it) return;
+  lua_State *L = p->lua->L;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, it->ref);
+  int nt = lua_gettop(L);
+  static const char *const keys[] = {"checklists", "measures"};
+  for (int k = 0; k < 2; k++) {
+    if (field(L, nt, keys[k]) == LUA_TTABLE) {
+      size_t n = lua_rawlen(L, -1);
+      for (size_t i = 1; i <= n && i <= 1000; i++) {
+        if (lua_rawgeti(L, -1, (lua_Integer)i) == LUA_TSTRING)
+          fn(ud, k == 0 ? RP_ITEM_CHECKLIST : RP_ITEM_MEASURE, lua_tostring(L, -1));
+        lua_pop(L, 1);
+      }
+    }
+    lua_settop(L, nt);
+  }
+  lua_settop(L, top);
+}

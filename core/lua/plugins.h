@@ -177,3 +177,10 @@ typedef struct rp_compute_in {
 // session has problems (then no note may be written).
 int rp_plugins_compute(rp_plugins *p, const char *note_type, const rp_compute_in *in,
                        struct rp_doc *out, rp_value *note, char **layout, rp_diags *diags);
+
+// Calls fn with the id of each checklist (RP_ITEM_CHECKLIST) and measure
+// (RP_ITEM_MEASURE) that note type `id` names (with raw access to its
+// table). Nothing when there is no such note type.
+void rp_plugins_note_type_parts(rp_plugins *p, const char *id,
+                                void (*fn)(void *ud, rp_item_kind kind, const char *part),
+                                void *ud);

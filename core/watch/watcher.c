@@ -49,7 +49,10 @@ struct rp_watcher {
   bool full;   // this burst needs a full rescan
   bool burst;  // events are pending
   uint64_t burst_start;
-  pending *writes;  // files open for writing
+  uint64_t last_fire;  // when `rebuild` was last called (loop time), 0 never
+  char *first;         // the first path of this burst
+  bool several;        // this burst has more than one path
+  pending *writes;     // files open for writing
   size_t nwrites, capwrites;
   int closing;  // handles still to close
   void (*done)(void *);
@@ -107,7 +110,14 @@ static bool is_ignored_dir(const rp_watcher *w, const char *dir) {
 
 static void on_timer(uv_timer_t *t);
 
-static void note_change(rp_watcher *w, const char *path) {
+// Records a change. `complete` marks an editor's finished save: a file
+// closed after writing or renamed into place. A complete save of one file,
+// while no other file is being written and no burst is under way, is
+// reported after a settle time of 1 ms (so that the rest of the same save,
+// and a burst such as a checkout, which shows itself by a second path
+// within that time, join it); anything else waits for the quiet window.
+// With `immediate` off (an explicit quiet window) every change waits for it.
+static void note_change(rp_watcher *w, const char *path, bool complete) {
   if (path) {
     if (w->nchanged == w->capchanged) {
       w->capchanged = w->capchanged ? 2 * w->capchanged : 32;
@@ -119,11 +129,19 @@ static void note_change(rp_watcher *w, const char *path) {
   if (!w->burst) {
     w->burst = true;
     w->burst_start = now;
+    w->several = false;
+    free(w->first);
+    w->first = path ? rp_xstrndup(path, strlen(path)) : NULL;
+  } else if (!path || !w->first || strcmp(path, w->first) != 0) {
+    w->several = true;
   }
   uint64_t waited = now - w->burst_start;
   uint64_t delay = w->opts.quiet_ms;
+  bool settled = w->last_fire == 0 || now - w->last_fire >= w->opts.quiet_ms;
   if (waited >= w->opts.max_ms)
     delay = 0;
+  else if (w->opts.immediate && complete && w->nwrites == 0 && settled && !w->several && !w->full)
+    delay = 1;
   else if (waited + delay > w->opts.max_ms)
     delay = w->opts.max_ms - waited;
   if (w->closing == 0) uv_timer_start(&w->timer, on_timer, delay, 0);
@@ -180,6 +198,7 @@ static void on_timer(uv_timer_t *t) {
   w->nchanged = 0;
   w->full = false;
   w->burst = false;
+  w->last_fire = now;
   w->opts.rebuild(w->opts.ud, (const char *const *)w->changed, n, full);
   for (size_t i = 0; i < n; i++)
     free(w->changed[i]);
@@ -256,7 +275,7 @@ static void add_tree(rp_watcher *w, const char *dir, bool report, int depth) {
     if (isdir)
       add_tree(w, p, report, depth + 1);
     else if (report && !is_ignored(w, p))
-      note_change(w, p);
+      note_change(w, p, false);
     free(p);
   }
   closedir(d);
@@ -290,7 +309,7 @@ static void rescan(rp_watcher *w) {
   for (size_t i = 0; i < w->nroots; i++)
     watch_root(w, &w->roots[i]);
   w->full = true;
-  note_change(w, NULL);
+  note_change(w, NULL, false);
 }
 
 static void handle(rp_watcher *w, const struct inotify_event *ev) {
@@ -309,7 +328,7 @@ static void handle(rp_watcher *w, const struct inotify_event *ev) {
     if (ev->mask & IN_MOVE_SELF) remove_tree(w, gone);
     for (size_t r = 0; r < w->nroots; r++)
       if (strcmp(w->roots[r].path, gone) == 0) w->full = true;
-    note_change(w, gone);
+    note_change(w, gone, false);
     free(gone);
     return;
   }
@@ -321,7 +340,7 @@ static void handle(rp_watcher *w, const struct inotify_event *ev) {
         strcmp(w->roots[r].parent, e->path) == 0 && strcmp(w->roots[r].base, ev->name) == 0) {
       add_tree(w, w->roots[r].path, true, 0);
       w->full = true;
-      note_change(w, p);
+      note_change(w, p, false);
     }
   }
   if (!e->tree || ev->name[0] == '.' || is_ignored(w, p)) {
@@ -337,7 +356,8 @@ static void handle(rp_watcher *w, const struct inotify_event *ev) {
     if (ev->mask & (IN_CREATE | IN_MODIFY)) write_started(w, p);
     if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) write_ended(w, p);
   }
-  note_change(w, p);
+  bool complete = !(ev->mask & IN_ISDIR) && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO));
+  note_change(w, p, complete);
   free(p);
 }
 
@@ -441,6 +461,7 @@ static void on_closed(uv_handle_t *h) {
   for (size_t i = 0; i < w->nchanged; i++)
     free(w->changed[i]);
   free(w->changed);
+  free(w->first);
   for (size_t i = 0; i < w->nwrites; i++)
     free(w->writes[i].path);
   free(w->writes);

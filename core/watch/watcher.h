@@ -17,6 +17,10 @@
 //   holds the rebuild back until it is closed, up to a limit, so content is
 //   read only once the writer has finished.
 //
+// An editor's complete save of one file (closed after writing, or renamed
+// into place) while nothing else is being written is reported after 1 ms
+// (with `immediate`): the time to see whether more of a burst follows.
+//
 // Events are coalesced: callbacks only record what changed; after a quiet
 // window with no event (`quiet_ms`), or at the latest `max_ms` after the
 // first event of a burst (so a writer that never stops cannot postpone
@@ -42,6 +46,9 @@ typedef struct rp_watcher_opts {
   unsigned quiet_ms;  // the quiet window; 0 means 15
   unsigned max_ms;    // the longest a burst can postpone a rebuild; 0 means 300
   unsigned write_ms;  // the longest an open writer holds a rebuild back; 0 means 2000
+  // Report an editor's complete save of one file after 1 ms rather than the
+  // quiet window (see note_change in watcher.c).
+  bool immediate;
   rp_rebuild_fn rebuild;
   void *ud;
 } rp_watcher_opts;
