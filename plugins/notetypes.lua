@@ -121,7 +121,7 @@ for _, t in ipairs(types) do
     title = t.title,
     fields = fields(t.sections),
     checklists = { "alliance" },
-    measures = { "wai_sr", "srs", "ors" },
+    measures = { "srs", "ors", "wai_sr", "phq9", "gad7" },
     layout = t.id,
     validate = validate_risk,
   }

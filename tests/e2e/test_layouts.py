@@ -64,7 +64,7 @@ OPTIONAL = [
     ("srs", {"measures": {"srs": [9, 9, 9, 9]}}, ["## Session Rating Scale", "Total 36 of 40."]),
     ("ors", {"measures": {"ors": [5, 6, 4, 6]}}, ["## Outcome Rating Scale"]),
     ("wai_sr", {"measures": {"wai_sr": [5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4]}},
-     ["Total 54 of 60: task 17, bond 20, goal 17 (each of 20)."]),
+     ["Total 54 of 60.", "- bond: 20 of 20", "- goal: 17 of 20", "- task: 17 of 20"]),
 ]
 
 

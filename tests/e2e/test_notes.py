@@ -137,6 +137,14 @@ def sample(desc):
     m = re.search(r"a list of (\d+) scores, each a number from ([-\d.]+) to ([-\d.]+)", desc)
     if m:
         return "[%s]" % ", ".join([m.group(3)] * int(m.group(1)))
+    m = re.search(r"a list of scores, in item order; optional; see plugins/measures.lua", desc)
+    if m:
+        # A built-in measure the skeleton does not describe: as measures.lua defines it.
+        with open(os.path.join(ROOT, "plugins", "measures.lua"), encoding="utf-8") as f:
+            for title, items, hi in re.findall(r'  title = "([^"]*)",\n  items = (\d+),\n'
+                                                r'  min = \d+,\n  max = (\d+),', f.read()):
+                if desc.startswith(title + ":"):
+                    return "[%s]" % ", ".join([hi] * int(items))
     m = re.search(r"a list, one item per '- ' line; each item: ([^;]*)", desc)
     if m:
         return "[%s]" % sample(m.group(1))
@@ -251,7 +259,7 @@ class New(RapportTest):
                 self.assertEqual(note["diagnoses"], [{"code": "Filled in", "label": "Filled in"}])
                 self.assertEqual(note["homework"], ["Written by the therapist."])
                 self.assertEqual(note["checklists"]["alliance"]["rated"], 5)
-                self.assertEqual(sorted(note["scores"]), ["ors", "srs", "wai_sr"])
+                self.assertEqual(sorted(note["scores"]), ["gad7", "ors", "phq9", "srs", "wai_sr"])
                 self.assertEqual(note["scores"]["wai_sr"]["total"], 60)
 
     def test_every_field_line_names_its_kind_of_value(self):
@@ -270,7 +278,7 @@ class New(RapportTest):
                     self.assertRegex(desc, r"; (required|optional)\b", line)
                 # The fields with their groups and a diagnosis's, the
                 # checklist's answers, the measures.
-                self.assertEqual(lines, 19 + len(SECTIONS[note_type]) + 19 + 4)
+                self.assertEqual(lines, 19 + len(SECTIONS[note_type]) + 19 + 6)
 
     def test_a_skeleton_is_yaml_as_it_stands_and_with_every_part_in_use(self):
         self.write("type.mustache", "{{type}}")
@@ -311,8 +319,13 @@ class New(RapportTest):
             measures = f.read()
         defined = re.findall(r'rapport\.measure \{\n  id = "(\w+)",\n  title = "([^"]*)",\n'
                              r'  items = (\d+),\n  min = (\d+),\n  max = (\d+),', measures)
-        self.assertEqual([d[0] for d in defined], ["wai_sr", "srs", "ors"])
-        for mid, title, items, lo, hi in defined:
+        self.assertEqual([d[0] for d in defined], ["wai_sr", "srs", "ors", "phq9", "gad7"])
+        # `rapport new` describes the first three from its own table; PHQ-9
+        # and GAD-7 are named with their file until that table has them.
+        for mid, title, items, lo, hi in defined[3:]:
+            self.assertIn("\n#   %s:  # %s: a list of scores, in item order; optional; see "
+                          "plugins/measures.lua\n" % (mid, title), skeleton)
+        for mid, title, items, lo, hi in defined[:3]:
             self.assertIn("\n#   %s:  # %s: a list of %s scores, each a number from %s to %s; "
                           "optional\n" % (mid, title, items, lo, hi), skeleton)
 
@@ -377,7 +390,7 @@ class New(RapportTest):
         # Of the measures, the note type uses only the ORS (the skeleton cannot
         # tell which: see the caveat above).
         filled = fill(skeleton, everything=True)
-        filled = re.sub(r"(?m)^  (wai_sr|srs): .*\n", "", filled)
+        filled = re.sub(r"(?m)^  (wai_sr|srs|phq9|gad7): .*\n", "", filled)
         self.write("all.yaml", filled)
         r = self.rapport("render", "--format", "json", "all.yaml")
         self.assertEqual(r.code, 0, r)
@@ -513,7 +526,11 @@ class Render(RapportTest):
         self.assertEqual(note["checklists"]["alliance"]["lowest"], ["collaboration"])
         self.assertEqual(note["session"]["number"], 7)
         self.assertEqual(note["clinician"]["credentials"], "LCSW")
-        self.assertEqual(note["note_type"], {"id": "soap", "title": "SOAP note"})
+        self.assertEqual((note["note_type"]["id"], note["note_type"]["title"]), ("soap", "SOAP note"))
+        # The same score and checklist tables, in the note type's order, for layouts.
+        self.assertEqual([m["id"] for m in note["note_type"]["measures"]], ["srs"])
+        self.assertEqual(note["note_type"]["measures"][0], note["scores"]["srs"])
+        self.assertEqual(note["note_type"]["checklists"], [note["checklists"]["alliance"]])
         # The same every time.
         self.assertEqual(self.rapport("render", "--format", "json", "s.yaml").out, r.out)
 
@@ -571,7 +588,9 @@ class Render(RapportTest):
         r = self.rapport("render", "s.yaml")
         self.assertEqual(r.code, 1, r)
         self.assertEqual(r.out, "")
-        self.assertProblem(r, "s.yaml", 20, 8, "measures.srs must list 4 item scores, each from 0 to 10")
+        # The item out of range is named at its place, and the count at the list.
+        self.assertProblem(r, "s.yaml", 20, 14, "measures.srs item 2 must be a score from 0 to 10 (got 19)")
+        self.assertProblem(r, "s.yaml", 20, 8, "measures.srs must list 4 item scores in item order (got 3)")
 
     def test_a_clinic_replaces_a_layout(self):
         self.write("s.yaml", SOAP)
@@ -614,7 +633,7 @@ class Examples(RapportTest):
         # WAI-SR items 5,4,5,4,5,4,5,4,5,4,5,4: task (1, 2, 10, 12) 5+4+4+4,
         # bond (3, 5, 7, 9) 5+5+5+5, goal (4, 6, 8, 11) 4+4+4+5.
         birp = self.rapport("-C", self.CLINIC, "render", "sessions/rb-12.yaml")
-        self.assertIn("Total 54 of 60: task 17, bond 20, goal 17 (each of 20).", birp.out)
+        self.assertIn("Total 54 of 60.\n\n- bond: 20 of 20\n- goal: 17 of 20\n- task: 17 of 20\n", birp.out)
 
 
 class LayoutCheck(RapportTest):
@@ -666,7 +685,7 @@ class Answers(RapportTest):
         self.write("s.yaml", SOAP.replace("  srs: [8.5", "  sr: [8.5"))
         r = self.rapport("check", "s.yaml")
         self.assertEqual(r.code, 1, r)
-        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (measures: wai_sr, srs, ors)")
+        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (measures: srs, ors, wai_sr, phq9, gad7)")
 
     def test_an_unaddressed_rupture_written_no_is_flagged(self):
         self.write("s.yaml", SOAP.replace("measures:", "  rupture: { noticed: withdrawal, addressed: no }\nmeasures:"))
