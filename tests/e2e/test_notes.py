@@ -133,7 +133,11 @@ KIND = re.compile(r"(?:^|: )(?P<kind>text on one line|text|a whole number|a numb
 
 def sample(desc):
     """A value of the kind of value `desc` names, as a therapist would type
-    it after the colon."""
+    it after the colon. A time and a diagnosis code are text of a form the
+    note type checks: their examples have it."""
+    m = re.search(r"(?:HH:MM|ICD-10 code).*; e\.g\. (.+)$", desc)
+    if m:
+        return m.group(1)
     m = re.search(r"a list of (\d+) scores, each a number from ([-\d.]+) to ([-\d.]+)", desc)
     if m:
         return "[%s]" % ", ".join([m.group(3)] * int(m.group(1)))
@@ -256,7 +260,7 @@ class New(RapportTest):
                 r = self.rapport("render", "--format", "json", "all.yaml")
                 self.assertEqual(r.code, 0, r)
                 note = json.loads(r.out)
-                self.assertEqual(note["diagnoses"], [{"code": "Filled in", "label": "Filled in"}])
+                self.assertEqual(note["diagnoses"], [{"code": "F41.1", "label": "Filled in"}])
                 self.assertEqual(note["homework"], ["Written by the therapist."])
                 self.assertEqual(note["checklists"]["alliance"]["rated"], 5)
                 self.assertEqual(sorted(note["scores"]), ["gad7", "ors", "phq9", "srs", "wai_sr"])
@@ -276,9 +280,11 @@ class New(RapportTest):
                     desc = m["desc"]
                     self.assertRegex(desc, KIND, line)
                     self.assertRegex(desc, r"; (required|optional)\b", line)
-                # The fields with their groups and a diagnosis's, the
-                # checklist's answers, the measures.
-                self.assertEqual(lines, 19 + len(SECTIONS[note_type]) + 19 + 6)
+                # The fields with their groups and a diagnosis's, the chart's
+                # (times, service, attendees, interventions, goals, next
+                # appointment, mental status exam), the checklist's answers,
+                # the measures.
+                self.assertEqual(lines, 19 + len(SECTIONS[note_type]) + 23 + 19 + 6)
 
     def test_a_skeleton_is_yaml_as_it_stands_and_with_every_part_in_use(self):
         self.write("type.mustache", "{{type}}")
