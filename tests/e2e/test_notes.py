@@ -700,5 +700,85 @@ class Answers(RapportTest):
         self.assertIn("- rupture (withdrawal) not addressed", r.out)
 
 
+# --- nothing typed is lost ----------------------------------------------------------
+
+
+class NothingIsLost(RapportTest):
+    """A rich session of each note type with a unique marker in every text
+    leaf, and values of every other kind that print recognisably: each one
+    must be found in every human-readable format of the note."""
+
+    def rich(self, note_type):
+        n = iter(range(1, 1000))
+
+        def mark():
+            return "Mk%03dq" % next(n)
+
+        s = {
+            "type": note_type,
+            "client": {"id": mark(), "initials": mark()},
+            "session": {"date": "2026-11-24", "start": "14:00", "end": "14:53", "number": 7,
+                        "minutes": 53, "modality": "video"},
+            "service": {"code": "90837"},
+            "clinician": {"name": mark(), "credentials": mark()},
+            "diagnoses": [{"code": "F41.1", "label": mark()}, {"code": "Z63.0"}],
+            "risk": {"level": "high", "notes": mark(), "safety_plan": mark()},
+            "homework": [mark(), mark()],
+            "interventions": ["cognitive_restructuring", "emdr"],
+            "treatment_goals": [{"goal": mark(), "progress": "no_change", "note": mark()}],
+            "attendees": [mark(), mark()],
+            "next_appointment": "2026-12-01",
+            "mse": dict((k, mark()) for k in (
+                "appearance", "behavior", "speech", "mood", "affect", "thought_process",
+                "thought_content", "perception", "cognition", "insight", "judgment")),
+            "alliance": {
+                "trust": 4,
+                "empathy": {"rating": 3, "note": mark()},
+                "collaboration": 2,
+                "respect": 5,
+                "authenticity": 1,
+                "challenges": {
+                    "cultural_differences": {"noticed": True, "plan": mark()},
+                    "power_imbalance": {"noticed": False, "note": mark()},
+                    "countertransference": {"noticed": True, "plan": mark(), "note": mark()},
+                },
+                "rupture": {"noticed": "withdrawal", "addressed": False, "note": mark()},
+            },
+            "measures": {
+                "srs": [1.1, 2.2, 3.3, 4.4],
+                "ors": [5.5, 6.6, 7.7, 8.8],
+                "wai_sr": [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2],
+                "phq9": [0, 1, 2, 3, 0, 1, 2, 3, 1],
+                "gad7": [3, 2, 1, 0, 1, 2, 3],
+            },
+        }
+        for section in SECTIONS[note_type]:
+            s[section] = mark()
+        expected = re.findall(r"Mk\d{3}q", json.dumps(s)) + [
+            "24 November 2026", "14:00", "14:53", "number 7", "53 minutes", "video",
+            "90837", "F41.1", "Z63.0", "Problems in relationship with spouse or partner",
+            "high", "cognitive restructuring", "EMDR", "no change", "01 December 2026",
+            "Trust: 4 of 5", "Empathy: 3 of 5", "Collaboration: 2 of 5", "Respect: 5 of 5",
+            "Authenticity: 1 of 5", "Cultural differences: noticed", "Power imbalance: not noticed",
+            "noticed: withdrawal", "addressed: no",
+            "1.1, 2.2, 3.3, 4.4", "5.5, 6.6, 7.7, 8.8", "1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2",
+            "0, 1, 2, 3, 0, 1, 2, 3, 1", "3, 2, 1, 0, 1, 2, 3",
+            "Total 11 of 40", "Total 28.6 of 40", "Total 13 of 27 (moderate)",
+            "Total 12 of 21 (moderate)"]
+        return s, expected
+
+    def test_every_value_typed_appears_in_every_format(self):
+        for note_type in SECTIONS:
+            session, expected = self.rich(note_type)
+            self.write("%s.json" % note_type, json.dumps(session))
+            for fmt in ("md", "html", "txt"):
+                with self.subTest(note_type=note_type, fmt=fmt):
+                    r = self.rapport("render", "--format", fmt, "%s.json" % note_type)
+                    self.assertEqual(r.code, 0, r)
+                    text = html.unescape(r.out) if fmt == "html" else r.out
+                    missing = [e for e in expected if e not in text]
+                    self.assertEqual(missing, [], text)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
