@@ -81,7 +81,7 @@ local common_head = {
   {
     id = "attendees",
     type = "list",
-    items = { type = "string", label = "Who", example = "client" },
+    items = { type = "text" },
     label = "Who attended",
   },
 }
