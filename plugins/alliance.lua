@@ -84,12 +84,23 @@ function M.summarize(values)
       plan[#plan + 1] = "Address the rupture (" .. noticed .. ") early in the next session."
     end
   end
+  -- One decimal, as a clinician writes it: 4.2, not 4.199999.
+  local mean = count > 0 and math.floor(sum / count * 10 + 0.5) / 10 or nil
+  local rated_text = count == 1 and "1 element" or (count .. " elements")
+  local summary = "No element was rated."
+  if mean then
+    summary = string.format("Mean rating: %s of 5 over %s", math.tointeger(mean) or mean, rated_text)
+    if #lowest > 0 then
+      summary = summary .. "; lowest: " .. table.concat(lowest, ", ")
+    end
+    summary = summary .. "."
+  end
   return {
-    -- One decimal, as a clinician writes it: 4.2, not 4.199999.
-    mean = count > 0 and math.floor(sum / count * 10 + 0.5) / 10 or nil,
+    mean = mean,
     rated = count,
-    rated_text = count == 1 and "1 element" or (count .. " elements"),
+    rated_text = rated_text,
     lowest = lowest,
+    summary = summary,
     flags = flags,
     plan = plan,
   }
@@ -139,6 +150,7 @@ rapport.test("alliance: mean and lowest element", function(t)
     authenticity = 4,
   }
   t.eq(s.mean, 21 / 5)
+  t.eq(s.summary, "Mean rating: 4.2 of 5 over 5 elements; lowest: collaboration.")
   t.eq(s.rated, 5)
   t.eq(s.rated_text, "5 elements")
   t.eq(M.summarize({ trust = 4 }).rated_text, "1 element")
@@ -176,6 +188,7 @@ rapport.test("alliance: an unaddressed rupture goes into the plan", function(t)
   local repaired = M.summarize { rupture = { noticed = "confrontation", addressed = true } }
   t.eq(repaired.flags, {})
   t.eq(M.summarize({}).mean, nil)
+  t.eq(M.summarize({}).summary, "No element was rated.")
 end)
 
 return M

@@ -107,11 +107,25 @@ static const opt checklist_opts[] = {
 };
 
 static const opt cutoff_opts[] = {
-    {"below", T_NUMBER, false, 0, NULL, NULL},    {"at_least", T_NUMBER, false, 0, NULL, NULL},
-    {"flag", T_STRING, false, 0, NULL, NULL},     {"label", T_STRING, false, 0, NULL, NULL},
-    {"subscale", T_STRING, false, 0, NULL, NULL}, {NULL, 0, false, 0, NULL, NULL},
+    {"below", T_NUMBER, false, 0, NULL, NULL},
+    {"at_least", T_NUMBER, false, 0, NULL, NULL},
+    {"flag", T_STRING, false, 0, NULL, NULL},
+    {"label", T_STRING, false, 0, NULL, NULL},
+    {"subscale", T_STRING, false, 0, NULL, NULL},
+    {"item", T_INTEGER, false, 0, NULL, NULL},
+    {"risk", T_BOOLEAN, false, 0, NULL, NULL},
+    {"source", T_STRING, false, 0, NULL, NULL},
+    {NULL, 0, false, 0, NULL, NULL},
 };
 static const optset cutoff_set = {cutoff_opts};
+
+static const opt band_opts[] = {
+    {"min", T_NUMBER, true, 0, NULL, NULL},
+    {"max", T_NUMBER, true, 0, NULL, NULL},
+    {"label", T_STRING, true, 0, NULL, NULL},
+    {NULL, 0, false, 0, NULL, NULL},
+};
+static const optset band_set = {band_opts};
 
 static const opt measure_opts[] = {
     {"id", T_STRING, true, 0, NULL, NULL},
@@ -122,6 +136,11 @@ static const opt measure_opts[] = {
     {"max", T_NUMBER, true, 0, NULL, NULL},
     {"subscales", T_TABLE, false, 0, NULL, NULL},
     {"cutoffs", T_LIST, false, T_TABLE, &cutoff_set, NULL},
+    {"bands", T_LIST, false, T_TABLE, &band_set, NULL},
+    {"precision", T_INTEGER, false, 0, NULL, NULL},
+    {"rci", T_NUMBER, false, 0, NULL, NULL},
+    {"sources", T_LIST, false, T_STRING, NULL, NULL},
+    {"item_labels", T_LIST, false, T_STRING, NULL, NULL},
     {"score", T_FUNCTION, false, 0, NULL, NULL},
     {NULL, 0, false, 0, NULL, NULL},
 };
@@ -412,7 +431,8 @@ static void check_field_rules(lua_State *L, int f, const char *fn, const where *
 
 // The note pipeline (core/lua/notes.c) puts these into every note, over a
 // session value of the same name: a field there would be silently lost.
-static const char *const reserved_fields[] = {"scores", "checklists", "note_type", NULL};
+static const char *const reserved_fields[] = {
+    "scores", "score_list", "checklists", "checklist_list", "risk_flags", "note_type", NULL};
 
 // Refuses a top-level field whose id, or the first component of its dotted
 // id ("scores.total"), is a reserved name.
@@ -506,6 +526,49 @@ static void check_measure(lua_State *L, int t, const char *fn) {
   max = lua_tonumber(L, -1);
   lua_pop(L, 2);
   if (min > max) luaL_error(L, "%s: 'min' must not be above 'max'", fn);
+  lua_pushstring(L, "precision");
+  if (lua_rawget(L, t) == LUA_TNUMBER && (lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > 6))
+    luaL_error(L, "%s: 'precision' is a number of decimals from 0 to 6", fn);
+  lua_pop(L, 1);
+  lua_pushstring(L, "item_labels");
+  if (lua_rawget(L, t) == LUA_TTABLE && (lua_Integer)lua_rawlen(L, -1) != items)
+    luaL_error(L, "%s: 'item_labels' must have one label for each of the %I items", fn, items);
+  lua_pop(L, 1);
+  // A cutoff looks at the total, one subscale or one item, and needs a bound.
+  lua_pushstring(L, "cutoffs");
+  if (lua_rawget(L, t) == LUA_TTABLE) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      int c = lua_gettop(L);
+      lua_pushstring(L, "below");
+      int below = lua_rawget(L, c);
+      lua_pushstring(L, "at_least");
+      int at_least = lua_rawget(L, c);
+      if (below == LUA_TNIL && at_least == LUA_TNIL)
+        luaL_error(L, "%s: cutoffs[%I] needs 'below' or 'at_least'", fn, i);
+      lua_pushstring(L, "item");
+      if (lua_rawget(L, c) == LUA_TNUMBER &&
+          (lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > items))
+        luaL_error(L, "%s: cutoffs[%I].item must be an item number from 1 to %I", fn, i, items);
+      lua_pushstring(L, "subscale");
+      if (lua_rawget(L, c) == LUA_TSTRING) {
+        lua_pushstring(L, "subscales");
+        bool known = lua_rawget(L, t) == LUA_TTABLE;
+        if (known) {
+          lua_pushvalue(L, -2);
+          known = lua_rawget(L, -2) != LUA_TNIL;
+          lua_pop(L, 1);
+        }
+        if (!known)
+          luaL_error(L, "%s: cutoffs[%I].subscale '%s' is not one of the measure's subscales", fn,
+                     i, lua_tostring(L, -2));
+        lua_pop(L, 1);
+      }
+      lua_settop(L, c - 1);
+    }
+  }
+  lua_pop(L, 1);
   // Subscales: name -> list of item numbers within 1..items.
   lua_pushstring(L, "subscales");
   if (lua_rawget(L, t) == LUA_TTABLE) {
@@ -824,36 +887,67 @@ static int t_render(lua_State *L) {
   return 1;
 }
 
-// t.validate(type, session): the problems the note type finds in a session
-// given as a Lua table, as a list of messages ({} when it is valid).
+// t.validate(type, session): the problems that `rapport check` finds in a
+// session given as a Lua table (its `type` set to `type`), through the same
+// code: fields, checklist answers, measures and the note type's rules. A list
+// of messages, warnings starting with "warning: " ({} when it is valid).
 static int t_validate(lua_State *L) {
   rp_plugins *p = plugins_of(L);
   const char *type = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  rp_schema *schema = rp_plugins_schema(p, type);
-  if (!schema) return luaL_error(L, "t.validate: no note type '%s'", type);
+  bool known = false;
+  for (size_t i = 0; i < p->nitems && !known; i++)
+    known = p->items[i].kind == RP_ITEM_NOTE_TYPE && strcmp(p->items[i].id, type) == 0;
+  if (!known) return luaL_error(L, "t.validate: no note type '%s'", type);
   rp_doc *in = rp_doc_new(), *out = rp_doc_new();
-  rp_value root, typed;
+  rp_value root, note;
   char *err = NULL;
-  if (rp_lua_to_doc(p->lua, 2, in, &root, &err) != RP_OK) {
+  if (rp_lua_to_doc(p->lua, 2, in, &root, &err) != RP_OK ||
+      rp_doc_ops.kind(in, root) != RP_KIND_MAP) {
     rp_doc_free(in);
     rp_doc_free(out);
-    rp_schema_free(schema);
-    lua_pushfstring(L, "t.validate: the session is not data: %s", err);
+    lua_pushfstring(L, "t.validate: the session is not a table of fields%s%s", err ? ": " : "",
+                    err ? err : "");
     free(err);
     return lua_error(L);
   }
+  rp_doc_map_set(in, root, "type", 4, rp_doc_string(in, type, strlen(type)));
   rp_diags d = RP_DIAGS_INIT;
-  rp_schema_validate(schema, in, root, "session", out, &typed, &d);
+  char *layout = NULL;
+  rp_note_build_doc(p, "session", in, root, out, &note, &layout, &d);
+  free(layout);
   lua_createtable(L, (int)d.n, 0);
+  lua_Integer k = 0;
   for (size_t i = 0; i < d.n; i++) {
-    lua_pushstring(L, d.items[i].msg);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
+    if (d.items[i].sev == RP_SEV_WARNING)
+      lua_pushfstring(L, "warning: %s", d.items[i].msg);
+    else if (d.items[i].sev == RP_SEV_ERROR)
+      lua_pushstring(L, d.items[i].msg);
+    else
+      continue;
+    lua_rawseti(L, -2, ++k);
   }
   rp_diags_free(&d);
   rp_doc_free(in);
   rp_doc_free(out);
-  rp_schema_free(schema);
+  return 1;
+}
+
+// t.score(id, items): the score table of measure `id` for the item scores
+// `items`, as a note gets it (scores.ID); an error when the items do not fit.
+static int t_score(lua_State *L) {
+  rp_plugins *p = plugins_of(L);
+  const char *id = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  rp_diags d = RP_DIAGS_INIT;
+  if (rp_measure_score(p, id, 2, &d) != RP_OK) {
+    luaL_where(L, 1);
+    lua_pushfstring(L, "t.score: %s", d.n ? d.items[0].msg : "cannot score");
+    lua_concat(L, 2);
+    rp_diags_free(&d);
+    return lua_error(L);
+  }
+  rp_diags_free(&d);
   return 1;
 }
 
@@ -865,6 +959,7 @@ void rp_api_push_test_helpers(rp_plugins *p) {
       {"fails", t_fails},
       {"render", t_render},
       {"validate", t_validate},
+      {"score", t_score},
       {NULL, NULL},
   };
   lua_createtable(L, 0, 5);

@@ -75,6 +75,11 @@ struct rp_plugins {
   bool dirty;     // the last session failed in the plugins' hands: reset before the next
 };
 
+// notes.c: checks the item scores at index `scores` against the measure `id`
+// and scores them as a note's measures are scored, pushing the score table;
+// or adds the problems to diags and pushes nothing. For t.score.
+int rp_measure_score(rp_plugins *p, const char *id, int scores, rp_diags *diags);
+
 // api.c: pushes a fresh `rapport` table whose registration functions add to
 // p while p->loading >= 0 and refuse otherwise.
 void rp_api_push(rp_plugins *p);

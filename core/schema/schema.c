@@ -141,6 +141,7 @@ typedef struct vctx {
   const char *path;
   rp_diags *diags;
   bool failed;
+  const rp_schema *schema;  // NULL inside a default value
 } vctx;
 
 // A place in the session file: 1-based line and column, or 0 and 0 for a
@@ -550,7 +551,7 @@ static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp
 
 int rp_schema_validate(const rp_schema *s, rp_doc *in, rp_value root, const char *path, rp_doc *out,
                        rp_value *typed, rp_diags *diags) {
-  vctx c = {in, out, path, diags, false};
+  vctx c = {in, out, path, diags, false, s};
   if (rp_doc_ops.kind(in, root) != RP_KIND_MAP) {
     problem(&c, root, "a session file is a group of fields (name: value lines)");
     *typed = rp_doc_null(out);

@@ -89,6 +89,21 @@
 ---@field flag? string The flag raised when the cutoff applies.
 ---@field label? string A short description of the cutoff.
 ---@field subscale? string The subscale the cutoff reads; the total when absent.
+---@field item? integer The item whose score the cutoff reads (e.g. PHQ-9 item 9).
+---@field risk? boolean The flag also goes to the note's risk section.
+---@field source? string Where the cutoff comes from.
+
+---A named range of a measure's total.
+---@class rapport.Band
+---@field min number The lowest total of the band.
+---@field max number The highest total of the band.
+---@field label string The band's name, e.g. "moderate".
+
+---What a measure's score function returns; Rapport checks its shape.
+---@class rapport.Score
+---@field total number The total score.
+---@field subscales? table<string, number> Each subscale's score.
+---@field flags? string[] Flags to show in the note.
 
 ---The options of rapport.measure.
 ---@class rapport.MeasureOptions
@@ -99,8 +114,13 @@
 ---@field min number The lowest score of an item. Required.
 ---@field max number The highest score of an item. Required.
 ---@field subscales? table<string, integer[]> Subscale name to its item numbers (1-based).
----@field cutoffs? rapport.Cutoff[] Thresholds that raise flags.
----@field score? fun(...): any Scores a session's items; checked to be a function now, called once notes render from sessions.
+---@field cutoffs? rapport.Cutoff[] Thresholds that raise flags; applied by Rapport after scoring.
+---@field bands? rapport.Band[] Named ranges of the total.
+---@field precision? integer Decimals the total and subscales are rounded to, 0 to 6 (default 2).
+---@field rci? number The reliable change index of the total.
+---@field sources? string[] Where the scoring, cutoffs and RCI come from.
+---@field item_labels? string[] Each item's wording, one per item.
+---@field score? fun(items: number[]): rapport.Score Scores the item scores (already checked); without it the total is the sum of the items.
 
 ---The helpers a test function receives.
 ---@class rapport.T

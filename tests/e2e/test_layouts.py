@@ -64,7 +64,7 @@ OPTIONAL = [
     ("srs", {"measures": {"srs": [9, 9, 9, 9]}}, ["## Session Rating Scale", "Total 36 of 40."]),
     ("ors", {"measures": {"ors": [5, 6, 4, 6]}}, ["## Outcome Rating Scale"]),
     ("wai_sr", {"measures": {"wai_sr": [5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4]}},
-     ["Total 54 of 60: task 17, bond 20, goal 17 (each of 20)."]),
+     ["Total 54 of 60.", "- bond: 20 of 20", "- goal: 17 of 20", "- task: 17 of 20"]),
 ]
 
 
@@ -158,9 +158,11 @@ class Layouts(RapportTest):
                 note = notes[(nt, "minimal")]
                 headings = re.findall(r"(?m)^#+ (.*)$", note)
                 self.assertEqual(headings, [TITLES[nt]]
-                                 + [s.capitalize() for s in SECTIONS[nt]] + ["Risk and safety"])
+                                 + [s.capitalize() for s in SECTIONS[nt]] + ["Risk and safety", "Signature"])
                 self.assertNotIn("Safety plan", note)
-                self.assertTrue(note.endswith("Risk level: **none**\n"), note)
+                # The signature line for the signed record ends every note.
+                self.assertTrue(note.endswith("Risk level: **none**\n\n## Signature\n\nDana Whitfield\n\n"
+                                              "Signed: ________________ Date: ____________\n"), note)
 
     def test_plain_text_reads_as_finished_text(self):
         for (nt, name), note in self.render_all("txt").items():

@@ -133,10 +133,22 @@ KIND = re.compile(r"(?:^|: )(?P<kind>text on one line|text|a whole number|a numb
 
 def sample(desc):
     """A value of the kind of value `desc` names, as a therapist would type
-    it after the colon."""
+    it after the colon. A time and a diagnosis code are text of a form the
+    note type checks: their examples have it."""
+    m = re.search(r"(?:HH:MM|ICD-10 code).*; e\.g\. (.+)$", desc)
+    if m:
+        return m.group(1)
     m = re.search(r"a list of (\d+) scores, each a number from ([-\d.]+) to ([-\d.]+)", desc)
     if m:
         return "[%s]" % ", ".join([m.group(3)] * int(m.group(1)))
+    m = re.search(r"a list of scores, in item order; optional; see plugins/measures.lua", desc)
+    if m:
+        # A built-in measure the skeleton does not describe: as measures.lua defines it.
+        with open(os.path.join(ROOT, "plugins", "measures.lua"), encoding="utf-8") as f:
+            for title, items, hi in re.findall(r'  title = "([^"]*)",\n  items = (\d+),\n'
+                                                r'  min = \d+,\n  max = (\d+),', f.read()):
+                if desc.startswith(title + ":"):
+                    return "[%s]" % ", ".join([hi] * int(items))
     m = re.search(r"a list, one item per '- ' line; each item: ([^;]*)", desc)
     if m:
         return "[%s]" % sample(m.group(1))
@@ -248,10 +260,10 @@ class New(RapportTest):
                 r = self.rapport("render", "--format", "json", "all.yaml")
                 self.assertEqual(r.code, 0, r)
                 note = json.loads(r.out)
-                self.assertEqual(note["diagnoses"], [{"code": "Filled in", "label": "Filled in"}])
+                self.assertEqual(note["diagnoses"], [{"code": "F41.1", "label": "Filled in"}])
                 self.assertEqual(note["homework"], ["Written by the therapist."])
                 self.assertEqual(note["checklists"]["alliance"]["rated"], 5)
-                self.assertEqual(sorted(note["scores"]), ["ors", "srs", "wai_sr"])
+                self.assertEqual(sorted(note["scores"]), ["gad7", "ors", "phq9", "srs", "wai_sr"])
                 self.assertEqual(note["scores"]["wai_sr"]["total"], 60)
 
     def test_every_field_line_names_its_kind_of_value(self):
@@ -268,9 +280,11 @@ class New(RapportTest):
                     desc = m["desc"]
                     self.assertRegex(desc, KIND, line)
                     self.assertRegex(desc, r"; (required|optional)\b", line)
-                # The fields with their groups and a diagnosis's, the
-                # checklist's answers, the measures.
-                self.assertEqual(lines, 19 + len(SECTIONS[note_type]) + 19 + 4)
+                # The fields with their groups and a diagnosis's, the chart's
+                # (times, service, attendees, interventions, goals, next
+                # appointment, mental status exam), the checklist's answers,
+                # the measures.
+                self.assertEqual(lines, 19 + len(SECTIONS[note_type]) + 23 + 19 + 6)
 
     def test_a_skeleton_is_yaml_as_it_stands_and_with_every_part_in_use(self):
         self.write("type.mustache", "{{type}}")
@@ -311,8 +325,13 @@ class New(RapportTest):
             measures = f.read()
         defined = re.findall(r'rapport\.measure \{\n  id = "(\w+)",\n  title = "([^"]*)",\n'
                              r'  items = (\d+),\n  min = (\d+),\n  max = (\d+),', measures)
-        self.assertEqual([d[0] for d in defined], ["wai_sr", "srs", "ors"])
-        for mid, title, items, lo, hi in defined:
+        self.assertEqual([d[0] for d in defined], ["wai_sr", "srs", "ors", "phq9", "gad7"])
+        # `rapport new` describes the first three from its own table; PHQ-9
+        # and GAD-7 are named with their file until that table has them.
+        for mid, title, items, lo, hi in defined[3:]:
+            self.assertIn("\n#   %s:  # %s: a list of scores, in item order; optional; see "
+                          "plugins/measures.lua\n" % (mid, title), skeleton)
+        for mid, title, items, lo, hi in defined[:3]:
             self.assertIn("\n#   %s:  # %s: a list of %s scores, each a number from %s to %s; "
                           "optional\n" % (mid, title, items, lo, hi), skeleton)
 
@@ -377,7 +396,7 @@ class New(RapportTest):
         # Of the measures, the note type uses only the ORS (the skeleton cannot
         # tell which: see the caveat above).
         filled = fill(skeleton, everything=True)
-        filled = re.sub(r"(?m)^  (wai_sr|srs): .*\n", "", filled)
+        filled = re.sub(r"(?m)^  (wai_sr|srs|phq9|gad7): .*\n", "", filled)
         self.write("all.yaml", filled)
         r = self.rapport("render", "--format", "json", "all.yaml")
         self.assertEqual(r.code, 0, r)
@@ -513,7 +532,11 @@ class Render(RapportTest):
         self.assertEqual(note["checklists"]["alliance"]["lowest"], ["collaboration"])
         self.assertEqual(note["session"]["number"], 7)
         self.assertEqual(note["clinician"]["credentials"], "LCSW")
-        self.assertEqual(note["note_type"], {"id": "soap", "title": "SOAP note"})
+        self.assertEqual((note["note_type"]["id"], note["note_type"]["title"]), ("soap", "SOAP note"))
+        # The same score and checklist tables, in the note type's order, for layouts.
+        self.assertEqual([m["id"] for m in note["note_type"]["measures"]], ["srs"])
+        self.assertEqual(note["note_type"]["measures"][0], note["scores"]["srs"])
+        self.assertEqual(note["note_type"]["checklists"], [note["checklists"]["alliance"]])
         # The same every time.
         self.assertEqual(self.rapport("render", "--format", "json", "s.yaml").out, r.out)
 
@@ -571,7 +594,9 @@ class Render(RapportTest):
         r = self.rapport("render", "s.yaml")
         self.assertEqual(r.code, 1, r)
         self.assertEqual(r.out, "")
-        self.assertProblem(r, "s.yaml", 20, 8, "measures.srs must list 4 item scores, each from 0 to 10")
+        # The item out of range is named at its place, and the count at the list.
+        self.assertProblem(r, "s.yaml", 20, 14, "measures.srs item 2 must be a score from 0 to 10 (got 19)")
+        self.assertProblem(r, "s.yaml", 20, 8, "measures.srs must list 4 item scores in item order (got 3)")
 
     def test_a_clinic_replaces_a_layout(self):
         self.write("s.yaml", SOAP)
@@ -614,7 +639,7 @@ class Examples(RapportTest):
         # WAI-SR items 5,4,5,4,5,4,5,4,5,4,5,4: task (1, 2, 10, 12) 5+4+4+4,
         # bond (3, 5, 7, 9) 5+5+5+5, goal (4, 6, 8, 11) 4+4+4+5.
         birp = self.rapport("-C", self.CLINIC, "render", "sessions/rb-12.yaml")
-        self.assertIn("Total 54 of 60: task 17, bond 20, goal 17 (each of 20).", birp.out)
+        self.assertIn("Total 54 of 60.\n\n- bond: 20 of 20\n- goal: 17 of 20\n- task: 17 of 20\n", birp.out)
 
 
 class LayoutCheck(RapportTest):
@@ -666,13 +691,93 @@ class Answers(RapportTest):
         self.write("s.yaml", SOAP.replace("  srs: [8.5", "  sr: [8.5"))
         r = self.rapport("check", "s.yaml")
         self.assertEqual(r.code, 1, r)
-        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (measures: wai_sr, srs, ors)")
+        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (measures: srs, ors, wai_sr, phq9, gad7)")
 
     def test_an_unaddressed_rupture_written_no_is_flagged(self):
         self.write("s.yaml", SOAP.replace("measures:", "  rupture: { noticed: withdrawal, addressed: no }\nmeasures:"))
         r = self.rapport("render", "s.yaml")
         self.assertEqual(r.code, 0, r)
         self.assertIn("- rupture (withdrawal) not addressed", r.out)
+
+
+# --- nothing typed is lost ----------------------------------------------------------
+
+
+class NothingIsLost(RapportTest):
+    """A rich session of each note type with a unique marker in every text
+    leaf, and values of every other kind that print recognisably: each one
+    must be found in every human-readable format of the note."""
+
+    def rich(self, note_type):
+        n = iter(range(1, 1000))
+
+        def mark():
+            return "Mk%03dq" % next(n)
+
+        s = {
+            "type": note_type,
+            "client": {"id": mark(), "initials": mark()},
+            "session": {"date": "2026-11-24", "start": "14:00", "end": "14:53", "number": 7,
+                        "minutes": 53, "modality": "video"},
+            "service": {"code": "90837"},
+            "clinician": {"name": mark(), "credentials": mark()},
+            "diagnoses": [{"code": "F41.1", "label": mark()}, {"code": "Z63.0"}],
+            "risk": {"level": "high", "notes": mark(), "safety_plan": mark()},
+            "homework": [mark(), mark()],
+            "interventions": ["cognitive_restructuring", "emdr"],
+            "treatment_goals": [{"goal": mark(), "progress": "no_change", "note": mark()}],
+            "attendees": [mark(), mark()],
+            "next_appointment": "2026-12-01",
+            "mse": dict((k, mark()) for k in (
+                "appearance", "behavior", "speech", "mood", "affect", "thought_process",
+                "thought_content", "perception", "cognition", "insight", "judgment")),
+            "alliance": {
+                "trust": 4,
+                "empathy": {"rating": 3, "note": mark()},
+                "collaboration": 2,
+                "respect": 5,
+                "authenticity": 1,
+                "challenges": {
+                    "cultural_differences": {"noticed": True, "plan": mark()},
+                    "power_imbalance": {"noticed": False, "note": mark()},
+                    "countertransference": {"noticed": True, "plan": mark(), "note": mark()},
+                },
+                "rupture": {"noticed": "withdrawal", "addressed": False, "note": mark()},
+            },
+            "measures": {
+                "srs": [1.1, 2.2, 3.3, 4.4],
+                "ors": [5.5, 6.6, 7.7, 8.8],
+                "wai_sr": [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2],
+                "phq9": [0, 1, 2, 3, 0, 1, 2, 3, 1],
+                "gad7": [3, 2, 1, 0, 1, 2, 3],
+            },
+        }
+        for section in SECTIONS[note_type]:
+            s[section] = mark()
+        expected = re.findall(r"Mk\d{3}q", json.dumps(s)) + [
+            "24 November 2026", "14:00", "14:53", "number 7", "53 minutes", "video",
+            "90837", "F41.1", "Z63.0", "Problems in relationship with spouse or partner",
+            "high", "cognitive restructuring", "EMDR", "no change", "01 December 2026",
+            "Trust: 4 of 5", "Empathy: 3 of 5", "Collaboration: 2 of 5", "Respect: 5 of 5",
+            "Authenticity: 1 of 5", "Cultural differences: noticed", "Power imbalance: not noticed",
+            "noticed: withdrawal", "addressed: no",
+            "1.1, 2.2, 3.3, 4.4", "5.5, 6.6, 7.7, 8.8", "1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2",
+            "0, 1, 2, 3, 0, 1, 2, 3, 1", "3, 2, 1, 0, 1, 2, 3",
+            "Total 11 of 40", "Total 28.6 of 40", "Total 13 of 27 (moderate)",
+            "Total 12 of 21 (moderate)"]
+        return s, expected
+
+    def test_every_value_typed_appears_in_every_format(self):
+        for note_type in SECTIONS:
+            session, expected = self.rich(note_type)
+            self.write("%s.json" % note_type, json.dumps(session))
+            for fmt in ("md", "html", "txt"):
+                with self.subTest(note_type=note_type, fmt=fmt):
+                    r = self.rapport("render", "--format", fmt, "%s.json" % note_type)
+                    self.assertEqual(r.code, 0, r)
+                    text = html.unescape(r.out) if fmt == "html" else r.out
+                    missing = [e for e in expected if e not in text]
+                    self.assertEqual(missing, [], text)
 
 
 if __name__ == "__main__":

@@ -282,6 +282,7 @@ META_CLASSES = {
     "checklist_item_opts": "rapport.ChecklistItem",
     "checklist_opts": "rapport.ChecklistOptions",
     "cutoff_opts": "rapport.Cutoff",
+    "band_opts": "rapport.Band",
     "measure_opts": "rapport.MeasureOptions",
 }
 
