@@ -914,7 +914,7 @@ static int t_validate(lua_State *L) {
   rp_doc_map_set(in, root, "type", 4, rp_doc_string(in, type, strlen(type)));
   rp_diags d = RP_DIAGS_INIT;
   char *layout = NULL;
-  rp_note_build_doc(p, "session", in, root, out, &note, &layout, &d);
+  rp_plugins_build_note(p, "session", in, root, out, &note, &layout, &d);
   free(layout);
   lua_createtable(L, (int)d.n, 0);
   lua_Integer k = 0;

@@ -1205,8 +1205,22 @@ const rp_schema *rp_plugins_note_type(rp_plugins *p, const char *id, const char 
   return it->schema;
 }
 
-int rp_plugins_compute(rp_plugins *p, const char *note_type, const rp_compute_in *in, rp_doc *out,
-                       rp_value *note_out, char **layout, rp_diags *diags) {
+// The session typed by its note type's schema, and what the plugins make
+// of it.
+typedef struct compute_in {
+  const char *path;  // names the session in messages
+  rp_doc *src;       // the session as read, for the positions of problems
+  rp_value root;
+  rp_doc *typed_doc;  // the session typed by its note type's schema
+  rp_value typed;
+  // The fields have problems already: run only the stages that report
+  // problems (rules, checklist answers, measures), so every problem shows
+  // at once; no note is made.
+  bool check_only;
+} compute_in;
+
+static int compute(rp_plugins *p, const char *note_type, const compute_in *in, rp_doc *out,
+                   rp_value *note_out, char **layout, rp_diags *diags) {
   lua_State *L = p->lua->L;
   int top = lua_gettop(L);
   *layout = NULL;
@@ -1261,6 +1275,57 @@ int rp_plugins_compute(rp_plugins *p, const char *note_type, const rp_compute_in
 done:
   lua_settop(L, top);
   return status;
+}
+
+// The note type the session names; NULL after reporting.
+static const rp_item *note_type_of(rp_plugins *p, const char *path, rp_doc *in, rp_value root,
+                                   rp_diags *diags) {
+  rp_value type;
+  if (rp_doc_ops.kind(in, root) != RP_KIND_MAP || !rp_doc_ops.get(in, root, "type", 4, &type) ||
+      rp_doc_ops.kind(in, type) != RP_KIND_STRING) {
+    rp_diags_add(diags, RP_SEV_ERROR, path, 1, 1,
+                 "the session has no 'type' line naming its note type (e.g. type: soap)");
+    return NULL;
+  }
+  size_t len;
+  const char *tname = rp_doc_ops.str(in, type, &len);
+  char *id = rp_xstrndup(tname, len);
+  const rp_item *it = find_item(p, RP_ITEM_NOTE_TYPE, id);
+  if (!it) {
+    int line, col;
+    rp_doc_pos(in, type, &line, &col);
+    rp_buf known = RP_BUF_INIT;
+    for (size_t i = 0, k = 0; i < p->nitems; i++)
+      if (p->items[i].kind == RP_ITEM_NOTE_TYPE)
+        rp_buf_printf(&known, "%s%s", k++ ? ", " : "", p->items[i].id);
+    rp_diags_add(diags, RP_SEV_ERROR, path, line > 0 ? line : 1, col > 0 ? col : 1,
+                 "unknown note type '%s' (note types: %s)", id, known.data ? known.data : "none");
+    rp_buf_free(&known);
+  }
+  free(id);
+  return it;
+}
+
+int rp_plugins_build_note(rp_plugins *p, const char *path, rp_doc *in, rp_value root, rp_doc *out,
+                          rp_value *note, char **layout, rp_diags *diags) {
+  *layout = NULL;
+  *note = rp_doc_null(out);
+  const rp_item *it = note_type_of(p, path, in, root, diags);
+  if (!it) return RP_EDATA;
+  const rp_schema *schema = rp_plugins_note_type(p, it->id, NULL);
+  if (!schema) return RP_EDATA;
+  char *type = rp_xstrndup(it->id, strlen(it->id));
+  rp_doc *typed_doc = rp_doc_new();
+  compute_in ci = {.path = path, .src = in, .root = root, .typed_doc = typed_doc};
+  ci.check_only = rp_schema_validate(schema, in, root, path, typed_doc, &ci.typed, diags) != RP_OK;
+  int rc = RP_EDATA;
+  // A session that is not a group of fields has nothing for the plugins.
+  if (rp_doc_ops.kind(typed_doc, ci.typed) == RP_KIND_MAP)
+    rc = compute(p, type, &ci, out, note, layout, diags);
+  if (ci.check_only) rc = RP_EDATA;
+  rp_doc_free(typed_doc);
+  free(type);
+  return rc;
 }
 
 void rp_plugins_note_type_parts(rp_plugins *p, const char *id,

@@ -151,32 +151,23 @@ char *rp_plugins_layout(rp_plugins *p, const char *id);
 // type.
 const struct rp_schema *rp_plugins_note_type(rp_plugins *p, const char *id, const char **title);
 
-// What the note pipeline hands the plugins for one session.
-typedef struct rp_compute_in {
-  const char *path;  // names the session in messages
-  // The session as read, for the positions of problems.
-  struct rp_doc *src;
-  rp_value root;
-  // The session typed by its note type's schema.
-  struct rp_doc *typed_doc;
-  rp_value typed;
-  // The session has problems already: run only the stages that report
-  // problems (the note type's rules, checklist answers, measures), so every
-  // problem shows at once; no note is made.
-  bool check_only;
-} rp_compute_in;
-
-// The plugins' part of building a note of note type `note_type`: calls the
-// rapport.on("session") handlers with the typed session, runs the note
-// type's validate rules, checks and scores the measures (note.scores[id]),
-// summarizes the checklists (note.checklists[id]), runs compute, then the
-// rapport.on("note") handlers (a handler or compute that returns a table
-// replaces the note). The note's data goes into `out` (*note), and *layout
-// (malloc'd) names its layout template. Every problem goes to diags; returns
-// RP_OK, RP_ENOTFOUND (no such note type, not reported) or RP_EDATA when the
-// session has problems (then no note may be written).
-int rp_plugins_compute(rp_plugins *p, const char *note_type, const rp_compute_in *in,
-                       struct rp_doc *out, rp_value *note, char **layout, rp_diags *diags);
+// Builds the note of one session, as read into `in` (root `root`; `path`
+// names it in messages): finds its note type (the top-level `type`),
+// validates and types the session against the note type's schema
+// (core/schema/), then calls the rapport.on("session") handlers with the
+// typed session, runs the note type's validate rules, checks and scores the
+// measures (note.scores[id]), summarizes the checklists
+// (note.checklists[id]), runs compute, then the rapport.on("note") handlers
+// (a handler or compute that returns a table replaces the note). The note's
+// data goes into `out` (*note), and *layout (malloc'd) names its layout
+// template. A session whose fields have problems still has its rules,
+// checklist answers and measures checked, so every problem is reported at
+// once. Every problem goes to diags; returns RP_OK, or RP_EDATA when the
+// session has problems (then no note may be written). This is the one door
+// from the note pipeline (core/notes/) into the plugins, and t.validate's
+// code too.
+int rp_plugins_build_note(rp_plugins *p, const char *path, struct rp_doc *in, rp_value root,
+                          struct rp_doc *out, rp_value *note, char **layout, rp_diags *diags);
 
 // Calls fn with the id of each checklist (RP_ITEM_CHECKLIST) and measure
 // (RP_ITEM_MEASURE) that note type `id` names (with raw access to its

@@ -7,7 +7,6 @@
 
 #include "notes/notes.h"
 #include "notes/output.h"
-#include "schema/schema.h"
 #include "util/file.h"
 
 const char *const rp_format_ext[RP_FORMATS] = {".md", ".html", ".txt", ".json"};
@@ -112,38 +111,6 @@ int rp_session_load(rp_doc *doc, const char *path, rp_value *root, rp_diags *dia
 
 // --- building --------------------------------------------------------------------------------
 
-// The note type the session names, with its schema; NULL after reporting.
-static const rp_schema *note_type_of(rp_notes *n, const char *path, rp_value root, char **id_out,
-                                     rp_diags *diags) {
-  rp_doc *in = n->in;
-  rp_value type;
-  if (rp_doc_ops.kind(in, root) != RP_KIND_MAP || !rp_doc_ops.get(in, root, "type", 4, &type) ||
-      rp_doc_ops.kind(in, type) != RP_KIND_STRING) {
-    rp_diags_add(diags, RP_SEV_ERROR, path, 1, 1,
-                 "the session has no 'type' line naming its note type (e.g. type: soap)");
-    return NULL;
-  }
-  size_t len;
-  const char *tname = rp_doc_ops.str(in, type, &len);
-  char *id = rp_xstrndup(tname, len);
-  const rp_schema *schema = rp_plugins_note_type(n->p, id, NULL);
-  if (!schema) {
-    int line, col;
-    rp_doc_pos(in, type, &line, &col);
-    rp_buf known = RP_BUF_INIT;
-    rp_item_info it;
-    for (size_t i = 0; rp_plugins_item(n->p, RP_ITEM_NOTE_TYPE, i, &it); i++)
-      rp_buf_printf(&known, "%s%s", i ? ", " : "", it.id);
-    rp_diags_add(diags, RP_SEV_ERROR, path, line > 0 ? line : 1, col > 0 ? col : 1,
-                 "unknown note type '%s' (note types: %s)", id, known.data ? known.data : "none");
-    rp_buf_free(&known);
-    free(id);
-    return NULL;
-  }
-  *id_out = id;
-  return schema;
-}
-
 int rp_notes_build(rp_notes *n, const rp_session_src *src, rp_note *note, rp_diags *diags) {
   rp_note_clear(note);
   const char *path = src->text || strcmp(src->path, "-") != 0 ? src->path : "<stdin>";
@@ -165,30 +132,9 @@ int rp_notes_build(rp_notes *n, const rp_session_src *src, rp_note *note, rp_dia
     return RP_EDATA;
   }
   if (rp_plugins_session_begin(n->p, path, diags) != RP_OK) return RP_EDATA;
-  rc = RP_EDATA;
-  char *type = NULL;
-  const rp_schema *schema = note_type_of(n, path, root, &type, diags);
-  if (schema) {
-    rp_doc *typed_doc = rp_doc_new();
-    rp_value typed;
-    bool fields_ok =
-        rp_schema_validate(schema, n->in, root, path, typed_doc, &typed, diags) == RP_OK;
-    // A session that is not a group of fields has nothing for the plugins.
-    bool have_map = rp_doc_ops.kind(typed_doc, typed) == RP_KIND_MAP;
-    rp_compute_in ci = {.path = path,
-                        .src = n->in,
-                        .root = root,
-                        .typed_doc = typed_doc,
-                        .typed = typed,
-                        .check_only = !fields_ok};
-    note->doc = rp_doc_new();
-    if (have_map)
-      rc = rp_plugins_compute(n->p, type, &ci, note->doc, &note->data, &note->layout, diags);
-    if (!fields_ok) rc = RP_EDATA;
-    rp_doc_free(typed_doc);
-  }
+  note->doc = rp_doc_new();
+  rc = rp_plugins_build_note(n->p, path, n->in, root, note->doc, &note->data, &note->layout, diags);
   rp_plugins_session_end(n->p, rc != RP_OK);
-  free(type);
   // The session's problems from top to bottom, whichever step found them.
   rp_diags_sort(diags, first);
   if (rc != RP_OK) {
