@@ -1,6 +1,6 @@
 // Lua patterns for the sandbox: string.find, match, gmatch and gsub.
 //
-// Same results as Lua 5.4's string library (tests/unit/test_sandbox.c checks
+// Same results as Lua 5.4's string library (tests/unit/lua/test_sandbox.c checks
 // them against it on generated cases), with one difference: the matcher
 // counts its steps and charges them to the call's instruction budget, so a
 // backtracking pattern such as ("a"):rep(4000):find(".-.-b"), which runs for

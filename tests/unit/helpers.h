@@ -29,3 +29,10 @@ static inline bool has_diag(const rp_diags *d, const char *path, int line, int c
   }
   return false;
 }
+
+// Whether `d` holds an error at path:line, whatever its column and message.
+static inline bool has_diag_at_line(const rp_diags *d, const char *path, int line) {
+  for (size_t i = 0; i < d->n; i++)
+    if (d->items[i].line == line && strcmp(d->items[i].path, path) == 0) return true;
+  return false;
+}
