@@ -16,8 +16,9 @@
 
 struct rp_lua_ctx {
   rp_lua *host;
-  int base;  // stack top before the root was pushed
-  int root;  // stack index of the root
+  lua_State *L;  // the thread whose stack holds the values: the host's at begin
+  int base;      // stack top before the root was pushed
+  int root;      // stack index of the root
   char num[RP_NUMBER_BUF];
 };
 
@@ -29,7 +30,7 @@ void rp_lua_push_null(rp_lua *h) {
 }
 
 static lua_State *S(void *ud) {
-  return ((rp_lua_ctx *)ud)->host->L;
+  return ((rp_lua_ctx *)ud)->L;
 }
 
 static int idx(rp_value v) {
@@ -127,12 +128,15 @@ static bool lc_boolean(void *ud, rp_value v) {
 static int lc_call(void *ud, rp_value fn, const char *text, size_t len, rp_buf *out,
                    char **errmsg) {
   rp_lua_ctx *c = ud;
-  lua_State *L = c->host->L;
+  lua_State *L = c->L;
   int top = lua_gettop(L);
   if (!lua_checkstack(L, 3)) return RP_ELIMIT;
+  // The lambda runs on the context's thread (rp_lua_pcall uses the host's).
+  lua_State *prev = rp_lua_enter(c->host, L);
   lua_pushvalue(L, idx(fn));
   if (text) lua_pushlstring(L, text, len);
   int rc = rp_lua_pcall(c->host, text ? 1 : 0, 1, errmsg);
+  rp_lua_leave(c->host, prev);
   if (rc != RP_OK) {
     lua_settop(L, top);
     return rc;
@@ -166,6 +170,7 @@ static const rp_ctx_ops lua_ctx_ops = {
 rp_lua_ctx *rp_lua_ctx_begin(rp_lua *h) {
   rp_lua_ctx *c = rp_xcalloc(1, sizeof *c);
   c->host = h;
+  c->L = h->L;
   c->root = lua_gettop(h->L);
   c->base = c->root - 1;
   return c;
@@ -177,7 +182,7 @@ rp_ctx rp_lua_ctx_get(rp_lua_ctx *c) {
 }
 
 void rp_lua_ctx_end(rp_lua_ctx *c) {
-  lua_settop(c->host->L, c->base);
+  lua_settop(c->L, c->base);
   free(c);
 }
 

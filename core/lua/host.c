@@ -65,7 +65,7 @@ rp_lua *rp_lua_new(const rp_lua_opts *opts) {
   rp_lua *h = rp_xcalloc(1, sizeof *h);
   h->limit = opts && opts->memory_limit ? opts->memory_limit : 16u << 20;
   h->budget = opts && opts->instruction_budget ? opts->instruction_budget : 10000000L;
-  h->L = lua_newstate(host_alloc, h);
+  h->L = h->main = lua_newstate(host_alloc, h);
   if (!h->L) {
     free(h);
     return NULL;
@@ -95,7 +95,7 @@ void rp_lua_set_require(rp_lua *h, rp_lua_require_fn fn, void *ud) {
 
 void rp_lua_free(rp_lua *h) {
   if (!h) return;
-  lua_close(h->L);
+  lua_close(h->main);
   free(h);
 }
 
@@ -129,6 +129,7 @@ int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   h->depth++;
   int rc = lua_pcall(L, nargs, nresults, base);
   h->depth--;
+  h->L = L;  // an entry on another thread that raised past rp_lua_leave
   if (outer) {
     lua_sethook(L, NULL, 0, 0);
     rp_sandbox_call_end(h);

@@ -293,6 +293,79 @@ end)
                 self.assertNotIn("CANARY", r.err)
 
 
+class Coroutines(PluginTest):
+    """Every C function a plugin calls acts on the stack of the thread that
+    called it: called from a coroutine, t.fails, t.render and t.validate,
+    plugin filters and lambdas inside t.render, registration and require once
+    ran on the suspended main thread's stack and crashed the process."""
+
+    def test_test_helpers_inside_coroutines(self):
+        self.plugin("helper.lua", "return { answer = 42 }\n")
+        self.plugin("a.lua", """
+rapport.filter("shout", function(v) return v:upper() end)
+rapport.lambda("wrap", function(text) return "[" .. text .. "]" end)
+rapport.note_type{ id = "mini", fields = { { id = "n", type = "integer", required = true } } }
+local function in_coroutine(fn) return coroutine.wrap(fn)() end
+rapport.test("fails", function(t)
+  in_coroutine(function()
+    for _ = 1, 40 do
+      pcall(t.fails, function() error("x") end)
+      t.fails(function() error("boom") end, "boom")
+    end
+  end)
+end)
+rapport.test("render", function(t)
+  local out = in_coroutine(function()
+    local last
+    for i = 1, 40 do
+      last = t.render("{{#wrap}}{{ w | shout }}{{/wrap}} {{#items}}{{.}}{{/items}}",
+                      { w = "dana", items = { i, i + 1 } })
+      pcall(t.render, "{{#a}}")
+    end
+    return last
+  end)
+  t.eq(out, "[DANA] 4041")
+end)
+rapport.test("validate", function(t)
+  local problems = in_coroutine(function()
+    local p
+    for _ = 1, 40 do p = t.validate("mini", { type = "mini" }) end
+    return p
+  end)
+  t.eq(#problems, 1)
+end)
+rapport.test("require", function(t)
+  t.eq(in_coroutine(function() return require("helper").answer end), 42)
+end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out), (0, "4 passed, 0 failed\n"), r)
+        self.assertEqual(r.err, "", r)
+
+    def test_fails_in_a_coroutine_does_not_crash(self):
+        # Once a SIGSEGV: t.fails ran its call on the main thread's stack.
+        self.plugin("a.lua", """
+rapport.test("co", function(t)
+  coroutine.wrap(function() for _=1,12 do pcall(t.fails, function() error"x" end) end end)()
+end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out, r.err), (0, "1 passed, 0 failed\n", ""), r)
+
+    def test_registration_inside_a_coroutine(self):
+        self.plugin("a.lua", """
+coroutine.wrap(function()
+  for i = 1, 40 do rapport.filter("f" .. i, function(v) return v end) end
+  rapport.filter("twice", function(v) return v end)
+  for _ = 1, 40 do pcall(rapport.filter, "twice", function(v) return v end) end
+end)()
+""")
+        self.write("t.mustache", "{{ x | f40 }}")
+        self.write("d.json", '{"x": "ok"}')
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json")
+        self.assertEqual((r.code, r.out), (0, "ok"), r)
+
+
 class Fixes(PluginTest):
     """Behaviour found wrong once, kept right."""
 
