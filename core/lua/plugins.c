@@ -431,7 +431,9 @@ static int require_module(void *ud, rp_lua *h, const char *name, char **errmsg) 
 // --- the public API -------------------------------------------------------------------
 
 // What plugins print goes to standard error as notes at their line: the
-// sandbox has already capped how much a state may print.
+// sandbox has already capped how much a state may print. Each print is one
+// line, its control characters escaped, so a plugin's text can never pose
+// as a problem line or a summary of the run.
 static void print_note(void *ud, const char *where, const char *text, size_t len) {
   const rp_plugins *p = ud;
   char *w = rp_xstrndup(where, strlen(where));
@@ -441,10 +443,14 @@ static void print_note(void *ud, const char *where, const char *text, size_t len
     line = atoi(colon + 1);
     *colon = '\0';
   }
-  if (line > 0)
-    fprintf(stderr, "%s:%d:1: note: %.*s\n", full_path(p, w), line, (int)len, text);
-  else
-    fprintf(stderr, "%s: note: %.*s\n", full_path(p, w), (int)len, text);
+  rp_diag d = {RP_SEV_NOTE, (char *)full_path(p, w), line, 1, NULL};
+  rp_buf msg = RP_BUF_INIT;
+  rp_buf_add(&msg, text, len);
+  d.msg = msg.data ? msg.data : (char *)"";
+  char *s = rp_diag_format(&d);
+  fprintf(stderr, "%s\n", s);
+  free(s);
+  rp_buf_free(&msg);
   free(w);
 }
 

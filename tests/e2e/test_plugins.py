@@ -366,6 +366,66 @@ end)()
         self.assertEqual((r.code, r.out), (0, "ok"), r)
 
 
+class ControlCharacters(PluginTest):
+    """A plugin's text never forges a line of Rapport's output: whatever it
+    prints, raises, returns as a validation message or fails a test with is
+    shown on one line with its control characters escaped."""
+
+    FORGED = "sessions/x.yaml:1:1: error: forged\\nrendered 9 of 9\\x1b[2J"
+
+    def assertNoForgedLine(self, r):
+        for line in (r.out + r.err).splitlines():
+            self.assertFalse(line.startswith("sessions/x.yaml"), r)
+            self.assertFalse(line.startswith("rendered 9"), r)
+        self.assertNotIn("\x1b", r.out + r.err, r)
+
+    def test_print_warn_errors_and_test_failures(self):
+        self.plugin("a.lua", """
+local forged = "a\\n" .. "%s"
+print(forged)
+warn(forged)
+rapport.test("fails with newlines", function(t) error(forged) end)
+rapport.test("fails without position", function(t) error(forged, 0) end)
+rapport.test("t.eq shows the values", function(t) t.eq(forged, "x") end)
+""" % self.FORGED)
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual(r.out, "0 passed, 3 failed\n", r)
+        self.assertNoForgedLine(r)
+        self.assertIn("pl/a.lua:3:1: note: a\\nsessions/x.yaml:1:1: error: forged\\nrendered 9 of 9"
+                      "\\x1b[2J\n", r.err)
+        self.assertProblem(r, "pl/a.lua", 5, 1, "failed: a\\nsessions/x.yaml:1:1: error: forged")
+
+    def test_load_error_and_validation_message(self):
+        self.plugin("a.lua", """
+rapport.note_type{ id = "mini", fields = { { id = "n", type = "integer" } },
+  validate = function(note) return { "a\\n" .. "%s" } end }
+""" % self.FORGED)
+        self.write("s.yaml", "type: mini\nn: 1\n")
+        r = self.rapport("--plugins", "pl", "render", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertNoForgedLine(r)
+        self.assertProblem(r, "s.yaml", 1, 1, "a\\nsessions/x.yaml:1:1: error: forged")
+        self.plugin("a.lua", 'error("a\\n%s")\n' % self.FORGED)
+        r = self.rapport("--plugins", "pl", "check")
+        self.assertEqual(r.code, 1, r)
+        self.assertNoForgedLine(r)
+        self.assertProblem(r, "pl/a.lua", 1, 1, "a\\nsessions/x.yaml:1:1: error: forged")
+
+    def test_titles_are_one_line(self):
+        self.plugin("a.lua", 'rapport.checklist{ id = "c", title = "C\\nforged: error: x",'
+                             ' items = { { id = "i", type = "flag" } } }\n')
+        r = self.rapport("--plugins", "pl", "check")
+        self.assertProblem(r, "pl/a.lua", 1, 1, "option 'title' must be one line")
+
+    def test_a_file_name_with_a_newline(self):
+        name = "odd\nsessions/x.yaml:1:1: error: forged.yaml"
+        self.write(name, "type: soap\n: broken\n")
+        r = self.rapport("check", name)
+        self.assertEqual(r.code, 1, r)
+        self.assertNoForgedLine(r)
+        self.assertIn("odd\\nsessions/x.yaml:1:1: error: forged.yaml:", r.err)
+
+
 class Fixes(PluginTest):
     """Behaviour found wrong once, kept right."""
 
