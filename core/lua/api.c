@@ -550,12 +550,7 @@ static int register_table(lua_State *L, rp_item_kind kind, const char *fn, const
   if (kind == RP_ITEM_NOTE_TYPE) check_fields(L, 1, fn, NULL, 0);
   if (kind == RP_ITEM_CHECKLIST) check_checklist_items(L, 1, fn);
   if (kind == RP_ITEM_MEASURE) check_measure(L, 1, fn);
-  // A title is printed as it is (rapport list, headings): one line of text.
-  const char *title = raw_string(L, 1, "title");
-  for (const char *c = title; c && *c; c++)
-    if ((unsigned char)*c < 0x20 || *c == 0x7f)
-      luaL_error(L, "%s: option 'title' must be one line, without control characters", fn);
-  do_register(L, p, kind, fn, id, title, 1);
+  do_register(L, p, kind, fn, id, raw_string(L, 1, "title"), 1);
   return 0;
 }
 

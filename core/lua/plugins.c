@@ -49,12 +49,14 @@ void rp_plugins_report(const rp_plugins *p, rp_diags *diags, const char *fallbac
   const char *tb = strstr(msg, "\nstack traceback:");
   size_t headlen = tb ? (size_t)(tb - msg) : strlen(msg);
   char *head = rp_xstrndup(msg, headlen);
-  // "path:LINE: text"
+  // "path:LINE: text", on the message's first line: a position further on
+  // is part of the text (a plugin's error("a\nother.yaml:2: ...", 0)).
   char *path = NULL;
   int line = 0;
   const char *text = head;
+  const char *first_eol = strchr(head, '\n');
   char *colon = strchr(head, ':');
-  while (colon) {
+  while (colon && (!first_eol || colon < first_eol)) {
     char *end = NULL;
     long l = strtol(colon + 1, &end, 10);
     if (end != colon + 1 && *end == ':' && l > 0 && l < INT_MAX) {
