@@ -424,6 +424,30 @@ rapport.note_type{ id = "mini", fields = { { id = "n", type = "integer" } },
 class Fixes(PluginTest):
     """Behaviour found wrong once, kept right."""
 
+    def test_a_lambda_that_doubles_itself_is_bounded(self):
+        # Returning two copies of itself inside {{#a}} over 40 levels of data
+        # once made 2^40 calls, each with a fresh instruction budget.
+        self.plugin("a.lua", """
+rapport.lambda("l", function() return "{{#a}}{{#l}}{{/l}}{{#l}}{{/l}}{{/a}}" end)
+rapport.test("in t.render too", function(t)
+  local data = { a = false }
+  for _ = 1, 40 do data = { a = data } end
+  t.fails(function() t.render("{{#l}}{{/l}}", data) end, "steps")
+end)
+""")
+        v = False
+        for _ in range(40):
+            v = {"a": v}
+        self.write("d.json", json.dumps({"a": v}))
+        self.write("t.mustache", "x\n {{#l}}{{/l}}\n")
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json", timeout=30)
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(self.problems(r), [("t.mustache", 2, 2, "this render takes more than "
+                                             "50000000 steps (do partials or lambdas multiply "
+                                             "each other?)")], r)
+        r = self.rapport("--plugins", "pl", "test", timeout=30)
+        self.assertEqual((r.code, r.out), (0, "1 passed, 0 failed\n"), r)
+
     def test_errors_without_a_position_get_the_plugins_line(self):
         # A C stack overflow in a filter's gsub callback and an error object
         # that is a table once lost the plugin's file and line.
