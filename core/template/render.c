@@ -5,9 +5,11 @@
 // it at once.
 //
 // Indentation. A standalone partial or parent tag indents every line of what
-// it includes by the whitespace before the tag; lines of interpolated values
-// are left alone, as the spec asks. Blocks ({{$name}}) are re-indented: the
-// indentation of a block's content where it was written is removed, and the
+// it includes by the whitespace before the tag, as if each line of its source
+// were indented before rendering (the spec's words): a line that starts with
+// a tag is indented even when it renders empty, a line empty in the source is
+// not; lines of interpolated values are left alone, as the spec asks. Blocks ({{$name}}) are
+// re-indented: the indentation of a block's content where it was written is removed, and the
 // indentation of the site where it is expanded is added. Both are done at
 // render time with two numbers: `indent` (added at the start of each line of
 // template text) and `strip` (leading whitespace removed from each line of
@@ -771,6 +773,17 @@ static void render_nodes(render *r, const rp_template *t, uint32_t from, uint32_
       case RP_N_RAW:
       case RP_N_SECTION:
       case RP_N_INVERTED: {
+        // A line that starts with a tag is indented before the tag renders,
+        // as if the indentation were written in front of it: what the spec
+        // means by indenting each line of a partial before rendering. So a
+        // line that renders empty ({{#none}}..{{/none}} then its newline)
+        // keeps its indentation; only lines empty in the source have none.
+        // A standalone tag's line is not output at all.
+        if (r->active && r->at_line_start && !n->standalone) {
+          if (!r->mid_line) rp_buf_add(r->out, r->indent.data, r->indent.len);
+          r->at_line_start = false;
+          r->mid_line = false;
+        }
         // Values a lookup produced are dropped once the tag is done, so a
         // stack-based context stays as deep as the template's nesting.
         size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
