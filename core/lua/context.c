@@ -242,12 +242,52 @@ static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth, bool nil_
   }
 }
 
-void rp_lua_push_doc(rp_lua *h, rp_doc *doc, rp_value v) {
-  push_doc(h->L, doc, v, 0, false);
+typedef struct push_args {
+  rp_doc *doc;
+  rp_value v;
+  bool nil_for_null;
+} push_args;
+
+// [args] -> [value]: push_doc inside a protected call.
+static int push_protected(lua_State *L) {
+  const push_args *a = lua_touserdata(L, 1);
+  lua_pop(L, 1);
+  push_doc(L, a->doc, a->v, 0, a->nil_for_null);
+  return 1;
 }
 
-void rp_lua_push_note(rp_lua *h, rp_doc *doc, rp_value v) {
-  push_doc(h->L, doc, v, 0, true);
+// A session's tree can be larger than the state's memory cap allows (the
+// file cap is 64 MiB, the state's 16 MiB by default): the copy runs in a
+// protected call, so running out is this session's problem, not the end of
+// the process. Pushing a light C function and a light userdata allocates
+// nothing, and lua_pcall allocates only inside its protection.
+static int push_checked(rp_lua *h, rp_doc *doc, rp_value v, bool nil_for_null, const char *path,
+                        rp_diags *diags) {
+  lua_State *L = h->L;
+  push_args a = {doc, v, nil_for_null};
+  bool was_exhausted = h->exhausted;
+  if (lua_checkstack(L, 4)) {
+    lua_pushcfunction(L, push_protected);
+    lua_pushlightuserdata(L, &a);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK) return RP_OK;
+    lua_pop(L, 1);  // the error: a memory error, or the data nested too deeply
+  }
+  // The refused allocation marked the state exhausted; no plugin call ran.
+  if (h->depth == 0) h->exhausted = was_exhausted;
+  size_t mib = h->limit >> 20;
+  rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
+               "no note: this session is too large for the plugins' memory (%zu MiB; "
+               "RAPPORT_LUA_MEMORY_MIB raises it)",
+               mib ? mib : 1);
+  return RP_ENOMEM;
+}
+
+int rp_lua_push_doc(rp_lua *h, rp_doc *doc, rp_value v, const char *path, rp_diags *diags) {
+  return push_checked(h, doc, v, false, path, diags);
+}
+
+int rp_lua_push_note(rp_lua *h, rp_doc *doc, rp_value v, const char *path, rp_diags *diags) {
+  return push_checked(h, doc, v, true, path, diags);
 }
 
 void rp_lua_set_field(rp_lua *h, const char *key) {

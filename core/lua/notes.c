@@ -440,7 +440,7 @@ int rp_note_build_doc(rp_plugins *p, const char *path, rp_doc *in, rp_value root
   if (rp_schema_validate(schema, in, root, path, typed_doc, &typed, diags) != RP_OK) goto done;
 
   luaL_checkstack(L, 16, "note");
-  rp_lua_push_note(p->lua, typed_doc, typed);
+  if (rp_lua_push_note(p->lua, typed_doc, typed, path, diags) != RP_OK) goto done;
   int note = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, nt_item->ref);
   int nt = lua_gettop(L);
