@@ -231,7 +231,8 @@ static int on_close(yaml_ctx *c) {
   if (!dup) return RP_OK;
   if (rp_data_key_printable(dup->key, dup->keylen))
     return refuse_at(c, dup->line, dup->col, RP_EDATA, "duplicate key \"%s\"", dup->key);
-  return refuse_at(c, dup->line, dup->col, RP_EDATA, "duplicate key");
+  return refuse_at(c, dup->line, dup->col, RP_EDATA,
+                   "duplicate key: this key appears earlier in the same map");
 }
 
 static int report_parser_error(yaml_ctx *c, const yaml_parser_t *p) {

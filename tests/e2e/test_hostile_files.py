@@ -255,6 +255,19 @@ class Hostile(RapportTest):
         self.assertEqual(r.code, 0, r)
         self.assertGreater(os.path.getsize(self.path("big.md")), 20 * MIB)
 
+    def test_a_repeated_line_of_free_text_is_never_echoed(self):
+        # A misindented line of a client's words becomes a key; written
+        # twice, it is a duplicate key, which the message once quoted.
+        words = "Client disclosed %s by her uncle" % CANARY
+        self.write("dup.yaml", SOAP + "%s: passive ideation\n%s: passive ideation\n"
+                   % (words, words))
+        self.write("dup.json", json.dumps(session(1))[:-1] + ', "%s": 1, "%s": 2}' % (words, words))
+        for name, line in (("dup.yaml", SOAP.count("\n") + 2), ("dup.json", 1)):
+            with self.subTest(name):
+                self.assertBesideGood(name, "duplicate key: this key appears earlier in the same "
+                                      "map", line=line)
+                shutil.rmtree(self.path("out"), ignore_errors=True)
+
     def test_invalid_utf8(self):
         self.write("utf8.yaml", SOAP.replace("sleeping better", "sleeping b\udce9tter")
                    .encode("utf-8", "surrogateescape"))

@@ -606,7 +606,11 @@ static void test_json_duplicate_keys(void **state) {
              "data.json:1:16: error: invalid JSON: duplicate key \"k\"");
   // A key that may be data is not printed.
   json_error(S("{\"Ann <a@b>\": 1, \"Ann <a@b>\": 2}"), RP_EDATA,
-             "data.json:1:18: error: invalid JSON: duplicate key");
+             "data.json:1:18: error: invalid JSON: duplicate key: this key appears earlier in "
+             "the same map");
+  json_error(S("{\"Client said x\": 1, \"Client said x\": 2}"), RP_EDATA,
+             "data.json:1:22: error: invalid JSON: duplicate key: this key appears earlier in "
+             "the same map");
   // Maps past 8 entries are checked through their index.
   char src[256];
   int n = snprintf(src, sizeof src, "{");
@@ -937,6 +941,16 @@ static void test_yaml_refusals(void **state) {
              "data.yaml:3:1: error: invalid YAML: duplicate key \"a\"");
   yaml_error(S("x:\n  k: 1\n  'k': 2\n"), RP_EDATA,
              "data.yaml:3:3: error: invalid YAML: duplicate key \"k\"");
+  // A misindented line of free text is a key made of a client's words:
+  // never printed.
+  yaml_error(S("subjective: |\n  ok\nClient disclosed abuse: passive ideation\n"
+               "Client disclosed abuse: passive ideation\n"),
+             RP_EDATA,
+             "data.yaml:4:1: error: invalid YAML: duplicate key: this key appears earlier in the "
+             "same map");
+  yaml_error(S("a: 1\n1st visit: 2\n1st visit: 3\n"), RP_EDATA,
+             "data.yaml:3:1: error: invalid YAML: duplicate key: this key appears earlier in the "
+             "same map");
   yaml_error(S("a: 1\n---\nb: 2\n"), RP_EDATA,
              "data.yaml:2:1: error: invalid YAML: more than one document (a file holds one "
              "session)");
