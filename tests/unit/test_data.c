@@ -937,6 +937,22 @@ static void test_yaml_refusals(void **state) {
              "data.yaml:2:5: error: invalid YAML: tags (!tag) are not supported");
   yaml_error(S("list: &l\n  - 1\n"), RP_EDATA,
              "data.yaml:1:7: error: invalid YAML: anchors (&name) are not supported");
+  // A tab in the indentation says so, at the tab, whatever libyaml's words.
+  yaml_error(S("type: soap\nclient:\n\tid: C-1\n"), RP_ESYNTAX,
+             "data.yaml:3:1: error: invalid YAML: a tab in the indentation: YAML indents with "
+             "spaces only (replace the tab with spaces)");
+  yaml_error(S("client:\n  id: C-1\n \tinitials: J\n"), RP_ESYNTAX,
+             "data.yaml:3:2: error: invalid YAML: a tab in the indentation: YAML indents with "
+             "spaces only (replace the tab with spaces)");
+  yaml_error(S("a:\n  - x\n\t- y\n"), RP_ESYNTAX,
+             "data.yaml:3:1: error: invalid YAML: a tab in the indentation: YAML indents with "
+             "spaces only (replace the tab with spaces)");
+  // A tab inside a block scalar's text is text.
+  parsed tp;
+  parse_with(&tp, rp_yaml_parse, "a.yaml", S("s: |\n  a\n  \tb\n"));
+  assert_int_equal(tp.status, RP_OK);
+  assert_text(tp.doc, get(tp.doc, tp.root, "s"), "a\n\tb\n");
+  parsed_free(&tp);
   yaml_error(S("a: 1\nb: 2\na: 3\n"), RP_EDATA,
              "data.yaml:3:1: error: invalid YAML: duplicate key \"a\"");
   yaml_error(S("x:\n  k: 1\n  'k': 2\n"), RP_EDATA,
@@ -1012,6 +1028,26 @@ static void test_yaml_syntax_and_encoding(void **state) {
   assert_int_equal(p.status, RP_OK);
   assert_pos(p.doc, get(p.doc, p.root, "a"), 1, 4);
   parsed_free(&p);
+  // A whole file with one, as Windows editors save it: libyaml skipped the
+  // mark but counted it as a column, so the second line read as less
+  // indented than the first and the file was refused at line 2.
+  parse_with(&p, rp_yaml_parse, "a.yaml",
+             S("\xef\xbb\xbf"
+               "type: soap\r\nclient:\r\n  id: C-1\r\nplan: x\r\n"));
+  assert_int_equal(p.status, RP_OK);
+  assert_pos(p.doc, get(p.doc, p.root, "type"), 1, 7);
+  assert_pos(p.doc, get(p.doc, get(p.doc, p.root, "client"), "id"), 3, 7);
+  assert_text(p.doc, get(p.doc, p.root, "plan"), "x");
+  parsed_free(&p);
+  parse_with(&p, rp_yaml_parse_text, "a.yaml",
+             S("\xef\xbb\xbf"
+               "a: 1\nb:\n  - 2\n"));
+  assert_int_equal(p.status, RP_OK);
+  assert_pos(p.doc, at(p.doc, get(p.doc, p.root, "b"), 0), 3, 5);
+  parsed_free(&p);
+  yaml_error(S("\xef\xbb\xbf"
+               "a: 1\nb: &x 2\n"),
+             RP_EDATA, "data.yaml:2:4: error: invalid YAML: anchors (&name) are not supported");
   // UTF-16 is not read as UTF-8 by accident.
   parse_with(&p, rp_yaml_parse, "a.yaml",
              S("\xff\xfe"
