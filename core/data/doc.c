@@ -187,11 +187,16 @@ static const rp_entry *map_finish(rp_doc *doc, rp_node *m) {
 }
 
 bool rp_data_key_printable(const char *key, size_t len) {
-  if (len == 0 || len > 64) return false;
+  // No spaces: a misindented line of free text ("Client disclosed ...:
+  // ...") becomes a key, and its words are the client's.
+  if (len == 0 || len > 40) return false;
+  char first = key[0];
+  if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '_'))
+    return false;
   for (size_t i = 0; i < len; i++) {
     char c = key[i];
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.' || c == ' ';
+              c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;

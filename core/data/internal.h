@@ -165,8 +165,10 @@ bool rp_build_open(rp_build *b, rp_node *n);
 // the later of the first such pair (the map is left without an index then).
 const rp_entry *rp_build_close(rp_build *b);
 
-// A key fit to print in a message: short and made of name characters only,
-// so that a key that is really data (or holds terminal escapes) is not shown.
+// A key fit to print in a message: a plain identifier (a letter or '_',
+// then letters, digits, '_' and '-'; at most 40 bytes), so that a key that is
+// really data (a misindented line of a client's words, an address, terminal
+// escapes) is never shown: messages say "this key" at its position instead.
 bool rp_data_key_printable(const char *key, size_t len);
 
 // ---------------------------------------------------------------------------

@@ -286,7 +286,7 @@ static int on_end(void *ud) {
                  "invalid JSON: duplicate key \"%s\"", dup->key);
   else
     rp_diags_add(c->diags, RP_SEV_ERROR, c->path, (int)dup->line, (int)dup->col,
-                 "invalid JSON: duplicate key");
+                 "invalid JSON: duplicate key: this key appears earlier in the same map");
   c->status = RP_EDATA;
   return 0;
 }

@@ -27,8 +27,8 @@ typedef struct yaml_ctx {
   bool text;  // keep plain scalars as text for a schema to type (rp_yaml_parse_text)
 } yaml_ctx;
 
-// Byte offset of libyaml's character index `index` (which counts a byte
-// order mark as one character and CRLF as two). Marks mostly increase, so
+// Byte offset of libyaml's character index `index` (which counts CRLF as
+// two; a byte order mark is left out before libyaml sees the text). Marks mostly increase, so
 // the walk resumes where it stopped.
 static size_t byte_offset(yaml_ctx *c, size_t index) {
   if (index < c->char_index) c->char_index = c->byte_off = 0;
@@ -231,7 +231,8 @@ static int on_close(yaml_ctx *c) {
   if (!dup) return RP_OK;
   if (rp_data_key_printable(dup->key, dup->keylen))
     return refuse_at(c, dup->line, dup->col, RP_EDATA, "duplicate key \"%s\"", dup->key);
-  return refuse_at(c, dup->line, dup->col, RP_EDATA, "duplicate key");
+  return refuse_at(c, dup->line, dup->col, RP_EDATA,
+                   "duplicate key: this key appears earlier in the same map");
 }
 
 static int report_parser_error(yaml_ctx *c, const yaml_parser_t *p) {
@@ -250,6 +251,21 @@ static int report_parser_error(yaml_ctx *c, const yaml_parser_t *p) {
     rp_poscur_at(&c->pos, off, &line, &col);
   } else {
     mark_pos(c, &p->problem_mark, &line, &col);
+    // libyaml's words for a tab in the indentation ("found character that
+    // cannot start any token") do not say tab: when the problem is in a
+    // line's leading whitespace and that holds a tab, say so, at the tab.
+    size_t off = byte_offset(c, p->problem_mark.index), start = off, end;
+    while (start > 0 && c->src[start - 1] != '\n')
+      start--;
+    for (end = start; end < c->len && (c->src[end] == ' ' || c->src[end] == '\t'); end++)
+      ;
+    const char *tab = memchr(c->src + start, '\t', end - start);
+    if (tab && off <= end) {
+      rp_poscur_at(&c->pos, (size_t)(tab - c->src), &line, &col);
+      return refuse_at(c, line, col, RP_ESYNTAX,
+                       "a tab in the indentation: YAML indents with spaces only (replace the tab "
+                       "with spaces)");
+    }
   }
   if (p->context) return refuse_at(c, line, col, RP_ESYNTAX, "%s (%s)", problem, p->context);
   return refuse_at(c, line, col, RP_ESYNTAX, "%s", problem);
@@ -278,15 +294,20 @@ static int parse(rp_doc *doc, const char *path, const char *src, size_t len, rp_
   }
   yaml_ctx c;
   rp_build_init(&c.b, doc);
+  // A UTF-8 byte order mark (Windows editors write one) is not part of the
+  // text, and belongs to no column. libyaml skips one only when it guesses
+  // the encoding, and it is told UTF-8: leave the mark out ourselves.
+  if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0) {
+    src += 3;
+    len -= 3;
+  }
   c.src = len ? src : "";
   c.len = len;
   c.path = path;
   c.diags = diags;
   c.char_index = c.byte_off = 0;
   c.text = text;
-  // A byte order mark belongs to no column.
-  bool bom = len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0;
-  rp_poscur_init(&c.pos, c.src, len, 1, bom ? 3 : 0);
+  rp_poscur_init(&c.pos, c.src, len, 1, 0);
 
   yaml_parser_t p;
   if (!yaml_parser_initialize(&p)) rp_oom();

@@ -369,7 +369,12 @@ static void do_register(lua_State *L, rp_plugins *p, rp_item_kind kind, const ch
   lua_pushvalue(L, value_idx);
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   rp_buf err = RP_BUF_INIT;
-  if (!rp_plugins_register(p, kind, id, title, path, line, ref, &err)) {
+  // The registry releases references through the host's thread: this one
+  // (a plugin may register from inside a coroutine).
+  lua_State *prev = rp_lua_enter(p->lua, L);
+  bool registered = rp_plugins_register(p, kind, id, title, path, line, ref, &err);
+  rp_lua_leave(p->lua, prev);
+  if (!registered) {
     luaL_where(L, 1);
     lua_pushfstring(L, "%s: %s", fn, err.data);
     lua_concat(L, 2);
@@ -800,7 +805,10 @@ static int t_fails(lua_State *L) {
   rp_plugins *p = plugins_of(L);
   lua_pushvalue(L, 1);
   char *err = NULL;
+  // On this thread: t.fails may be called from a coroutine.
+  lua_State *prev = rp_lua_enter(p->lua, L);
   int rc = rp_lua_pcall(p->lua, 0, 0, &err);
+  rp_lua_leave(p->lua, prev);
   if (rc == RP_OK) return luaL_error(L, "expected an error, and the function returned normally");
   bool matched = true;
   if (lua_type(L, 2) == LUA_TSTRING) matched = err && strstr(err, lua_tostring(L, 2)) != NULL;
@@ -820,7 +828,19 @@ static int t_fails(lua_State *L) {
 
 // t.render(template, data): renders a Mustache template with the built-in
 // and the plugins' filters, against a Lua table.
+static int render_on(lua_State *L);
+
 static int t_render(lua_State *L) {
+  // The data, the render's values and the filters' and lambdas' calls all
+  // live on this thread's stack: t.render may be called from a coroutine.
+  rp_plugins *p = plugins_of(L);
+  lua_State *prev = rp_lua_enter(p->lua, L);
+  int n = render_on(L);
+  rp_lua_leave(p->lua, prev);
+  return n;
+}
+
+static int render_on(lua_State *L) {
   rp_plugins *p = plugins_of(L);
   size_t len;
   const char *src = luaL_checklstring(L, 1, &len);
@@ -891,7 +911,18 @@ static int t_render(lua_State *L) {
 // session given as a Lua table (its `type` set to `type`), through the same
 // code: fields, checklist answers, measures and the note type's rules. A list
 // of messages, warnings starting with "warning: " ({} when it is valid).
+static int validate_on(lua_State *L);
+
 static int t_validate(lua_State *L) {
+  // The session is read from this thread's stack, which may be a coroutine's.
+  rp_plugins *p = plugins_of(L);
+  lua_State *prev = rp_lua_enter(p->lua, L);
+  int n = validate_on(L);
+  rp_lua_leave(p->lua, prev);
+  return n;
+}
+
+static int validate_on(lua_State *L) {
   rp_plugins *p = plugins_of(L);
   const char *type = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -935,7 +966,18 @@ static int t_validate(lua_State *L) {
 
 // t.score(id, items): the score table of measure `id` for the item scores
 // `items`, as a note gets it (scores.ID); an error when the items do not fit.
+static int score_on(lua_State *L);
+
 static int t_score(lua_State *L) {
+  // The items are read from this thread's stack, which may be a coroutine's.
+  rp_plugins *p = plugins_of(L);
+  lua_State *prev = rp_lua_enter(p->lua, L);
+  int n = score_on(L);
+  rp_lua_leave(p->lua, prev);
+  return n;
+}
+
+static int score_on(lua_State *L) {
   rp_plugins *p = plugins_of(L);
   const char *id = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);

@@ -16,8 +16,9 @@
 
 struct rp_lua_ctx {
   rp_lua *host;
-  int base;  // stack top before the root was pushed
-  int root;  // stack index of the root
+  lua_State *L;  // the thread whose stack holds the values: the host's at begin
+  int base;      // stack top before the root was pushed
+  int root;      // stack index of the root
   char num[RP_NUMBER_BUF];
 };
 
@@ -29,7 +30,7 @@ void rp_lua_push_null(rp_lua *h) {
 }
 
 static lua_State *S(void *ud) {
-  return ((rp_lua_ctx *)ud)->host->L;
+  return ((rp_lua_ctx *)ud)->L;
 }
 
 static int idx(rp_value v) {
@@ -127,12 +128,15 @@ static bool lc_boolean(void *ud, rp_value v) {
 static int lc_call(void *ud, rp_value fn, const char *text, size_t len, rp_buf *out,
                    char **errmsg) {
   rp_lua_ctx *c = ud;
-  lua_State *L = c->host->L;
+  lua_State *L = c->L;
   int top = lua_gettop(L);
   if (!lua_checkstack(L, 3)) return RP_ELIMIT;
+  // The lambda runs on the context's thread (rp_lua_pcall uses the host's).
+  lua_State *prev = rp_lua_enter(c->host, L);
   lua_pushvalue(L, idx(fn));
   if (text) lua_pushlstring(L, text, len);
   int rc = rp_lua_pcall(c->host, text ? 1 : 0, 1, errmsg);
+  rp_lua_leave(c->host, prev);
   if (rc != RP_OK) {
     lua_settop(L, top);
     return rc;
@@ -166,6 +170,7 @@ static const rp_ctx_ops lua_ctx_ops = {
 rp_lua_ctx *rp_lua_ctx_begin(rp_lua *h) {
   rp_lua_ctx *c = rp_xcalloc(1, sizeof *c);
   c->host = h;
+  c->L = h->L;
   c->root = lua_gettop(h->L);
   c->base = c->root - 1;
   return c;
@@ -177,7 +182,7 @@ rp_ctx rp_lua_ctx_get(rp_lua_ctx *c) {
 }
 
 void rp_lua_ctx_end(rp_lua_ctx *c) {
-  lua_settop(c->host->L, c->base);
+  lua_settop(c->L, c->base);
   free(c);
 }
 
@@ -237,12 +242,52 @@ static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth, bool nil_
   }
 }
 
-void rp_lua_push_doc(rp_lua *h, rp_doc *doc, rp_value v) {
-  push_doc(h->L, doc, v, 0, false);
+typedef struct push_args {
+  rp_doc *doc;
+  rp_value v;
+  bool nil_for_null;
+} push_args;
+
+// [args] -> [value]: push_doc inside a protected call.
+static int push_protected(lua_State *L) {
+  const push_args *a = lua_touserdata(L, 1);
+  lua_pop(L, 1);
+  push_doc(L, a->doc, a->v, 0, a->nil_for_null);
+  return 1;
 }
 
-void rp_lua_push_note(rp_lua *h, rp_doc *doc, rp_value v) {
-  push_doc(h->L, doc, v, 0, true);
+// A session's tree can be larger than the state's memory cap allows (the
+// file cap is 64 MiB, the state's 16 MiB by default): the copy runs in a
+// protected call, so running out is this session's problem, not the end of
+// the process. Pushing a light C function and a light userdata allocates
+// nothing, and lua_pcall allocates only inside its protection.
+static int push_checked(rp_lua *h, rp_doc *doc, rp_value v, bool nil_for_null, const char *path,
+                        rp_diags *diags) {
+  lua_State *L = h->L;
+  push_args a = {doc, v, nil_for_null};
+  bool was_exhausted = h->exhausted;
+  if (lua_checkstack(L, 4)) {
+    lua_pushcfunction(L, push_protected);
+    lua_pushlightuserdata(L, &a);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK) return RP_OK;
+    lua_pop(L, 1);  // the error: a memory error, or the data nested too deeply
+  }
+  // The refused allocation marked the state exhausted; no plugin call ran.
+  if (h->depth == 0) h->exhausted = was_exhausted;
+  size_t mib = h->limit >> 20;
+  rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
+               "no note: this session is too large for the plugins' memory (%zu MiB; "
+               "RAPPORT_LUA_MEMORY_MIB raises it)",
+               mib ? mib : 1);
+  return RP_ENOMEM;
+}
+
+int rp_lua_push_doc(rp_lua *h, rp_doc *doc, rp_value v, const char *path, rp_diags *diags) {
+  return push_checked(h, doc, v, false, path, diags);
+}
+
+int rp_lua_push_note(rp_lua *h, rp_doc *doc, rp_value v, const char *path, rp_diags *diags) {
+  return push_checked(h, doc, v, true, path, diags);
 }
 
 void rp_lua_set_field(rp_lua *h, const char *key) {

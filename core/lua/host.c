@@ -65,7 +65,7 @@ rp_lua *rp_lua_new(const rp_lua_opts *opts) {
   rp_lua *h = rp_xcalloc(1, sizeof *h);
   h->limit = opts && opts->memory_limit ? opts->memory_limit : 16u << 20;
   h->budget = opts && opts->instruction_budget ? opts->instruction_budget : 10000000L;
-  h->L = lua_newstate(host_alloc, h);
+  h->L = h->main = lua_newstate(host_alloc, h);
   if (!h->L) {
     free(h);
     return NULL;
@@ -95,17 +95,48 @@ void rp_lua_set_require(rp_lua *h, rp_lua_require_fn fn, void *ud) {
 
 void rp_lua_free(rp_lua *h) {
   if (!h) return;
-  lua_close(h->L);
+  lua_close(h->main);
   free(h);
 }
 
-// Message handler: any error object becomes a string with a traceback.
+enum { RP_POSITION_LEVELS = 32 };  // frames msgh looks at (lua_getstack is linear)
+
+// Whether msg starts with "SOURCE:LINE:" for the chunk of a Lua function
+// among the innermost frames: a position Lua, the sandbox or the plugin's
+// own error() gave it.
+static bool has_position(lua_State *L, const char *msg) {
+  lua_Debug ar;
+  for (int level = 1; level <= RP_POSITION_LEVELS && lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "S", &ar) || ar.what[0] == 'C') continue;
+    size_t n = strlen(ar.short_src);
+    if (strncmp(msg, ar.short_src, n) == 0 && msg[n] == ':' && msg[n + 1] >= '0' &&
+        msg[n + 1] <= '9')
+      return true;
+  }
+  return false;
+}
+
+// Message handler: any error object becomes a string with a traceback, and
+// starts with the plugin's file and line. Errors raised in C below every
+// Lua function (a C stack overflow in a gsub callback), error objects that
+// are not text, and error(msg, 0) carry no position of their own: they get
+// the innermost Lua function's, as every other plugin error has one. A
+// table's __tostring is not called: it would run outside the budget.
 static int msgh(lua_State *L) {
   const char *msg = NULL;
   if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER)
     msg = lua_tostring(L, 1);
   else
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  if (!has_position(L, msg)) {
+    lua_Debug ar;
+    for (int level = 1; level <= RP_POSITION_LEVELS && lua_getstack(L, level, &ar); level++) {
+      if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+        msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+        break;
+      }
+    }
+  }
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -129,6 +160,7 @@ int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   h->depth++;
   int rc = lua_pcall(L, nargs, nresults, base);
   h->depth--;
+  h->L = L;  // an entry on another thread that raised past rp_lua_leave
   if (outer) {
     lua_sethook(L, NULL, 0, 0);
     rp_sandbox_call_end(h);

@@ -109,11 +109,14 @@ void rp_lua_push_null(rp_lua *L);
 struct rp_doc;
 // Pushes a copy of the data tree value v as Lua values (maps become tables
 // with string keys, lists sequences, null the sentinel). Lambdas in the tree
-// become nil.
-void rp_lua_push_doc(rp_lua *L, struct rp_doc *doc, rp_value v);
+// become nil. The copy runs protected: when the state's memory cap (or its
+// stack) cannot hold it, nothing is pushed, an error at `path` (the session
+// the value came from) is added to diags and RP_ENOMEM returned; the state
+// stays usable. Returns RP_OK when the value is on the stack.
+int rp_lua_push_doc(rp_lua *L, struct rp_doc *doc, rp_value v, const char *path, rp_diags *diags);
 // As rp_lua_push_doc, but null becomes nil (an absent field), as plugin code
 // expects of a session: `if note.risk.safety_plan == nil then`.
-void rp_lua_push_note(rp_lua *L, struct rp_doc *doc, rp_value v);
+int rp_lua_push_note(rp_lua *L, struct rp_doc *doc, rp_value v, const char *path, rp_diags *diags);
 // Pops the value at the top of the stack and stores it as t[key], where t is
 // the value just below it. For assembling data in tests and the spec runner.
 void rp_lua_set_field(rp_lua *L, const char *key);

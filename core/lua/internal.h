@@ -7,7 +7,16 @@
 #include "lua/host.h"
 
 struct rp_lua {
+  // The thread the host's C code acts on: the main thread between calls,
+  // and while a C function called from Lua re-enters the host (t.render,
+  // t.fails, require, registration), the thread that called it, which may
+  // be a coroutine. Host code never touches another thread's stack: a
+  // coroutine's caller is suspended inside a C call (resume), and pushing
+  // onto its stack or running a call on it corrupts it. rp_lua_enter sets
+  // it; rp_lua_pcall and the sandbox's resume restore it when they return,
+  // so an error that unwinds past an entry leaves it right for the caller.
   lua_State *L;
+  lua_State *main;  // the state's main thread: for lua_close only
   size_t used, limit;
   long budget, remaining;
   bool exhausted;  // sticky for the current call: a plugin's pcall cannot reset it
@@ -20,6 +29,19 @@ struct rp_lua {
   rp_lua_require_fn require;
   void *require_ud;
 };
+
+// Makes L, the thread a Lua->C function was called on, the one the host acts
+// on; returns the previous one for rp_lua_leave. Every C function registered
+// into Lua that calls host code using h->L (directly or through
+// rp_lua_pcall, a render, a conversion) brackets that with these two.
+static inline lua_State *rp_lua_enter(rp_lua *h, lua_State *L) {
+  lua_State *prev = h->L;
+  h->L = L;
+  return prev;
+}
+static inline void rp_lua_leave(rp_lua *h, lua_State *prev) {
+  h->L = prev;
+}
 
 // sandbox.c: hardens a new state once (called by rp_lua_new), and pushes a
 // fresh environment table built from the allow-list onto the stack.

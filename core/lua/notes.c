@@ -1231,7 +1231,7 @@ static int compute(rp_plugins *p, const char *note_type, const compute_in *in, r
   int status = RP_EDATA;
   size_t errors = diags->errors;
   luaL_checkstack(L, 16, "note");
-  rp_lua_push_note(p->lua, in->typed_doc, in->typed);
+  if (rp_lua_push_note(p->lua, in->typed_doc, in->typed, path, diags) != RP_OK) goto done;
   int note = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, nt_item->ref);
   int nt = lua_gettop(L);

@@ -49,12 +49,14 @@ void rp_plugins_report(const rp_plugins *p, rp_diags *diags, const char *fallbac
   const char *tb = strstr(msg, "\nstack traceback:");
   size_t headlen = tb ? (size_t)(tb - msg) : strlen(msg);
   char *head = rp_xstrndup(msg, headlen);
-  // "path:LINE: text"
+  // "path:LINE: text", on the message's first line: a position further on
+  // is part of the text (a plugin's error("a\nother.yaml:2: ...", 0)).
   char *path = NULL;
   int line = 0;
   const char *text = head;
+  const char *first_eol = strchr(head, '\n');
   char *colon = strchr(head, ':');
-  while (colon) {
+  while (colon && (!first_eol || colon < first_eol)) {
     char *end = NULL;
     long l = strtol(colon + 1, &end, 10);
     if (end != colon + 1 && *end == ':' && l > 0 && l < INT_MAX) {
@@ -431,7 +433,9 @@ static int require_module(void *ud, rp_lua *h, const char *name, char **errmsg) 
 // --- the public API -------------------------------------------------------------------
 
 // What plugins print goes to standard error as notes at their line: the
-// sandbox has already capped how much a state may print.
+// sandbox has already capped how much a state may print. Each print is one
+// line, its control characters escaped, so a plugin's text can never pose
+// as a problem line or a summary of the run.
 static void print_note(void *ud, const char *where, const char *text, size_t len) {
   const rp_plugins *p = ud;
   char *w = rp_xstrndup(where, strlen(where));
@@ -441,10 +445,14 @@ static void print_note(void *ud, const char *where, const char *text, size_t len
     line = atoi(colon + 1);
     *colon = '\0';
   }
-  if (line > 0)
-    fprintf(stderr, "%s:%d:1: note: %.*s\n", full_path(p, w), line, (int)len, text);
-  else
-    fprintf(stderr, "%s: note: %.*s\n", full_path(p, w), (int)len, text);
+  rp_diag d = {RP_SEV_NOTE, (char *)full_path(p, w), line, 1, NULL};
+  rp_buf msg = RP_BUF_INIT;
+  rp_buf_add(&msg, text, len);
+  d.msg = msg.data ? msg.data : (char *)"";
+  char *s = rp_diag_format(&d);
+  fprintf(stderr, "%s\n", s);
+  free(s);
+  rp_buf_free(&msg);
   free(w);
 }
 

@@ -452,11 +452,12 @@ static int sb_require(lua_State *L) {
   rp_sandbox *sb = sbx(L);
   rp_lua *h = sb->h;
   if (h->require) {
-    // The resolver runs plugin chunks on the main thread's stack.
-    if (L != h->L) return luaL_error(L, "require cannot be called inside a coroutine");
+    // The resolver pushes the module onto the host's thread: this one.
     int top = lua_gettop(L);
     char *err = NULL;
+    lua_State *prev = rp_lua_enter(h, L);
     int rc = h->require(h->require_ud, h, name, &err);
+    rp_lua_leave(h, prev);
     if (rc == RP_OK && lua_gettop(L) == top + 1) return 1;
     lua_settop(L, top);
     char msg[512];
@@ -597,8 +598,11 @@ static int resume(lua_State *L, lua_State *co, int narg) {
   arm(L, co);
   lua_xmove(L, co, narg);
   int nres = 0;
-  int status = lua_resume(co, L, narg, &nres);
   rp_sandbox *sb = sbx(L);
+  // A host entry inside co that raised leaves co as the host's thread.
+  lua_State *host_thread = sb->h->L;
+  int status = lua_resume(co, L, narg, &nres);
+  sb->h->L = host_thread;
   if (sb->h->exhausted) raise_exhausted(L, sb);
   if (status == LUA_OK || status == LUA_YIELD) {
     if (!lua_checkstack(L, nres + 1)) {

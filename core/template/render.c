@@ -5,9 +5,11 @@
 // it at once.
 //
 // Indentation. A standalone partial or parent tag indents every line of what
-// it includes by the whitespace before the tag; lines of interpolated values
-// are left alone, as the spec asks. Blocks ({{$name}}) are re-indented: the
-// indentation of a block's content where it was written is removed, and the
+// it includes by the whitespace before the tag, as if each line of its source
+// were indented before rendering (the spec's words): a line that starts with
+// a tag is indented even when it renders empty, a line empty in the source is
+// not; lines of interpolated values are left alone, as the spec asks. Blocks ({{$name}}) are
+// re-indented: the indentation of a block's content where it was written is removed, and the
 // indentation of the site where it is expanded is added. Both are done at
 // render time with two numbers: `indent` (added at the start of each line of
 // template text) and `strip` (leading whitespace removed from each line of
@@ -37,6 +39,13 @@ typedef struct render {
   void *ud;
   rp_library *lib;
   rp_buf *out;
+  rp_buf *main_out;         // the caller's buffer (out is a lambda's while it expands)
+  size_t out_base;          // main_out's length when the render began
+  unsigned long long work;  // steps so far (RP_RENDER_MAX_WORK)
+  // The outermost lambda tag being expanded: positions inside an expansion
+  // are in the lambda's text, so bounds are reported at the tag instead.
+  const rp_template *site_t;
+  const rp_node *site_n;
   rp_diags *diags;
   rp_escape escape;
   rp_escape_fn escape_fn;
@@ -169,6 +178,28 @@ static void indent_push(render *r, const char *s, size_t len) {
   rp_buf_add(&r->indent, s + k, len - k);
 }
 
+// --- bounds -------------------------------------------------------------------
+
+// Counts one step of work and checks the render's bounds (template.h): past
+// either, reports it at the tag about to be rendered and stops the render.
+static bool within_bounds(render *r, const rp_template *t, const rp_node *n) {
+  if (r->site_n) t = r->site_t, n = r->site_n;
+  size_t written = r->out->len - (r->out == r->main_out ? r->out_base : 0);
+  if (written > RP_RENDER_MAX_OUTPUT) {
+    rerror(r, t, n, RP_ELIMIT,
+           "the output passes %zu MiB (do partials or lambdas multiply each other?)",
+           RP_RENDER_MAX_OUTPUT >> 20);
+    return false;
+  }
+  if (++r->work > RP_RENDER_MAX_WORK) {
+    rerror(r, t, n, RP_ELIMIT,
+           "this render takes more than %llu steps (do partials or lambdas multiply each other?)",
+           RP_RENDER_MAX_WORK);
+    return false;
+  }
+  return true;
+}
+
 // --- the context stack and name lookup --------------------------------------
 
 static void push(render *r, rp_value v) {
@@ -299,6 +330,7 @@ static rp_template *call_lambda(render *r, const rp_template *t, const rp_node *
   }
   rp_buf res = RP_BUF_INIT;
   char *msg = NULL;
+  r->work += RP_RENDER_LAMBDA_COST;
   int rc = r->ops->call(r->ud, fn, text, textlen, &res, &msg);
   if (rc < 0) {
     rerror(r, t, n, RP_ELAMBDA, "lambda '%s' failed: %s", n->name.full,
@@ -331,7 +363,10 @@ static void interpolate_lambda(render *r, const rp_template *t, const rp_node *n
     bool als = r->at_line_start;
     r->active = false;
     r->out = &tmp;
+    bool outer = !r->site_n;
+    if (outer) r->site_t = t, r->site_n = n;
     render_nodes(r, lt, 0, lt->nnodes);
+    if (outer) r->site_t = NULL, r->site_n = NULL;
     r->out = saved;
     indent_restore(r, is);
     r->at_line_start = als;
@@ -430,6 +465,7 @@ static void interpolate_filtered(render *r, const rp_template *t, const rp_node 
     out.missing = true;
     char *msg = NULL;
     rp_filter_call call = {&ctx, &cur, f->args, f->nargs, scratch, &out, &msg, r->user};
+    r->work += RP_RENDER_FILTER_COST;
     int rc = f->fn(&call, f->ud);
     if (rc < 0) {
       rerror(r, t, n, RP_EFILTER, "filter '%s' failed: %s", f->name,
@@ -525,6 +561,7 @@ static void render_section(render *r, const rp_template *t, const rp_node *n) {
     case RP_KIND_LIST: {
       size_t len = r->ops->len(r->ud, v);
       for (size_t i = 0; i < len && !r->stop; i++) {
+        if (!within_bounds(r, t, n)) break;
         size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
         push(r, r->ops->at(r->ud, v, i));
         render_nodes(r, t, self + 1, n->end);
@@ -538,7 +575,10 @@ static void render_section(render *r, const rp_template *t, const rp_node *n) {
       rp_template *lt =
           call_lambda(r, t, n, v, t->src + n->body_off, n->body_len, n->otag, n->ctag);
       if (lt) {
+        bool outer = !r->site_n;
+        if (outer) r->site_t = t, r->site_n = n;
         render_nodes(r, lt, 0, lt->nnodes);
+        if (outer) r->site_t = NULL, r->site_n = NULL;
         rp_template_free(lt);
       }
       r->depth--;
@@ -724,6 +764,7 @@ static void render_nodes(render *r, const rp_template *t, uint32_t from, uint32_
   uint32_t i = from;
   while (i < to && !r->stop) {
     const rp_node *n = &t->nodes[i];
+    if (!within_bounds(r, t, n)) break;
     switch ((rp_node_type)n->type) {
       case RP_N_TEXT:
         emit_text(r, n->text, n->len);
@@ -732,6 +773,17 @@ static void render_nodes(render *r, const rp_template *t, uint32_t from, uint32_
       case RP_N_RAW:
       case RP_N_SECTION:
       case RP_N_INVERTED: {
+        // A line that starts with a tag is indented before the tag renders,
+        // as if the indentation were written in front of it: what the spec
+        // means by indenting each line of a partial before rendering. So a
+        // line that renders empty ({{#none}}..{{/none}} then its newline)
+        // keeps its indentation; only lines empty in the source have none.
+        // A standalone tag's line is not output at all.
+        if (r->active && r->at_line_start && !n->standalone) {
+          if (!r->mid_line) rp_buf_add(r->out, r->indent.data, r->indent.len);
+          r->at_line_start = false;
+          r->mid_line = false;
+        }
         // Values a lookup produced are dropped once the tag is done, so a
         // stack-based context stays as deep as the template's nesting.
         size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
@@ -771,7 +823,8 @@ int rp_template_render(const rp_template *t, const rp_ctx *ctx, const rp_render_
   r.ops = ctx->ops;
   r.ud = ctx->ud;
   r.lib = t->lib;
-  r.out = out;
+  r.out = r.main_out = out;
+  r.out_base = out->len;
   r.diags = diags;
   r.escape = opts ? opts->escape : RP_ESCAPE_HTML;
   r.strict = t->lib && t->lib->opts.strict;

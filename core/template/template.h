@@ -234,10 +234,28 @@ typedef struct rp_render_opts {
   rp_value globals;
 } rp_render_opts;
 
+// A render's bounds. Nesting alone does not bound a render: a partial
+// included twice inside a section, over data 40 levels deep, expands 2^40
+// times, and so does a lambda that returns two copies of itself. So every
+// render also counts its work and its output, and stops with an error at the
+// tag being rendered when either passes its limit. The limits are far above
+// any honest note (a note of a few pages takes some thousands of steps and
+// kilobytes; a list of a million items, some millions of steps):
+// - RP_RENDER_MAX_WORK steps: one per tag or text rendered and per element
+//   of a section, RP_RENDER_LAMBDA_COST per lambda call (a call into a
+//   plugin costs a thousand tags) and RP_RENDER_FILTER_COST per filter call;
+// - RP_RENDER_MAX_OUTPUT bytes written by one render (counted in each buffer
+//   it writes: the output, and a lambda's expansion before it is printed).
+#define RP_RENDER_MAX_WORK 50000000ULL
+#define RP_RENDER_LAMBDA_COST 1000
+#define RP_RENDER_FILTER_COST 100
+#define RP_RENDER_MAX_OUTPUT ((size_t)256 << 20)
+
 // Renders `t` against `ctx`, appending to `out`. opts may be NULL. Returns
 // RP_OK; or a negative status after adding diagnostics (a missing name in
-// strict mode, a lambda or filter failure, nesting too deep). On failure
-// `out` holds a partial result that the caller must not use as a note.
+// strict mode, a lambda or filter failure, nesting too deep, the render's
+// work or output past its bound: RP_ELIMIT). On failure `out` holds a
+// partial result that the caller must not use as a note.
 int rp_template_render(const rp_template *t, const rp_ctx *ctx, const rp_render_opts *opts,
                        rp_buf *out, rp_diags *diags);
 

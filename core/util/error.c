@@ -100,13 +100,52 @@ static const char *severity_word(rp_severity s) {
   return "error";
 }
 
+void rp_diag_escape(rp_buf *b, const char *s, size_t len) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  while (p < end) {
+    const unsigned char *run = p;
+    // C1 controls are U+0080..U+009F: 0xC2 0x80..0x9F in UTF-8.
+    while (p < end && *p >= 0x20 && *p != 0x7f &&
+           !(*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f))
+      p++;
+    rp_buf_add(b, (const char *)run, (size_t)(p - run));
+    if (p == end) break;
+    char esc[7];
+    if (*p == '\n' || *p == '\r' || *p == '\t') {
+      esc[0] = '\\';
+      esc[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+      rp_buf_add(b, esc, 2);
+      p++;
+    } else if (*p == 0xc2) {
+      memcpy(esc, "\\u00", 4);
+      esc[4] = hex[p[1] >> 4];
+      esc[5] = hex[p[1] & 15];
+      rp_buf_add(b, esc, 6);
+      p += 2;
+    } else {
+      memcpy(esc, "\\x", 2);
+      esc[2] = hex[*p >> 4];
+      esc[3] = hex[*p & 15];
+      rp_buf_add(b, esc, 4);
+      p++;
+    }
+  }
+}
+
+static void add_escaped(rp_buf *b, const char *s) {
+  rp_diag_escape(b, s, strlen(s));
+}
+
 char *rp_diag_format(const rp_diag *e) {
+  // Paths and messages may carry text from a plugin or a file name: each
+  // entry stays one line, so none can pose as another problem.
   rp_buf b = RP_BUF_INIT;
+  add_escaped(&b, e->path);
   if (e->line > 0)
-    rp_buf_printf(&b, "%s:%d:%d: %s: %s", e->path, e->line, e->col > 0 ? e->col : 1,
-                  severity_word(e->sev), e->msg);
-  else
-    rp_buf_printf(&b, "%s: %s: %s", e->path, severity_word(e->sev), e->msg);
+    rp_buf_printf(&b, ":%d:%d", e->line, e->col > 0 ? e->col : 1);
+  rp_buf_printf(&b, ": %s: ", severity_word(e->sev));
+  add_escaped(&b, e->msg);
   return rp_buf_detach(&b);
 }
 

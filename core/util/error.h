@@ -72,6 +72,15 @@ void rp_diags_sort(rp_diags *d, size_t from);
 // Prints each entry as one line `PATH:LINE:COL: error: MESSAGE`.
 void rp_diags_print(const rp_diags *d, FILE *f);
 // Formats entry i as above, without the newline, into a malloc'd string.
+// Control characters in the path and the message are shown escaped (see
+// rp_diag_escape), so every entry is one line and no text a plugin or a
+// file name carries can pose as another problem or drive the terminal.
 char *rp_diag_format(const rp_diag *d);
+// Appends the len bytes at s to b with every control character escaped:
+// newline, carriage return and tab as \n, \r, \t; the other C0 controls
+// and DEL as \xHH; the C1 controls (U+0080..U+009F, in UTF-8) as \u00HH.
+// Everything else, other UTF-8 included, is copied as it is.
+struct rp_buf;
+void rp_diag_escape(struct rp_buf *b, const char *s, size_t len);
 void rp_diags_clear(rp_diags *d);
 void rp_diags_free(rp_diags *d);

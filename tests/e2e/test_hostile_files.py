@@ -236,6 +236,38 @@ class Hostile(RapportTest):
                 os.unlink(self.path(name))
                 shutil.rmtree(self.path("out"), ignore_errors=True)
 
+    def test_a_session_too_large_for_the_plugins_memory(self):
+        # 20 MiB passes the file cap (64 MiB) but not the Lua state's (16
+        # MiB): once the copy into Lua ran out of memory outside every
+        # protected call and ended the process before good.yaml rendered.
+        text = CANARY * (20 * MIB // len(CANARY))
+        self.write("big.yaml", SOAP.replace("objective: Affect congruent, engaged throughout.",
+                                            "objective: " + text))
+        self.write("big.json", json.dumps(dict(session(1), objective=text)))
+        for name in ("big.yaml", "big.json"):
+            with self.subTest(name):
+                self.assertBesideGood(name, "too large for the plugins' memory (16 MiB; "
+                                      "RAPPORT_LUA_MEMORY_MIB raises it)", timeout=120)
+                shutil.rmtree(self.path("out"), ignore_errors=True)
+        # With more memory for the plugins it renders.
+        r = self.rapport("render", "big.yaml", "-o", "big.md", env={"RAPPORT_LUA_MEMORY_MIB": "256"},
+                         timeout=120)
+        self.assertEqual(r.code, 0, r)
+        self.assertGreater(os.path.getsize(self.path("big.md")), 20 * MIB)
+
+    def test_a_repeated_line_of_free_text_is_never_echoed(self):
+        # A misindented line of a client's words becomes a key; written
+        # twice, it is a duplicate key, which the message once quoted.
+        words = "Client disclosed %s by her uncle" % CANARY
+        self.write("dup.yaml", SOAP + "%s: passive ideation\n%s: passive ideation\n"
+                   % (words, words))
+        self.write("dup.json", json.dumps(session(1))[:-1] + ', "%s": 1, "%s": 2}' % (words, words))
+        for name, line in (("dup.yaml", SOAP.count("\n") + 2), ("dup.json", 1)):
+            with self.subTest(name):
+                self.assertBesideGood(name, "duplicate key: this key appears earlier in the same "
+                                      "map", line=line)
+                shutil.rmtree(self.path("out"), ignore_errors=True)
+
     def test_invalid_utf8(self):
         self.write("utf8.yaml", SOAP.replace("sleeping better", "sleeping b\udce9tter")
                    .encode("utf-8", "surrogateescape"))

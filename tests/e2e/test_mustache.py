@@ -574,6 +574,38 @@ class Filters(RapportTest):
         self.assertEqual(self.problems(r), [("t.mustache", 2, 10, "unknown filter 'shout'")])
 
 
+class Bounds(RapportTest):
+    """A render's work and output are bounded (template.h): a partial that
+    includes itself twice over 40 levels of data once expanded 2^40 times."""
+
+    def deep(self):
+        v = False
+        for _ in range(40):
+            v = {"a": v}
+        return json.dumps({"a": v})
+
+    def test_doubling_partials_stop_at_the_tag(self):
+        self.write("p/p.mustache", "{{#a}}{{>p}}{{>p}}{{/a}}")
+        self.write("t.mustache", "one\n  {{>p}}\n")
+        self.write("d.json", self.deep())
+        r = self.rapport("mustache", "--partials", "p", "t.mustache", "d.json", timeout=30)
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(len(self.problems(r)), 1, r)
+        path, line, col, msg = self.problems(r)[0]
+        self.assertTrue(path.endswith("p.mustache"), r)
+        self.assertEqual((line, col), (1, 1), r)
+        self.assertIn("this render takes more than 50000000 steps", msg)
+
+    def test_doubling_output_stops_at_its_bound(self):
+        self.write("p/p.mustache", "{{#a}}{{>p}}{{>p}}{{/a}}" + "0123456789abcdef" * 64)
+        self.write("t.mustache", "{{>p}}")
+        self.write("d.json", self.deep())
+        r = self.rapport("mustache", "--partials", "p", "t.mustache", "d.json", timeout=30)
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("the output passes 256 MiB", r.err)
+        self.assertEqual(r.out, "", r)
+
+
 class Memory(RapportTest):
     """A long JSONL file renders line by line: memory stays flat."""
 

@@ -504,6 +504,27 @@ CHECKIN = """rapport.note_type {
 
 
 class Render(RapportTest):
+    def test_a_byte_order_mark_and_crlf_from_a_windows_editor(self):
+        self.write("s.yaml", SOAP)
+        plain = self.rapport("render", "s.yaml")
+        self.assertEqual(plain.code, 0, plain)
+        self.write("w.yaml", b"\xef\xbb\xbf" + SOAP.replace("\n", "\r\n").encode("utf-8"))
+        r = self.rapport("render", "w.yaml")
+        self.assertEqual((r.code, r.err), (0, ""), r)
+        self.assertEqual(r.out, plain.out)
+        # Problems keep their line and column (the mark takes none).
+        self.write("w2.yaml", b"\xef\xbb\xbf" + SOAP.replace("trust: 4", "trust: 7").encode())
+        r = self.rapport("check", "w2.yaml")
+        line = SOAP.split("\n").index("  trust: 4") + 1
+        self.assertProblem(r, "w2.yaml", line, 10, "must be a rating")
+
+    def test_a_tab_in_the_indentation_says_tab(self):
+        self.write("t.yaml", SOAP.replace("  trust: 4", "\ttrust: 4"))
+        r = self.rapport("check", "t.yaml")
+        line = SOAP.split("\n").index("  trust: 4") + 1
+        self.assertProblem(r, "t.yaml", line, 1, "a tab in the indentation: YAML indents with "
+                           "spaces only (replace the tab with spaces)")
+
     def test_the_product_example_renders_as_markdown(self):
         self.write("s.yaml", SOAP)
         r = self.rapport("render", "s.yaml")

@@ -293,8 +293,179 @@ end)
                 self.assertNotIn("CANARY", r.err)
 
 
+class Coroutines(PluginTest):
+    """Every C function a plugin calls acts on the stack of the thread that
+    called it: called from a coroutine, t.fails, t.render and t.validate,
+    plugin filters and lambdas inside t.render, registration and require once
+    ran on the suspended main thread's stack and crashed the process."""
+
+    def test_test_helpers_inside_coroutines(self):
+        self.plugin("helper.lua", "return { answer = 42 }\n")
+        self.plugin("a.lua", """
+rapport.filter("shout", function(v) return v:upper() end)
+rapport.lambda("wrap", function(text) return "[" .. text .. "]" end)
+rapport.note_type{ id = "mini", fields = { { id = "n", type = "integer", required = true } } }
+local function in_coroutine(fn) return coroutine.wrap(fn)() end
+rapport.test("fails", function(t)
+  in_coroutine(function()
+    for _ = 1, 40 do
+      pcall(t.fails, function() error("x") end)
+      t.fails(function() error("boom") end, "boom")
+    end
+  end)
+end)
+rapport.test("render", function(t)
+  local out = in_coroutine(function()
+    local last
+    for i = 1, 40 do
+      last = t.render("{{#wrap}}{{ w | shout }}{{/wrap}} {{#items}}{{.}}{{/items}}",
+                      { w = "dana", items = { i, i + 1 } })
+      pcall(t.render, "{{#a}}")
+    end
+    return last
+  end)
+  t.eq(out, "[DANA] 4041")
+end)
+rapport.test("validate", function(t)
+  local problems = in_coroutine(function()
+    local p
+    for _ = 1, 40 do p = t.validate("mini", { type = "mini" }) end
+    return p
+  end)
+  t.eq(#problems, 1)
+end)
+rapport.test("require", function(t)
+  t.eq(in_coroutine(function() return require("helper").answer end), 42)
+end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out), (0, "4 passed, 0 failed\n"), r)
+        self.assertEqual(r.err, "", r)
+
+    def test_fails_in_a_coroutine_does_not_crash(self):
+        # Once a SIGSEGV: t.fails ran its call on the main thread's stack.
+        self.plugin("a.lua", """
+rapport.test("co", function(t)
+  coroutine.wrap(function() for _=1,12 do pcall(t.fails, function() error"x" end) end end)()
+end)
+""")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out, r.err), (0, "1 passed, 0 failed\n", ""), r)
+
+    def test_registration_inside_a_coroutine(self):
+        self.plugin("a.lua", """
+coroutine.wrap(function()
+  for i = 1, 40 do rapport.filter("f" .. i, function(v) return v end) end
+  rapport.filter("twice", function(v) return v end)
+  for _ = 1, 40 do pcall(rapport.filter, "twice", function(v) return v end) end
+end)()
+""")
+        self.write("t.mustache", "{{ x | f40 }}")
+        self.write("d.json", '{"x": "ok"}')
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json")
+        self.assertEqual((r.code, r.out), (0, "ok"), r)
+
+
+class ControlCharacters(PluginTest):
+    """A plugin's text never forges a line of Rapport's output: whatever it
+    prints, raises, returns as a validation message or fails a test with is
+    shown on one line with its control characters escaped."""
+
+    FORGED = "sessions/x.yaml:1:1: error: forged\\nrendered 9 of 9\\x1b[2J"
+
+    def assertNoForgedLine(self, r):
+        for line in (r.out + r.err).splitlines():
+            self.assertFalse(line.startswith("sessions/x.yaml"), r)
+            self.assertFalse(line.startswith("rendered 9"), r)
+        self.assertNotIn("\x1b", r.out + r.err, r)
+
+    def test_print_warn_errors_and_test_failures(self):
+        self.plugin("a.lua", """
+local forged = "a\\n" .. "%s"
+print(forged)
+warn(forged)
+rapport.test("fails with newlines", function(t) error(forged) end)
+rapport.test("fails without position", function(t) error(forged, 0) end)
+rapport.test("t.eq shows the values", function(t) t.eq(forged, "x") end)
+""" % self.FORGED)
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual(r.out, "0 passed, 3 failed\n", r)
+        self.assertNoForgedLine(r)
+        self.assertIn("pl/a.lua:3:1: note: a\\nsessions/x.yaml:1:1: error: forged\\nrendered 9 of 9"
+                      "\\x1b[2J\n", r.err)
+        self.assertProblem(r, "pl/a.lua", 5, 1, "failed: a\\nsessions/x.yaml:1:1: error: forged")
+        self.assertProblem(r, "pl/a.lua", 6, 1, "failed: a\\nsessions/x.yaml:1:1: error: forged")
+
+    def test_load_error_and_validation_message(self):
+        self.plugin("a.lua", """
+rapport.note_type{ id = "mini", fields = { { id = "n", type = "integer" } },
+  validate = function(note) return { "a\\n" .. "%s" } end }
+""" % self.FORGED)
+        self.write("s.yaml", "type: mini\nn: 1\n")
+        r = self.rapport("--plugins", "pl", "render", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertNoForgedLine(r)
+        self.assertProblem(r, "s.yaml", 1, 1, "a\\nsessions/x.yaml:1:1: error: forged")
+        self.plugin("a.lua", 'error("a\\n%s")\n' % self.FORGED)
+        r = self.rapport("--plugins", "pl", "check")
+        self.assertEqual(r.code, 1, r)
+        self.assertNoForgedLine(r)
+        self.assertProblem(r, "pl/a.lua", 1, 1, "a\\nsessions/x.yaml:1:1: error: forged")
+
+    def test_a_file_name_with_a_newline(self):
+        name = "odd\nsessions/x.yaml:1:1: error: forged.yaml"
+        self.write(name, "type: soap\n: broken\n")
+        r = self.rapport("check", name)
+        self.assertEqual(r.code, 1, r)
+        self.assertNoForgedLine(r)
+        self.assertIn("odd\\nsessions/x.yaml:1:1: error: forged.yaml:", r.err)
+
+
 class Fixes(PluginTest):
     """Behaviour found wrong once, kept right."""
+
+    def test_a_lambda_that_doubles_itself_is_bounded(self):
+        # Returning two copies of itself inside {{#a}} over 40 levels of data
+        # once made 2^40 calls, each with a fresh instruction budget.
+        self.plugin("a.lua", """
+rapport.lambda("l", function() return "{{#a}}{{#l}}{{/l}}{{#l}}{{/l}}{{/a}}" end)
+rapport.test("in t.render too", function(t)
+  local data = { a = false }
+  for _ = 1, 40 do data = { a = data } end
+  t.fails(function() t.render("{{#l}}{{/l}}", data) end, "steps")
+end)
+""")
+        v = False
+        for _ in range(40):
+            v = {"a": v}
+        self.write("d.json", json.dumps({"a": v}))
+        self.write("t.mustache", "x\n {{#l}}{{/l}}\n")
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json", timeout=30)
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(self.problems(r), [("t.mustache", 2, 2, "this render takes more than "
+                                             "50000000 steps (do partials or lambdas multiply "
+                                             "each other?)")], r)
+        r = self.rapport("--plugins", "pl", "test", timeout=30)
+        self.assertEqual((r.code, r.out), (0, "1 passed, 0 failed\n"), r)
+
+    def test_errors_without_a_position_get_the_plugins_line(self):
+        # A C stack overflow in a filter's gsub callback and an error object
+        # that is a table once lost the plugin's file and line.
+        self.plugin("a.lua", """
+local function deep(s) return (s:gsub(".", deep)) end
+rapport.filter("deep", function(s) return deep(s) end)
+rapport.filter("odd", function(s)
+  error(setmetatable({}, {__tostring = function() while true do end end}))
+end)
+rapport.lambda("gone", function() error({}) end)
+""")
+        self.write("t.mustache", "{{ x | deep }}\n{{ x | odd }}\n{{#gone}}x{{/gone}}\n")
+        self.write("d.json", '{"x": "ab"}')
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("filter 'deep' failed: pl/a.lua:2: C stack overflow", r.err)
+        self.assertIn("filter 'odd' failed: pl/a.lua:5: (error object is a table value)", r.err)
+        self.assertIn("pl/a.lua:7: (error object is a table value)", r.err)
 
     def test_filters_get_lists_and_whole_numbers_and_tests_see_lambdas(self):
         self.plugin("a.lua", """

@@ -618,6 +618,146 @@ static void case_huge_list(void) {
   linear("a list of 1,000,000", huge_list, 250000);
 }
 
+// {"a": {"a": ... {"a": false}}}, `levels` maps deep.
+static rp_value nested_a(rp_doc *doc, int levels) {
+  rp_value v = rp_doc_bool(doc, false);
+  for (int i = 0; i < levels; i++) {
+    rp_value m = rp_doc_map(doc);
+    rp_doc_map_set(doc, m, "a", 1, v);
+    v = m;
+  }
+  return v;
+}
+
+// A partial that includes itself twice inside a section, over data 40
+// levels deep: 2^40 expansions with no output and no nesting past 40. The
+// render's work bound stops it, at the partial tag.
+static void case_doubling_partials(void) {
+  rp_library *lib = rp_library_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  const char *p = "{{#a}}{{>p}}{{>p}}{{/a}}";
+  rp_library_add(lib, "p", "p.mustache", p, strlen(p), &d);
+  rp_doc *doc = rp_doc_new();
+  rp_value root = rp_doc_map(doc);
+  rp_doc_map_set(doc, root, "a", 1, nested_a(doc, 40));
+  run r = render_timed(lib, "{{>p}}", 6, doc, root);
+  CHECK(r.compiled && r.rc == RP_ELIMIT, "rc %d", r.rc);
+  CHECK(has_msg(&r.diags, "steps"), "no work error");
+  CHECK(r.diags.n == 1 && strcmp(r.diags.items[0].path, "p.mustache") == 0 &&
+            r.diags.items[0].line == 1 && r.diags.items[0].col > 1,
+        "not at a tag of p.mustache");
+  bounded("2^40 partial expansions", r.secs);
+done:
+  run_free(&r);
+  rp_diags_free(&d);
+  rp_doc_free(doc);
+  rp_library_free(lib);
+}
+
+// The same with a kilobyte of text per expansion: the output bound stops it
+// long before the work bound would.
+static void case_doubling_output(void) {
+  rp_library *lib = rp_library_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  rp_buf p = RP_BUF_INIT;
+  rp_buf_adds(&p, "{{#a}}{{>p}}{{>p}}{{/a}}");
+  repeat(&p, "0123456789abcdef", 64);
+  rp_library_add(lib, "p", "p.mustache", p.data, p.len, &d);
+  rp_doc *doc = rp_doc_new();
+  rp_value root = rp_doc_map(doc);
+  rp_doc_map_set(doc, root, "a", 1, nested_a(doc, 40));
+  run r = render_timed(lib, "{{>p}}", 6, doc, root);
+  CHECK(r.compiled && r.rc == RP_ELIMIT, "rc %d", r.rc);
+  CHECK(has_msg(&r.diags, "the output passes 256 MiB"), "no output error");
+  CHECK(r.out.len <= RP_RENDER_MAX_OUTPUT + 4096, "wrote %zu bytes", r.out.len);
+  bounded("2^40 kilobytes", r.secs);
+done:
+  run_free(&r);
+  rp_buf_free(&p);
+  rp_diags_free(&d);
+  rp_doc_free(doc);
+  rp_library_free(lib);
+}
+
+// A context of one lambda, `l`, that returns a template calling it twice
+// inside {{#a}} over 40 levels of `a` (read from a data tree): 2^40 calls.
+typedef struct lambda_ctx {
+  rp_doc *doc;
+  long calls;
+} lambda_ctx;
+
+static const rp_value the_lambda = {NULL, (uintptr_t)-1};
+
+static bool is_lambda(rp_value v) {
+  return v.p == NULL && v.n == (uintptr_t)-1;
+}
+static rp_kind lx_kind(void *ud, rp_value v) {
+  return is_lambda(v) ? RP_KIND_LAMBDA : rp_doc_ops.kind(((lambda_ctx *)ud)->doc, v);
+}
+static bool lx_get(void *ud, rp_value m, const char *k, size_t n, rp_value *out) {
+  if (is_lambda(m)) return false;
+  if (n == 1 && k[0] == 'l') {
+    *out = the_lambda;
+    return true;
+  }
+  return rp_doc_ops.get(((lambda_ctx *)ud)->doc, m, k, n, out);
+}
+static size_t lx_len(void *ud, rp_value v) {
+  return is_lambda(v) ? 0 : rp_doc_ops.len(((lambda_ctx *)ud)->doc, v);
+}
+static rp_value lx_at(void *ud, rp_value v, size_t i) {
+  return rp_doc_ops.at(((lambda_ctx *)ud)->doc, v, i);
+}
+static const char *lx_str(void *ud, rp_value v, size_t *len) {
+  return is_lambda(v) ? NULL : rp_doc_ops.str(((lambda_ctx *)ud)->doc, v, len);
+}
+static double lx_number(void *ud, rp_value v) {
+  return rp_doc_ops.number(((lambda_ctx *)ud)->doc, v);
+}
+static bool lx_boolean(void *ud, rp_value v) {
+  return rp_doc_ops.boolean(((lambda_ctx *)ud)->doc, v);
+}
+static int lx_call(void *ud, rp_value fn, const char *text, size_t len, rp_buf *out,
+                   char **errmsg) {
+  (void)fn, (void)text, (void)len, (void)errmsg;
+  ((lambda_ctx *)ud)->calls++;
+  rp_buf_adds(out, "{{#a}}{{#l}}{{/l}}{{#l}}{{/l}}{{/a}}");
+  return RP_OK;
+}
+static const rp_ctx_ops lambda_ops = {lx_kind,   lx_get,     lx_len,  lx_at, lx_str,
+                                      lx_number, lx_boolean, lx_call, NULL,  NULL};
+
+static void case_doubling_lambda(void) {
+  rp_library *lib = rp_library_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  rp_doc *doc = rp_doc_new();
+  rp_value root = rp_doc_map(doc);
+  rp_doc_map_set(doc, root, "a", 1, nested_a(doc, 40));
+  lambda_ctx lc = {doc, 0};
+  const char *src = "\n  {{#l}}{{/l}}";
+  double t0 = now();
+  rp_template *t = rp_template_compile(lib, "p.mustache", src, strlen(src), &d);
+  CHECK(t != NULL, "does not compile");
+  rp_ctx ctx = {&lambda_ops, &lc, root};
+  rp_buf out = RP_BUF_INIT;
+  int rc = rp_template_render(t, &ctx, NULL, &out, &d);
+  double secs = now() - t0;
+  rp_buf_free(&out);
+  rp_template_free(t);
+  CHECK(rc == RP_ELIMIT, "rc %d", rc);
+  CHECK(has_msg(&d, "steps"), "no work error");
+  CHECK(lc.calls <= (long)(RP_RENDER_MAX_WORK / RP_RENDER_LAMBDA_COST) + 1, "%ld calls", lc.calls);
+  // Reported at the lambda's tag, line 2 column 3, not inside its expansion.
+  CHECK(d.n == 1 && strcmp(d.items[0].path, "p.mustache") == 0 && d.items[0].line == 2 &&
+            d.items[0].col == 3,
+        "not at p.mustache:2:3");
+  bounded("2^40 lambda calls", secs);
+done:
+  rp_diags_free(&d);
+  rp_doc_free(doc);
+  rp_library_free(lib);
+}
+
 static const struct {
   const char *name;
   void (*fn)(void);
@@ -638,6 +778,9 @@ static const struct {
     {"many_blocks", case_many_blocks},
     {"deep_data", case_deep_data},
     {"huge_list", case_huge_list},
+    {"doubling_partials", case_doubling_partials},
+    {"doubling_output", case_doubling_output},
+    {"doubling_lambda", case_doubling_lambda},
 };
 
 int main(int argc, char **argv) {

@@ -201,7 +201,7 @@ int main(int argc, char **argv) {
       rp_buf out = RP_BUF_INIT;
       int rc = RP_ESYNTAX;
       if (t && use_lua) {
-        rp_lua_push_doc(lua, doc, data);
+        if (rp_lua_push_doc(lua, doc, data, file, &diags) != RP_OK) abort();
         if (sc.fn) {
           rp_lua_push_ref(lua, sc.fn);
           rp_lua_set_field(lua, "lambda");

@@ -606,7 +606,11 @@ static void test_json_duplicate_keys(void **state) {
              "data.json:1:16: error: invalid JSON: duplicate key \"k\"");
   // A key that may be data is not printed.
   json_error(S("{\"Ann <a@b>\": 1, \"Ann <a@b>\": 2}"), RP_EDATA,
-             "data.json:1:18: error: invalid JSON: duplicate key");
+             "data.json:1:18: error: invalid JSON: duplicate key: this key appears earlier in "
+             "the same map");
+  json_error(S("{\"Client said x\": 1, \"Client said x\": 2}"), RP_EDATA,
+             "data.json:1:22: error: invalid JSON: duplicate key: this key appears earlier in "
+             "the same map");
   // Maps past 8 entries are checked through their index.
   char src[256];
   int n = snprintf(src, sizeof src, "{");
@@ -933,10 +937,36 @@ static void test_yaml_refusals(void **state) {
              "data.yaml:2:5: error: invalid YAML: tags (!tag) are not supported");
   yaml_error(S("list: &l\n  - 1\n"), RP_EDATA,
              "data.yaml:1:7: error: invalid YAML: anchors (&name) are not supported");
+  // A tab in the indentation says so, at the tab, whatever libyaml's words.
+  yaml_error(S("type: soap\nclient:\n\tid: C-1\n"), RP_ESYNTAX,
+             "data.yaml:3:1: error: invalid YAML: a tab in the indentation: YAML indents with "
+             "spaces only (replace the tab with spaces)");
+  yaml_error(S("client:\n  id: C-1\n \tinitials: J\n"), RP_ESYNTAX,
+             "data.yaml:3:2: error: invalid YAML: a tab in the indentation: YAML indents with "
+             "spaces only (replace the tab with spaces)");
+  yaml_error(S("a:\n  - x\n\t- y\n"), RP_ESYNTAX,
+             "data.yaml:3:1: error: invalid YAML: a tab in the indentation: YAML indents with "
+             "spaces only (replace the tab with spaces)");
+  // A tab inside a block scalar's text is text.
+  parsed tp;
+  parse_with(&tp, rp_yaml_parse, "a.yaml", S("s: |\n  a\n  \tb\n"));
+  assert_int_equal(tp.status, RP_OK);
+  assert_text(tp.doc, get(tp.doc, tp.root, "s"), "a\n\tb\n");
+  parsed_free(&tp);
   yaml_error(S("a: 1\nb: 2\na: 3\n"), RP_EDATA,
              "data.yaml:3:1: error: invalid YAML: duplicate key \"a\"");
   yaml_error(S("x:\n  k: 1\n  'k': 2\n"), RP_EDATA,
              "data.yaml:3:3: error: invalid YAML: duplicate key \"k\"");
+  // A misindented line of free text is a key made of a client's words:
+  // never printed.
+  yaml_error(S("subjective: |\n  ok\nClient disclosed abuse: passive ideation\n"
+               "Client disclosed abuse: passive ideation\n"),
+             RP_EDATA,
+             "data.yaml:4:1: error: invalid YAML: duplicate key: this key appears earlier in the "
+             "same map");
+  yaml_error(S("a: 1\n1st visit: 2\n1st visit: 3\n"), RP_EDATA,
+             "data.yaml:3:1: error: invalid YAML: duplicate key: this key appears earlier in the "
+             "same map");
   yaml_error(S("a: 1\n---\nb: 2\n"), RP_EDATA,
              "data.yaml:2:1: error: invalid YAML: more than one document (a file holds one "
              "session)");
@@ -998,6 +1028,26 @@ static void test_yaml_syntax_and_encoding(void **state) {
   assert_int_equal(p.status, RP_OK);
   assert_pos(p.doc, get(p.doc, p.root, "a"), 1, 4);
   parsed_free(&p);
+  // A whole file with one, as Windows editors save it: libyaml skipped the
+  // mark but counted it as a column, so the second line read as less
+  // indented than the first and the file was refused at line 2.
+  parse_with(&p, rp_yaml_parse, "a.yaml",
+             S("\xef\xbb\xbf"
+               "type: soap\r\nclient:\r\n  id: C-1\r\nplan: x\r\n"));
+  assert_int_equal(p.status, RP_OK);
+  assert_pos(p.doc, get(p.doc, p.root, "type"), 1, 7);
+  assert_pos(p.doc, get(p.doc, get(p.doc, p.root, "client"), "id"), 3, 7);
+  assert_text(p.doc, get(p.doc, p.root, "plan"), "x");
+  parsed_free(&p);
+  parse_with(&p, rp_yaml_parse_text, "a.yaml",
+             S("\xef\xbb\xbf"
+               "a: 1\nb:\n  - 2\n"));
+  assert_int_equal(p.status, RP_OK);
+  assert_pos(p.doc, at(p.doc, get(p.doc, p.root, "b"), 0), 3, 5);
+  parsed_free(&p);
+  yaml_error(S("\xef\xbb\xbf"
+               "a: 1\nb: &x 2\n"),
+             RP_EDATA, "data.yaml:2:4: error: invalid YAML: anchors (&name) are not supported");
   // UTF-16 is not read as UTF-8 by accident.
   parse_with(&p, rp_yaml_parse, "a.yaml",
              S("\xff\xfe"

@@ -201,9 +201,14 @@ static void test_require(void **state) {
   expect_ok("assert(require('rapport') == nil)\n");
   expect_ok("assert(require('answer') == 42)\n");
   expect_error("\nrequire('fails')\n", 2, "module 'fails' failed to load: boom");
-  // (coroutine.wrap reports errors at its caller, as in Lua.)
-  expect_error("coroutine.wrap(function()\n  require('answer')\nend)()\n", 1,
-               "t.lua:2: require cannot be called inside a coroutine");
+  // Inside a coroutine the resolver pushes onto the coroutine's stack, not
+  // the suspended main thread's; errors still point at the line.
+  expect_ok(
+      "for _ = 1, 40 do\n"
+      "  assert(coroutine.wrap(function() return require('answer') end)() == 42)\n"
+      "end\n");
+  expect_error("coroutine.wrap(function()\n  require('fails')\nend)()\n", 1,
+               "t.lua:2: module 'fails' failed to load: boom");
   // Without a resolver, only "rapport".
   rp_lua *h = rp_lua_new(NULL);
   result r = run_in(h, "require('answer')\n");
@@ -496,13 +501,13 @@ static void test_deep_recursion_is_a_clean_error(void **state) {
   expect_error(
       "local t = setmetatable({}, {__index = function(t, k) return t[k] end})\nreturn t.x\n", 1,
       "stack overflow");
-  // Raised in C, below the Lua function: no line, as in Lua.
-  expect_error("local function f(s) return (s:gsub('.', f)) end\nreturn f('ab')\n", 0,
+  // Raised in C, below the Lua function: at the innermost Lua function's line.
+  expect_error("local function f(s) return (s:gsub('.', f)) end\nreturn f('ab')\n", 1,
                "C stack overflow");
   expect_error(
       "local t = {}\nsetmetatable(t, {__tostring = function(x) return tostring(x) end})\n"
       "return tostring(t)\n",
-      0, "C stack overflow");
+      2, "C stack overflow");
   expect_error(
       "local a, b = {}, {}\nsetmetatable(a, {__index = b}) setmetatable(b, {__index = a})\n"
       "return a.x\n",
@@ -524,9 +529,17 @@ static void test_deep_recursion_is_a_clean_error(void **state) {
 
 static void test_error_objects_reach_the_host_safely(void **state) {
   (void)state;
+  // Every error has the plugin's line, whatever the error object.
   expect_error_within("error(setmetatable({}, {__tostring = function() while true do end end}))\n",
-                      0, "(error object is a table value)", 1.0);
-  expect_error("error('plain', 0)\n", 0, "plain");
+                      1, "(error object is a table value)", 1.0);
+  expect_error("local x\nerror({code = 1})\n", 2, "(error object is a table value)");
+  expect_error("local x\nerror('plain', 0)\n", 2, "plain");
+  expect_error("local x\nerror(42)\n", 2, "42");
+  // A position the message already has is kept, also through a pcall and
+  // error(msg, 0).
+  expect_error("local ok, e = pcall(function()\n  error('deep')\nend)\nerror(e, 0)\n", 2, "deep");
+  // Text posing as another file's position gets the plugin's.
+  expect_error("local x\nerror('sessions/a.yaml:3: forged', 0)\n", 2, "sessions/a.yaml:3: forged");
   expect_error("local x\nerror('with position')\n", 2, "with position");
 }
 
@@ -637,7 +650,7 @@ static void test_table_functions(void **state) {
                "invalid order function for sorting");
   expect_error("local t = {3, 1, 2, 2}\ntable.sort(t, function(a, b) return a <= b end)\n", 2,
                "invalid order function for sorting");
-  expect_error("table.sort({1, 'x'})\n", 0, "attempt to compare string with number");
+  expect_error("local x\ntable.sort({1, 'x'})\n", 2, "attempt to compare string with number");
   expect_error("\ntable.sort({3, 2, 1}, function(a, b) error('cmp') end)\n", 2, "cmp");
 }
 
@@ -877,6 +890,7 @@ typedef struct hostile_case {
   char needle[256];  // text the error must contain
   char output[256];  // text the print sink must receive, or ""
   char companion[256];
+  bool binary_only;  // "-- host: binary": needs the real plugin host (filters, t.render)
 } hostile_case;
 
 static char *read_all(const char *path) {
@@ -920,6 +934,8 @@ static bool parse_case(hostile_case *c) {
       if (!quoted(l, c->output, sizeof c->output)) return false;
     } else if (strncmp(l, "-- companion: ", 14) == 0) {
       sscanf(l + 14, "%255s", c->companion);
+    } else if (strncmp(l, "-- host: binary", 15) == 0) {
+      c->binary_only = true;
     }
   }
   return have;
@@ -930,15 +946,10 @@ static bool parse_case(hostile_case *c) {
 static const char rapport_stub[] =
     "rapport = {api = 1, test = function(name, fn) fn({ok = assert}) end}; ";
 
-// Whether diag is the expected error: at the line, or, for an error raised
-// in C below any Lua function (which has no position), with that line in
-// its traceback.
-static bool at_line(const char *diag, const char *path, const char *prefix, const char *needle) {
-  if (!diag || !strstr(diag, needle)) return false;
-  if (strncmp(diag, prefix, strlen(prefix)) == 0) return true;
-  char bare[600];
-  snprintf(bare, sizeof bare, "%s: error: ", path);
-  return strncmp(diag, bare, strlen(bare)) == 0 && strstr(diag, prefix + 0) != NULL;
+// Whether diag is the expected error, at the line: errors raised in C below
+// any Lua function (a C stack overflow) get the innermost Lua frame's.
+static bool at_line(const char *diag, const char *prefix, const char *needle) {
+  return diag && strstr(diag, needle) && strncmp(diag, prefix, strlen(prefix)) == 0;
 }
 
 typedef struct hostile_run {
@@ -974,7 +985,7 @@ static void *run_hostile(void *arg) {
   if (c->expect_ok && rc != RP_OK) {
     hr->passed = false;
     snprintf(hr->why, sizeof hr->why, "expected success, got: %s", diag ? diag : "?");
-  } else if (!c->expect_ok && !at_line(diag, c->path, prefix, c->needle)) {
+  } else if (!c->expect_ok && !at_line(diag, prefix, c->needle)) {
     hr->passed = false;
     snprintf(hr->why, sizeof hr->why, "expected %s ...%s..., got: %s", prefix, c->needle,
              diag ? diag : "(success)");
@@ -1041,7 +1052,7 @@ static void test_hostile_plugins(void **state) {
 #else
   size_t stack = 1u << 20;
 #endif
-  int failed = 0;
+  int failed = 0, skipped = 0;
   double total = 0;
   for (size_t i = 0; i < n; i++) {
     hostile_case c = {0};
@@ -1051,6 +1062,13 @@ static void test_hostile_plugins(void **state) {
     if (!parse_case(&c)) {
       fprintf(stderr, "%s: no valid '-- expect:' header\n", c.path);
       failed++;
+      free(c.src);
+      continue;
+    }
+    if (c.binary_only) {
+      // This harness's stand-in `rapport` has no filters or t.render.
+      fprintf(stderr, "skipped %s: needs the real plugin host (run by run_hostile.py)\n", c.path);
+      skipped++;
       free(c.src);
       continue;
     }
@@ -1073,7 +1091,8 @@ static void test_hostile_plugins(void **state) {
     }
     free(c.src);
   }
-  fprintf(stderr, "hostile plugins: %zu cases, %d failed, %.1f s\n", n, failed, total);
+  fprintf(stderr, "hostile plugins: %zu cases, %d failed, %d skipped, %.1f s\n", n, failed, skipped,
+          total);
   for (size_t i = 0; i < n; i++)
     free(names[i]);
   assert_true(n >= 60);
