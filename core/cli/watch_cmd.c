@@ -38,7 +38,7 @@
 #include "notes/notes.h"
 #include "util/atomic.h"
 #include "util/file.h"
-#include "watch/preview.h"
+#include "serve/preview.h"
 #include "watch/watcher.h"
 
 // --- files and their signatures ---------------------------------------------------------

@@ -1,6 +1,6 @@
 // Fuzzes the live preview's request handling, through real connections.
 //
-// preview.c reads requests only from the TCP connections it accepts (it has
+// core/serve/ reads requests only from the TCP connections it accepts (it has
 // no entry point that takes raw bytes), so one server runs for the whole
 // process on 127.0.0.1 and a port the system picks, on a loop of its own,
 // serving a few notes (one broken) with titles and errors full of markup.
@@ -25,9 +25,9 @@
 #include <uv.h>
 
 #include "fuzz_common.h"
+#include "serve/internal.h"
+#include "serve/preview.h"
 #include "util/buf.h"
-#include "watch/preview.h"
-#include "watch/preview_internal.h"
 
 enum {
   INPUT_CAP = 16 * 1024,

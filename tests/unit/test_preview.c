@@ -1,4 +1,4 @@
-// Unit tests for core/watch/preview: the live preview's HTTP server.
+// Unit tests for core/serve/: the live preview's HTTP server and its pages.
 //
 // The server and the test share one thread: each test drives the uv loop a
 // step at a time (uv_run with UV_RUN_NOWAIT) while it talks to the server
@@ -32,9 +32,9 @@
 #include <uv.h>
 
 #include "helpers.h"
+#include "serve/internal.h"
+#include "serve/preview.h"
 #include "util/buf.h"
-#include "watch/preview.h"
-#include "watch/preview_internal.h"
 
 // Text that marks note data: no refused request may show it.
 #define SECRET "SECRET-SESSION-TEXT"
@@ -629,7 +629,8 @@ static void test_no_traversal(void **state) {
       "/n/jd-07/page;x",
       "/index.html",
       "/.git/config",
-      "/core/watch/preview.c",
+      "/core/serve/gate.c",
+      "/core/serve/preview.js",
   };
   for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
     char *resp = get(f, paths[i]);
@@ -752,6 +753,35 @@ static void test_note_page(void **state) {
   assert_non_null(header(resp, "Content-Type", v, sizeof v));
   assert_string_equal(v, "text/css; charset=utf-8");
   free(resp);
+
+  // Both are the files of the source tree, byte for byte (the build embeds
+  // them; the test runs in tests/).
+  const char *assets[][2] = {{"/_/preview.js", "../core/serve/preview.js"},
+                             {"/_/preview.css", "../core/serve/preview.css"}};
+  for (size_t i = 0; i < 2; i++) {
+    rp_buf file = RP_BUF_INIT;
+    FILE *fp = fopen(assets[i][1], "rb");
+    assert_non_null(fp);
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+      rp_buf_add(&file, chunk, got);
+    fclose(fp);
+    assert_true(file.len > 500);
+    size_t len;
+    char target[128], raw[256];
+    snprintf(target, sizeof target, "%s?t=%s", assets[i][0], f->token);
+    snprintf(raw, sizeof raw, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", target, f->port);
+    resp = exchange(f, raw, strlen(raw), &len);
+    assert_int_equal(status_of(resp), 200);
+    body = body_of(resp);
+    assert_int_equal(len - (size_t)(body - resp), file.len);
+    assert_memory_equal(body, file.data, file.len);
+    assert_non_null(header(resp, "Content-Length", v, sizeof v));
+    assert_int_equal(strtoul(v, NULL, 10), file.len);
+    free(resp);
+    rp_buf_free(&file);
+  }
 
   check_refused(get(f, "/n/nobody"), 404);
   check_refused(get(f, "/n/nobody/page"), 404);

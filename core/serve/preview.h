@@ -1,5 +1,8 @@
 // The live preview: an HTTP server on the watch loop that shows the notes
 // `rapport watch --serve` keeps rendered, and tells open pages to refresh.
+// This header is the whole of what the watch engine and command use; it is
+// the manual of the module (core/serve/: gate.c is the HTTP server and its
+// checks, pages.c what it serves).
 //
 // Security (PRODUCT.md §8, §9): it listens on 127.0.0.1 only and answers
 // only requests that carry the random token of the URL it prints, whose
@@ -15,9 +18,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <uv.h>
 
 #include "util/error.h"
+
+// libuv's loop, declared rather than included: only the serve and watch
+// code include uv.h, and a caller only passes its loop through.
+typedef struct uv_loop_s uv_loop_t;
 
 typedef struct rp_preview rp_preview;
 
@@ -39,8 +45,8 @@ typedef struct rp_preview rp_preview;
 // Starts serving on 127.0.0.1:port (0: a free port the system picks) on
 // `loop`. Returns NULL after reporting to diags (as "127.0.0.1:PORT: error:
 // cannot serve the preview: ...") when the port cannot be bound (a port in
-// use fails before any handle is made, so nothing is left on the loop). The server lives until
-// rp_preview_close.
+// use fails before any handle is made, so nothing is left on the loop).
+// The server lives until rp_preview_close.
 rp_preview *rp_preview_start(uv_loop_t *loop, int port, rp_diags *diags);
 
 // The address to open, with its token: "http://127.0.0.1:PORT/?t=TOKEN".

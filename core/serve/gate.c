@@ -1,4 +1,5 @@
-// The live preview server (see preview.h for what it promises).
+// The preview server's gate (see preview.h for what it promises, and
+// internal.h for how it and pages.c divide the work).
 //
 // One uv_tcp_t listens on 127.0.0.1. Each connection reads one request with
 // http-parser into fixed buffers, is answered with a single uv_write, and is
@@ -8,15 +9,15 @@
 // reading and discarding, until the client closes its side, so the kernel
 // never resets a connection whose response the client has not read yet.
 // The event stream (`/_/events`) is the one connection that stays open; it
-// only ever receives "changed" events and heartbeat comments.
+// only ever receives what pages.c broadcasts.
 //
 // Every request passes the same gate before anything is looked up: one Host
 // header, exactly 127.0.0.1:PORT or localhost:PORT (DNS rebinding gives an
 // attacker's name, never these); an Origin, when present, that is the
 // preview's own; GET or HEAD; no body; a URL in origin form (a path) whose
-// query carries the token. A refused request gets a short plain-text status
-// and nothing else. Paths are matched as literal strings, never decoded and
-// never mapped to files: notes live in memory, found by id.
+// query carries the token, compared in constant time. A refused request gets
+// a short plain-text status and nothing else; one that passes goes to
+// rp_serve_route (pages.c).
 //
 // Life cycle (libuv's rule): every handle is closed with uv_close and its
 // memory freed in the close callback. A connection owns a TCP handle and a
@@ -37,9 +38,9 @@
 
 #include <http_parser.h>
 
+#include "serve/internal.h"
+#include "serve/preview.h"
 #include "util/buf.h"
-#include "watch/preview.h"
-#include "watch/preview_internal.h"
 
 const rp_preview_limits rp_preview_default_limits = {
     .max_connections = 32,
@@ -51,153 +52,16 @@ const rp_preview_limits rp_preview_default_limits = {
 };
 
 enum {
-  TOKEN_BYTES = 16,  // 128 bits, written as 32 hex digits
-  TOKEN_LEN = 2 * TOKEN_BYTES,
-  MAX_ID = 128,
+  TOKEN_BYTES = RP_SERVE_TOKEN_BYTES,
+  TOKEN_LEN = RP_SERVE_TOKEN_LEN,
   LISTEN_BACKLOG = 64,
 };
 
-// ---------------------------------------------------------------------------
-// Static assets
-// ---------------------------------------------------------------------------
-
-// The one script of the preview, loaded by the index and by each note's
-// page. It reads the token from its page's address, listens to the event
-// stream, and on each change reloads the index, or fetches its note's state
-// and either shows the note again or the errors in place of it. Error text
-// goes in with textContent, never as markup.
-static const char preview_js[] =
-    "// Rapport live preview: keeps this page current while rapport watch runs.\n"
-    "(function () {\n"
-    "  'use strict';\n"
-    "  var token = new URLSearchParams(location.search).get('t') || '';\n"
-    "  var q = '?t=' + encodeURIComponent(token);\n"
-    "  var status = document.getElementById('rp-status');\n"
-    "  var frame = document.getElementById('rp-note');\n"
-    "  var overlay = document.getElementById('rp-overlay');\n"
-    "  var errors = document.getElementById('rp-errors');\n"
-    "  var title = document.getElementById('rp-title');\n"
-    "  var shown = frame ? frame.getAttribute('data-version') : null;\n"
-    "  var busy = false;\n"
-    "  var again = false;\n"
-    "\n"
-    "  function setStatus(text) {\n"
-    "    if (status) status.textContent = text;\n"
-    "  }\n"
-    "\n"
-    "  function showErrors(text) {\n"
-    "    errors.textContent = text;\n"
-    "    overlay.hidden = false;\n"
-    "    frame.hidden = true;\n"
-    "  }\n"
-    "\n"
-    "  function showNote(version) {\n"
-    "    overlay.hidden = true;\n"
-    "    errors.textContent = '';\n"
-    "    if (version !== shown) {\n"
-    "      shown = version;\n"
-    "      frame.src = location.pathname + '/page' + q + '&v=' + encodeURIComponent(version);\n"
-    "    }\n"
-    "    frame.hidden = false;\n"
-    "  }\n"
-    "\n"
-    "  // One request at a time; a change during a request asks for one more.\n"
-    "  function check() {\n"
-    "    if (busy) {\n"
-    "      again = true;\n"
-    "      return;\n"
-    "    }\n"
-    "    busy = true;\n"
-    "    fetch(location.pathname + '/state' + q, { cache: 'no-store' })\n"
-    "      .then(function (r) {\n"
-    "        if (r.status === 404) return { status: 'removed' };\n"
-    "        if (!r.ok) throw new Error('HTTP ' + r.status);\n"
-    "        return r.json();\n"
-    "      })\n"
-    "      .then(function (s) {\n"
-    "        if (s.status === 'ok') showNote(String(s.version));\n"
-    "        else if (s.status === 'error') showErrors(String(s.errors || ''));\n"
-    "        else showErrors('This note is no longer part of the watch.');\n"
-    "        if (title && typeof s.title === 'string') title.textContent = s.title;\n"
-    "      })\n"
-    "      .catch(function () {\n"
-    "        setStatus('disconnected');\n"
-    "      })\n"
-    "      .then(function () {\n"
-    "        busy = false;\n"
-    "        if (again) {\n"
-    "          again = false;\n"
-    "          check();\n"
-    "        }\n"
-    "      });\n"
-    "  }\n"
-    "\n"
-    "  function changed() {\n"
-    "    if (frame) check();\n"
-    "    else location.reload();\n"
-    "  }\n"
-    "\n"
-    "  var reconnect = false;\n"
-    "  var events = new EventSource('/_/events' + q);\n"
-    "  events.addEventListener('open', function () {\n"
-    "    setStatus('live');\n"
-    "    // Changes made while the stream was down were not announced.\n"
-    "    if (reconnect) changed();\n"
-    "    reconnect = true;\n"
-    "  });\n"
-    "  events.addEventListener('changed', changed);\n"
-    "  events.addEventListener('error', function () {\n"
-    "    if (events.readyState === EventSource.CLOSED)\n"
-    "      setStatus('stopped: open the address rapport watch prints when it runs again');\n"
-    "    else setStatus('reconnecting...');\n"
-    "  });\n"
-    "  if (frame) check();\n"
-    "})();\n";
-
-static const char preview_css[] =
-    "html, body { margin: 0; height: 100%; }\n"
-    "body { display: flex; flex-direction: column; background: #f4f4f5; color: #1c1917;\n"
-    "  font: 15px/1.45 system-ui, sans-serif; }\n"
-    "header { display: flex; gap: 1em; align-items: baseline; padding: 0.5em 1em;\n"
-    "  background: #fff; border-bottom: 1px solid #d4d4d8; }\n"
-    "#rp-status { margin-left: auto; color: #57534e; font-size: 0.9em; }\n"
-    "main { padding: 1em; }\n"
-    "table { border-collapse: collapse; background: #fff; }\n"
-    "th, td { text-align: left; padding: 0.35em 0.8em; border-bottom: 1px solid #e4e4e7; }\n"
-    ".ok { color: #166534; }\n"
-    ".error { color: #b91c1c; font-weight: 600; }\n"
-    "#rp-note { flex: 1; width: 100%; border: 0; background: #fff; }\n"
-    "#rp-overlay { flex: 1; overflow: auto; padding: 1.5em 2em; background: #1c1917;\n"
-    "  color: #fafaf9; }\n"
-    "#rp-overlay h2 { margin-top: 0; color: #fca5a5; font-size: 1.1em; }\n"
-    "#rp-errors { white-space: pre-wrap; font: 13px/1.5 ui-monospace, monospace;\n"
-    "  border-left: 3px solid #ef4444; padding-left: 1em; }\n"
-    "[hidden] { display: none !important; }\n";
-
-// Content-Security-Policy of each kind of response. The preview's own pages
-// load their script, style sheet and frame from the preview and nothing
-// else, and no other site may frame them. A note's page (and the stand-in
-// for a broken one) repeats the policy the note's HTML carries in its meta
-// tag: no script, nothing loaded.
-static const char csp_shell[] =
-    "default-src 'none'; script-src 'self'; connect-src 'self'; frame-src 'self'; "
-    "style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-static const char csp_note[] =
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
-static const char csp_none[] = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const char rp_serve_csp_none[] = "default-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 // ---------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------
-
-typedef struct note {
-  char *id;
-  char *title;   // NULL: none given
-  char *html;    // NULL while the note is broken
-  size_t len;    // of html
-  char *errors;  // NULL while the note renders
-  uint64_t version;
-} note;
 
 typedef enum conn_state {
   CONN_READING,   // reading the request's headers
@@ -206,16 +70,16 @@ typedef enum conn_state {
   CONN_EVENTS,    // an open event stream
 } conn_state;
 
-typedef char addr[40];
-
 typedef enum header_kind { HDR_OTHER, HDR_HOST, HDR_ORIGIN } header_kind;
 
-typedef struct conn {
+typedef struct rp_serve_conn conn;
+
+struct rp_serve_conn {
   uv_tcp_t tcp;
   uv_timer_t timer;
   uv_shutdown_t shutdown;
   rp_preview *pv;
-  struct conn *prev, *next;
+  conn *prev, *next;
   int open_handles;  // of tcp and timer; the conn is freed at 0
   bool closing;
   bool peer_done;  // the client closed its side while we were writing
@@ -242,110 +106,11 @@ typedef struct conn {
   size_t url_len;
 
   char rbuf[4096];
-} conn;
-
-struct rp_preview {
-  uv_loop_t *loop;
-  uv_tcp_t listener;
-  uv_timer_t heartbeat;
-  rp_preview_limits limits;
-  int port;
-  char token[TOKEN_LEN + 1];
-  char url[64];
-  // The Host and Origin values accepted; the last two are empty unless the
-  // port is 80, which browsers leave out of both.
-  addr hosts[4];
-  addr origins[4];
-
-  note **notes;  // sorted by id
-  size_t nnotes, cap;
-  uint64_t versions;  // the last version given to a note
-  uint64_t changes;   // "changed" events sent
-
-  conn *conns;
-  size_t nconns;
-  size_t live;  // handles and connections not yet closed, as one count
-  bool closing;
-  void (*done)(void *ud);
-  void *ud;
 };
 
 // ---------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------
-
-static bool id_char(char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-         ch == '-' || ch == '_' || ch == '.';
-}
-
-static bool id_valid(const char *s, size_t n) {
-  if (n == 0 || n > MAX_ID) return false;
-  if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return false;
-  for (size_t i = 0; i < n; i++)
-    if (!id_char(s[i])) return false;
-  return true;
-}
-
-bool rp_preview_id_valid(const char *id) {
-  return id && id_valid(id, strnlen(id, MAX_ID + 1));
-}
-
-static void add_html(rp_buf *b, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-      case '&':
-        rp_buf_adds(b, "&amp;");
-        break;
-      case '<':
-        rp_buf_adds(b, "&lt;");
-        break;
-      case '>':
-        rp_buf_adds(b, "&gt;");
-        break;
-      case '"':
-        rp_buf_adds(b, "&quot;");
-        break;
-      case '\'':
-        rp_buf_adds(b, "&#39;");
-        break;
-      default:
-        rp_buf_addc(b, *s);
-    }
-  }
-}
-
-// A JSON string. <, > and & are escaped too, so the text is inert whatever
-// reads it.
-static void add_json_string(rp_buf *b, const char *s) {
-  rp_buf_addc(b, '"');
-  for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    switch (ch) {
-      case '"':
-        rp_buf_adds(b, "\\\"");
-        break;
-      case '\\':
-        rp_buf_adds(b, "\\\\");
-        break;
-      case '\n':
-        rp_buf_adds(b, "\\n");
-        break;
-      case '\r':
-        rp_buf_adds(b, "\\r");
-        break;
-      case '\t':
-        rp_buf_adds(b, "\\t");
-        break;
-      default:
-        if (ch < 0x20 || ch == '<' || ch == '>' || ch == '&')
-          rp_buf_printf(b, "\\u%04x", ch);
-        else
-          rp_buf_addc(b, (char)ch);
-    }
-  }
-  rp_buf_addc(b, '"');
-}
 
 // Appends n bytes to a fixed buffer; false (and nothing added) when they do
 // not fit.
@@ -354,10 +119,6 @@ static bool append(char *dst, size_t cap, size_t *len, const char *s, size_t n) 
   memcpy(dst + *len, s, n);
   *len += n;
   return true;
-}
-
-static bool slice_is(const char *s, size_t n, const char *lit) {
-  return n == strlen(lit) && memcmp(s, lit, n) == 0;
 }
 
 // Header values may carry trailing spaces and tabs; leading ones http-parser
@@ -370,7 +131,7 @@ static size_t trim_end(const char *s, size_t n) {
 
 // Whether the header value is one of the four; host names are
 // case-insensitive, and the rest is digits.
-static bool one_of(const char *s, size_t n, const addr list[4]) {
+static bool one_of(const char *s, size_t n, const rp_serve_addr list[4]) {
   n = trim_end(s, n);
   for (size_t i = 0; i < 4; i++)
     if (list[i][0] && n == strlen(list[i]) && strncasecmp(s, list[i], n) == 0) return true;
@@ -403,113 +164,6 @@ static const char *reason(int status) {
 }
 
 // ---------------------------------------------------------------------------
-// Notes
-// ---------------------------------------------------------------------------
-
-static int id_cmp(const char *a, size_t an, const char *b) {
-  size_t bn = strlen(b);
-  int r = memcmp(a, b, an < bn ? an : bn);
-  if (r) return r;
-  return an < bn ? -1 : an > bn;
-}
-
-// The index of the note `id` (n bytes), or where it would go.
-static size_t note_index(const rp_preview *pv, const char *id, size_t n, bool *found) {
-  size_t lo = 0, hi = pv->nnotes;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int r = id_cmp(id, n, pv->notes[mid]->id);
-    if (r == 0) {
-      *found = true;
-      return mid;
-    }
-    if (r < 0)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  *found = false;
-  return lo;
-}
-
-static note *note_find(const rp_preview *pv, const char *id, size_t n) {
-  bool found;
-  size_t i = note_index(pv, id, n, &found);
-  return found ? pv->notes[i] : NULL;
-}
-
-// The note `id`, made empty if it is new; NULL for an id outside the
-// allowed set.
-static note *note_get(rp_preview *pv, const char *id) {
-  if (!rp_preview_id_valid(id)) return NULL;
-  size_t n = strlen(id);
-  bool found;
-  size_t i = note_index(pv, id, n, &found);
-  if (found) return pv->notes[i];
-  if (pv->nnotes == pv->cap) {
-    pv->cap = pv->cap ? 2 * pv->cap : 16;
-    pv->notes = rp_xrealloc(pv->notes, pv->cap * sizeof *pv->notes);
-  }
-  memmove(pv->notes + i + 1, pv->notes + i, (pv->nnotes - i) * sizeof *pv->notes);
-  note *nt = rp_xcalloc(1, sizeof *nt);
-  nt->id = rp_xstrndup(id, n);
-  pv->notes[i] = nt;
-  pv->nnotes++;
-  return nt;
-}
-
-static void note_free(note *nt) {
-  free(nt->id);
-  free(nt->title);
-  free(nt->html);
-  free(nt->errors);
-  free(nt);
-}
-
-static char *dup_or_null(const char *s) {
-  return s ? rp_xstrndup(s, strlen(s)) : NULL;
-}
-
-void rp_preview_set_page(rp_preview *pv, const char *id, const char *title, const char *html,
-                         size_t len) {
-  if (pv->closing) return;
-  note *nt = note_get(pv, id);
-  if (!nt) return;
-  free(nt->title);
-  free(nt->html);
-  free(nt->errors);
-  nt->title = dup_or_null(title);
-  nt->html = rp_xstrndup(html ? html : "", html ? len : 0);
-  nt->len = html ? len : 0;
-  nt->errors = NULL;
-  nt->version = ++pv->versions;
-}
-
-void rp_preview_set_error(rp_preview *pv, const char *id, const char *title, const char *errors) {
-  if (pv->closing) return;
-  note *nt = note_get(pv, id);
-  if (!nt) return;
-  free(nt->title);
-  free(nt->html);
-  free(nt->errors);
-  nt->title = dup_or_null(title);
-  nt->html = NULL;
-  nt->len = 0;
-  nt->errors = rp_xstrndup(errors ? errors : "", errors ? strlen(errors) : 0);
-  nt->version = ++pv->versions;
-}
-
-void rp_preview_remove(rp_preview *pv, const char *id) {
-  if (pv->closing || !rp_preview_id_valid(id)) return;
-  bool found;
-  size_t i = note_index(pv, id, strlen(id), &found);
-  if (!found) return;
-  note_free(pv->notes[i]);
-  memmove(pv->notes + i, pv->notes + i + 1, (pv->nnotes - i - 1) * sizeof *pv->notes);
-  pv->nnotes--;
-}
-
-// ---------------------------------------------------------------------------
 // Closing
 // ---------------------------------------------------------------------------
 
@@ -518,9 +172,7 @@ static void release(rp_preview *pv) {
   if (--pv->live > 0 || !pv->closing) return;
   void (*done)(void *) = pv->done;
   void *ud = pv->ud;
-  for (size_t i = 0; i < pv->nnotes; i++)
-    note_free(pv->notes[i]);
-  free(pv->notes);
+  rp_serve_pages_free(&pv->pages);
   free(pv);
   if (done) done(ud);
 }
@@ -637,10 +289,8 @@ static void add_common_headers(rp_buf *b, const char *csp) {
   rp_buf_printf(b, "Content-Security-Policy: %s\r\n", csp);
 }
 
-// Sends the one response of the connection (without its body for HEAD).
-// `extra` is more header lines, each ending in CRLF, or NULL.
-static void respond(conn *c, int status, const char *type, const char *csp, const char *extra,
-                    const char *body, size_t len) {
+void rp_serve_respond(conn *c, int status, const char *type, const char *csp, const char *extra,
+                      const char *body, size_t len) {
   rp_buf b = RP_BUF_INIT;
   rp_buf_printf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n", status,
                 reason(status), type, len);
@@ -653,8 +303,7 @@ static void respond(conn *c, int status, const char *type, const char *csp, cons
   conn_write(c, &b);
 }
 
-// A refusal: the status and a line of plain text, never anything of a note.
-static void refuse(conn *c, int status) {
+void rp_serve_refuse(conn *c, int status) {
   const char *why = "";
   switch (status) {
     case 403:
@@ -669,8 +318,8 @@ static void refuse(conn *c, int status) {
   }
   char body[160];
   int n = snprintf(body, sizeof body, "%d %s%s\n", status, reason(status), why);
-  respond(c, status, "text/plain; charset=utf-8", csp_none,
-          status == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
+  rp_serve_respond(c, status, "text/plain; charset=utf-8", rp_serve_csp_none,
+                   status == 405 ? "Allow: GET, HEAD\r\n" : NULL, body, (size_t)n);
 }
 
 // Sends an event to a stream, or drops a client whose unread events pile up.
@@ -684,143 +333,28 @@ static void event_send(conn *c, const char *text, size_t len) {
   conn_write(c, &b);
 }
 
-static void send_to_streams(rp_preview *pv, const char *text, size_t len) {
+void rp_serve_broadcast(rp_preview *pv, const char *text, size_t len) {
   // conn_close only marks a connection; it leaves the list until its
   // handles have closed, so the walk stays valid.
   for (conn *c = pv->conns; c; c = c->next)
     if (!c->closing && c->state == CONN_EVENTS) event_send(c, text, len);
 }
 
-void rp_preview_changed(rp_preview *pv) {
-  if (pv->closing) return;
-  char text[64];
-  int n = snprintf(text, sizeof text, "event: changed\ndata: %llu\n\n",
-                   (unsigned long long)++pv->changes);
-  send_to_streams(pv, text, (size_t)n);
-}
-
 static void on_heartbeat(uv_timer_t *t) {
-  static const char beat[] = ": heartbeat\n\n";
-  send_to_streams(t->data, beat, sizeof beat - 1);
+  rp_serve_heartbeat(t->data);
 }
 
-// ---------------------------------------------------------------------------
-// Pages
-// ---------------------------------------------------------------------------
-
-static void page_head(rp_buf *b, const rp_preview *pv, const char *title) {
-  rp_buf_adds(b,
-              "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-              "<title>");
-  add_html(b, title);
-  rp_buf_printf(b,
-                "</title>\n<link rel=\"stylesheet\" href=\"/_/preview.css?t=%s\">\n"
-                "<script src=\"/_/preview.js?t=%s\" defer></script>\n</head>\n",
-                pv->token, pv->token);
-}
-
-static void send_html(conn *c, const char *csp, rp_buf *b) {
-  respond(c, 200, "text/html; charset=utf-8", csp, NULL, b->data, b->len);
-  rp_buf_free(b);
-}
-
-static void page_index(conn *c) {
-  const rp_preview *pv = c->pv;
-  rp_buf b = RP_BUF_INIT;
-  page_head(&b, pv, "Rapport preview");
-  rp_buf_adds(&b,
-              "<body>\n<header><strong>Rapport preview</strong>"
-              "<span id=\"rp-status\"></span></header>\n<main>\n");
-  if (pv->nnotes == 0) {
-    rp_buf_adds(&b, "<p>No notes yet.</p>\n");
-  } else {
-    rp_buf_adds(&b,
-                "<table>\n<thead><tr><th>Note</th><th>Title</th><th>Status</th></tr></thead>\n"
-                "<tbody>\n");
-    for (size_t i = 0; i < pv->nnotes; i++) {
-      const note *nt = pv->notes[i];
-      // Ids are letters, digits, '-', '_' and '.': safe in a URL and in HTML.
-      rp_buf_printf(&b, "<tr><td><a href=\"/n/%s?t=%s\">%s</a></td><td>", nt->id, pv->token,
-                    nt->id);
-      add_html(&b, nt->title ? nt->title : "");
-      rp_buf_adds(&b, nt->errors ? "</td><td class=\"error\">error</td></tr>\n"
-                                 : "</td><td class=\"ok\">ok</td></tr>\n");
-    }
-    rp_buf_adds(&b, "</tbody>\n</table>\n");
-  }
-  rp_buf_adds(&b, "</main>\n</body>\n</html>\n");
-  send_html(c, csp_shell, &b);
-}
-
-// The note's frame: the page the script keeps current.
-static void page_note_shell(conn *c, const note *nt) {
-  const rp_preview *pv = c->pv;
-  rp_buf b = RP_BUF_INIT;
-  rp_buf title = RP_BUF_INIT;
-  rp_buf_printf(&title, "%s - Rapport preview", nt->id);
-  page_head(&b, pv, title.data);
-  rp_buf_free(&title);
-  rp_buf_printf(&b, "<body>\n<header><a href=\"/?t=%s\">All notes</a><strong>%s</strong>",
-                pv->token, nt->id);
-  rp_buf_adds(&b, "<span id=\"rp-title\">");
-  add_html(&b, nt->title ? nt->title : "");
-  rp_buf_adds(&b,
-              "</span><span id=\"rp-status\"></span></header>\n"
-              "<section id=\"rp-overlay\" hidden>\n<h2>This note does not render</h2>\n"
-              "<pre id=\"rp-errors\"></pre>\n"
-              "<p>Fix the file and save it: the note comes back by itself.</p>\n</section>\n");
-  rp_buf_printf(&b,
-                "<iframe id=\"rp-note\" src=\"/n/%s/page?t=%s&amp;v=%llu\" data-version=\"%llu\" "
-                "sandbox title=\"%s\"></iframe>\n</body>\n</html>\n",
-                nt->id, pv->token, (unsigned long long)nt->version, (unsigned long long)nt->version,
-                nt->id);
-  send_html(c, csp_shell, &b);
-}
-
-// The note's HTML exactly as rendered; for a broken note, a page with the
-// errors (the script shows them over it).
-static void page_note(conn *c, const note *nt) {
-  if (nt->html) {
-    respond(c, 200, "text/html; charset=utf-8", csp_note, NULL, nt->html, nt->len);
-    return;
-  }
-  rp_buf b = RP_BUF_INIT;
-  rp_buf_adds(&b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
-  add_html(&b, nt->id);
-  rp_buf_adds(&b,
-              ": errors</title>\n<style>body { margin: 2em; color: #7f1d1d; }\n"
-              "pre { white-space: pre-wrap; font: 13px/1.5 ui-monospace, monospace; }</style>\n"
-              "</head>\n<body>\n<h1>This note does not render</h1>\n<pre>");
-  add_html(&b, nt->errors);
-  rp_buf_adds(&b, "</pre>\n</body>\n</html>\n");
-  send_html(c, csp_note, &b);
-}
-
-static void page_state(conn *c, const note *nt) {
-  rp_buf b = RP_BUF_INIT;
-  rp_buf_printf(&b, "{\"status\":\"%s\",\"version\":%llu,\"title\":", nt->errors ? "error" : "ok",
-                (unsigned long long)nt->version);
-  add_json_string(&b, nt->title ? nt->title : "");
-  if (nt->errors) {
-    rp_buf_adds(&b, ",\"errors\":");
-    add_json_string(&b, nt->errors);
-  }
-  rp_buf_adds(&b, "}\n");
-  respond(c, 200, "application/json", csp_none, NULL, b.data, b.len);
-  rp_buf_free(&b);
-}
-
-static void start_events(conn *c) {
+void rp_serve_stream_open(conn *c, const char *first, size_t len) {
   if (c->head) {
-    respond(c, 200, "text/event-stream", csp_none, NULL, "", 0);
+    rp_serve_respond(c, 200, "text/event-stream", rp_serve_csp_none, NULL, "", 0);
     return;
   }
   rp_buf b = RP_BUF_INIT;
   rp_buf_adds(&b, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n");
-  add_common_headers(&b, csp_none);
+  add_common_headers(&b, rp_serve_csp_none);
   // The stream ends when the connection does.
-  rp_buf_adds(&b, "Connection: close\r\n\r\nretry: 2000\n\n");
+  rp_buf_adds(&b, "Connection: close\r\n\r\n");
+  rp_buf_add(&b, first, len);
   c->state = CONN_EVENTS;
   uv_timer_stop(&c->timer);
   conn_write(c, &b);
@@ -854,39 +388,6 @@ static bool token_ok(const rp_preview *pv, const char *q, size_t n) {
   return diff == 0;
 }
 
-static void route(conn *c, const char *path, size_t n) {
-  rp_preview *pv = c->pv;
-  if (slice_is(path, n, "/")) {
-    page_index(c);
-  } else if (slice_is(path, n, "/_/events")) {
-    start_events(c);
-  } else if (slice_is(path, n, "/_/preview.js")) {
-    respond(c, 200, "text/javascript; charset=utf-8", csp_none, NULL, preview_js,
-            sizeof preview_js - 1);
-  } else if (slice_is(path, n, "/_/preview.css")) {
-    respond(c, 200, "text/css; charset=utf-8", csp_none, NULL, preview_css, sizeof preview_css - 1);
-  } else if (n > 3 && memcmp(path, "/n/", 3) == 0) {
-    const char *id = path + 3;
-    const char *slash = memchr(id, '/', n - 3);
-    size_t id_len = slash ? (size_t)(slash - id) : n - 3;
-    const char *rest = id + id_len;
-    size_t rest_len = n - 3 - id_len;
-    const note *nt = id_valid(id, id_len) ? note_find(pv, id, id_len) : NULL;
-    if (!nt)
-      refuse(c, 404);
-    else if (rest_len == 0)
-      page_note_shell(c, nt);
-    else if (slice_is(rest, rest_len, "/page"))
-      page_note(c, nt);
-    else if (slice_is(rest, rest_len, "/state"))
-      page_state(c, nt);
-    else
-      refuse(c, 404);
-  } else {
-    refuse(c, 404);
-  }
-}
-
 // The gate every request passes before anything is looked up: the status
 // to refuse it with, or 0.
 static int gate(const conn *c) {
@@ -911,11 +412,11 @@ static void answer(conn *c) {
   c->head = c->parser.method == HTTP_HEAD;
   int status = gate(c);
   if (status != 0) {
-    refuse(c, status);
+    rp_serve_refuse(c, status);
     return;
   }
   const char *qm = memchr(c->url, '?', c->url_len);
-  route(c, c->url, (size_t)(qm - c->url));
+  rp_serve_route(c->pv, c, c->url, (size_t)(qm - c->url));
 }
 
 static int on_url(http_parser *p, const char *at, size_t n) {
@@ -989,15 +490,15 @@ static void feed(conn *c, const char *data, size_t n) {
   http_parser_execute(&c->parser, &parser_settings, data, n);
   enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
   if (c->refuse)
-    refuse(c, c->refuse);
+    rp_serve_refuse(c, c->refuse);
   else if (c->headers_done)
     answer(c);
   else if (e == HPE_HEADER_OVERFLOW)
-    refuse(c, 431);
+    rp_serve_refuse(c, 431);
   else if (e != HPE_OK)
-    refuse(c, 400);
+    rp_serve_refuse(c, 400);
   else if (c->received >= RP_PREVIEW_MAX_HEADER_BYTES)
-    refuse(c, 431);
+    rp_serve_refuse(c, 431);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
