@@ -44,7 +44,9 @@
 
 const rp_preview_limits rp_preview_default_limits = {
     .max_connections = 32,
+    .max_unauthenticated = 8,
     .header_timeout_ms = 5000,
+    .unauth_header_timeout_ms = 1000,
     .write_timeout_ms = 10000,
     .linger_ms = 2000,
     .heartbeat_ms = 15000,
@@ -85,10 +87,14 @@ struct rp_serve_conn {
   bool peer_done;  // the client closed its side while we were writing
   bool head;       // the request is HEAD: headers only
   conn_state state;
+  bool line_done;        // the target is whole, and its token was checked
+  bool authenticated;    // the request line carried the token
+  uint64_t accepted_at;  // loop time
 
   http_parser parser;
-  size_t received;  // request bytes fed to the parser
-  int refuse;       // a status decided while parsing (414), or 0
+  size_t received;        // request bytes fed to the parser
+  const char *chunk_end;  // the end of the bytes being fed now
+  int refuse;             // a status decided while parsing (414), or 0
   bool headers_done;
   bool in_value;  // the parser is in a header's value, not its name
   header_kind kind;
@@ -195,6 +201,8 @@ static void on_conn_closed(uv_handle_t *h) {
 static void conn_close(conn *c) {
   if (c->closing) return;
   c->closing = true;
+  c->pv->nopen--;
+  if (!c->authenticated) c->pv->nunauth--;
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
   uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
@@ -402,8 +410,7 @@ static int gate(const conn *c) {
   if (c->transfer_encoding || ((p->flags & F_CONTENTLENGTH) && p->content_length != 0)) return 400;
   // Origin form only: no absolute URLs, no "*".
   if (c->url_len == 0 || c->url[0] != '/') return 400;
-  const char *qm = memchr(c->url, '?', c->url_len);
-  if (!qm || !token_ok(pv, qm + 1, c->url_len - (size_t)(qm + 1 - c->url))) return 403;
+  if (!c->authenticated) return 403;
   return 0;
 }
 
@@ -419,17 +426,46 @@ static void answer(conn *c) {
   rp_serve_route(c->pv, c, c->url, (size_t)(qm - c->url));
 }
 
+// The token lets a connection out of the unauthenticated share, and gives
+// it the rest of the full header time.
+static void authenticate(conn *c) {
+  rp_preview *pv = c->pv;
+  c->authenticated = true;
+  pv->nunauth--;
+  if (c->state == CONN_READING) {
+    uint64_t spent = uv_now(pv->loop) - c->accepted_at;
+    uint64_t limit = pv->limits.header_timeout_ms;
+    uv_timer_start(&c->timer, on_timeout, spent < limit ? limit - spent : 0, 0);
+  }
+}
+
+// Called once the request's target is whole (the parser has gone past the
+// space after it; or, at the latest, at the first header or the end of the
+// headers), so that its token can be checked. The gate looks at the result
+// again, with everything else.
+static void target_done(conn *c) {
+  if (c->line_done) return;
+  c->line_done = true;
+  if (c->closing || c->url_len == 0 || c->url[0] != '/') return;
+  const char *qm = memchr(c->url, '?', c->url_len);
+  if (qm && token_ok(c->pv, qm + 1, c->url_len - (size_t)(qm + 1 - c->url))) authenticate(c);
+}
+
 static int on_url(http_parser *p, const char *at, size_t n) {
   conn *c = p->data;
   if (!append(c->url, sizeof c->url, &c->url_len, at, n)) {
     c->refuse = 414;
     return 1;
   }
+  // http-parser hands the target over at the end of each chunk it is fed,
+  // and once more where it ends: before the end of the chunk, at the space.
+  if (at + n < c->chunk_end) target_done(c);
   return 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t n) {
   conn *c = p->data;
+  target_done(c);
   if (c->in_value) {
     c->in_value = false;
     c->name_len = 0;
@@ -470,6 +506,7 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
 
 static int on_headers_complete(http_parser *p) {
   conn *c = p->data;
+  target_done(c);
   c->headers_done = true;
   // Stop here: a body is refused and a second request never read.
   http_parser_pause(p, 1);
@@ -487,6 +524,7 @@ static void feed(conn *c, const char *data, size_t n) {
   size_t room = RP_PREVIEW_MAX_HEADER_BYTES - c->received;
   if (n > room) n = room;
   c->received += n;
+  c->chunk_end = data + n;
   http_parser_execute(&c->parser, &parser_settings, data, n);
   enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
   if (c->refuse)
@@ -524,18 +562,50 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (c->state == CONN_READING) feed(c, buf->base, (size_t)nread);
 }
 
+// What the client sent along with its connection, read at once rather than
+// on the next turn of the loop. A browser sends its request as soon as the
+// connection is up, so the request line is usually here by the time it is
+// accepted: reading it now lets the page's connection show its token before
+// a newer connection could take its place (see on_connection). Reading the
+// descriptor here is safe: libuv reads it only when the loop reports it
+// readable, and then finds the rest, or nothing.
+static void read_waiting(conn *c) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return;
+  ssize_t n = recv(fd, c->rbuf, sizeof c->rbuf, MSG_DONTWAIT);
+  if (n > 0) feed(c, c->rbuf, (size_t)n);
+}
+
+// The oldest connection open without the token, or NULL.
+static conn *oldest_unauthenticated(const rp_preview *pv) {
+  conn *oldest = NULL;
+  for (conn *c = pv->conns; c; c = c->next)
+    if (!c->closing && !c->authenticated) oldest = c;
+  return oldest;
+}
+
+// A new connection has not shown the token yet. When every place, or every
+// place for connections without the token, is taken, the oldest connection
+// without the token makes room: so slow connections that never show it,
+// however many, hold at most their share for at most their short time, and
+// the page's connections always get in. Only when every connection open is
+// authenticated is the newcomer turned away.
 static void on_connection(uv_stream_t *server, int status) {
   rp_preview *pv = server->data;
   if (status < 0 || pv->closing) return;
-  if (pv->nconns >= pv->limits.max_connections) {
-    // Accept it only to close it, or it would wait in the backlog.
-    uv_tcp_t *t = rp_xmalloc(sizeof *t);
-    uv_tcp_init(pv->loop, t);
-    t->data = pv;
-    pv->live++;
-    uv_accept(server, (uv_stream_t *)t);
-    uv_close((uv_handle_t *)t, on_refused_closed);
-    return;
+  if (pv->nopen >= pv->limits.max_connections || pv->nunauth >= pv->limits.max_unauthenticated) {
+    conn *oldest = oldest_unauthenticated(pv);
+    if (!oldest) {
+      // Accept it only to close it, or it would wait in the backlog.
+      uv_tcp_t *t = rp_xmalloc(sizeof *t);
+      uv_tcp_init(pv->loop, t);
+      t->data = pv;
+      pv->live++;
+      uv_accept(server, (uv_stream_t *)t);
+      uv_close((uv_handle_t *)t, on_refused_closed);
+      return;
+    }
+    conn_close(oldest);
   }
   conn *c = rp_xcalloc(1, sizeof *c);
   c->pv = pv;
@@ -548,7 +618,10 @@ static void on_connection(uv_stream_t *server, int status) {
   if (pv->conns) pv->conns->prev = c;
   pv->conns = c;
   pv->nconns++;
+  pv->nopen++;
+  pv->nunauth++;
   pv->live++;
+  c->accepted_at = uv_now(pv->loop);
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->state = CONN_READING;
@@ -557,8 +630,12 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  uv_timer_start(&c->timer, on_timeout, pv->limits.header_timeout_ms, 0);
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) conn_close(c);
+  uv_timer_start(&c->timer, on_timeout, pv->limits.unauth_header_timeout_ms, 0);
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+    conn_close(c);
+    return;
+  }
+  read_waiting(c);
 }
 
 // ---------------------------------------------------------------------------
@@ -625,6 +702,11 @@ rp_preview *rp_preview_start_limits(uv_loop_t *loop, int port, const rp_preview_
   rp_preview *pv = rp_xcalloc(1, sizeof *pv);
   pv->loop = loop;
   pv->limits = *limits;
+  rp_preview_limits *l = &pv->limits;
+  if (l->max_unauthenticated == 0 || l->max_unauthenticated > l->max_connections)
+    l->max_unauthenticated = l->max_connections;
+  if (l->unauth_header_timeout_ms == 0 || l->unauth_header_timeout_ms > l->header_timeout_ms)
+    l->unauth_header_timeout_ms = l->header_timeout_ms;
   for (size_t i = 0; i < TOKEN_BYTES; i++)
     snprintf(pv->token + 2 * i, 3, "%02x", (unsigned)raw[i]);
   uv_tcp_init(loop, &pv->listener);

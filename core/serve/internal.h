@@ -28,13 +28,23 @@
 // with shorter timeouts and smaller caps through rp_preview_start_limits so
 // that they do not wait seconds for a timer.
 typedef struct rp_preview_limits {
-  // Connections open at once, event streams included; a connection beyond
-  // them is accepted and closed at once.
+  // Connections open at once, event streams included. A connection beyond
+  // them takes the place of the oldest unauthenticated one, or, when every
+  // connection is authenticated, is accepted and closed at once.
   size_t max_connections;
+  // A connection is authenticated once its request line has carried the
+  // token. Until then it counts among these, which together may hold only
+  // this many of the places; a new connection that finds them all taken
+  // closes the oldest of them. 0, or more than max_connections: no share
+  // of their own.
+  size_t max_unauthenticated;
   // Time from accepting a connection to the end of its request's headers
   // (a total, not an idle time, so a client that trickles one byte a second
-  // is closed all the same).
+  // is closed all the same); an unauthenticated connection has only the
+  // second, shorter time (0: the same as the first), and the first once its
+  // request line shows the token.
   uint64_t header_timeout_ms;
+  uint64_t unauth_header_timeout_ms;
   // Time for a response to reach the client, and then for the client to
   // close its side after ours is shut down.
   uint64_t write_timeout_ms;
@@ -46,8 +56,9 @@ typedef struct rp_preview_limits {
   size_t max_event_backlog;
 } rp_preview_limits;
 
-// 32 connections, 5 s for headers, 10 s to write, 2 s to linger, a
-// heartbeat every 15 s, 64 KiB of waiting events.
+// 32 connections, of which at most 8 unauthenticated; 5 s for headers
+// (1 s without the token), 10 s to write, 2 s to linger, a heartbeat every
+// 15 s, 64 KiB of waiting events.
 extern const rp_preview_limits rp_preview_default_limits;
 
 // The request line and headers together may take this many bytes; a longer
@@ -109,9 +120,11 @@ struct rp_preview {
 
   rp_serve_pages pages;
 
-  rp_serve_conn *conns;
-  size_t nconns;
-  size_t live;  // handles and connections not yet closed, as one count
+  rp_serve_conn *conns;  // newest first
+  size_t nconns;         // in the list: open, or closing and not yet freed
+  size_t nopen;          // open and not closing
+  size_t nunauth;        // of those, the ones not authenticated
+  size_t live;           // handles and connections not yet closed, as one count
   bool closing;
   void (*done)(void *ud);
   void *ud;

@@ -13,6 +13,17 @@
 // no URL maps to the file system. The reload channel (Server-Sent Events)
 // carries no note data, only that something changed.
 //
+// Connections (32 at once) are of two kinds. One whose request line has
+// carried the token is the page's: it has 5 s to finish its headers. Any
+// other has 1 s, and all of those together hold at most 8 of the 32
+// places: a new connection that finds them taken closes the oldest of them.
+// What a client sends with its connection is read as soon as it is
+// accepted, so a browser's request, sent at once, shows its token before a
+// newer connection could take its place. Connections without the token,
+// however many and however slow, cannot keep the page (or its event
+// stream) out; a new connection is turned away only when all 32 places are
+// held by connections that showed the token.
+//
 // Everything here runs on the loop's thread; no call blocks.
 #pragma once
 

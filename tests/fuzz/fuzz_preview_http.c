@@ -43,10 +43,14 @@ static struct sockaddr_in addr;
 
 // Short timeouts: no input should need them (every client half-closes),
 // and a connection kept past DEADLINE_MS is reported, not waited for. Three
-// connections at once, so that a fourth request is turned away.
+// connections at once, at most two of them without the token, so that a
+// request without it closes an older one, and a fourth request is turned
+// away when three have the token.
 static const rp_preview_limits limits = {
     .max_connections = 3,
+    .max_unauthenticated = 2,
     .header_timeout_ms = 3000,
+    .unauth_header_timeout_ms = 1000,
     .write_timeout_ms = 3000,
     .linger_ms = 3000,
     .heartbeat_ms = 60000,
