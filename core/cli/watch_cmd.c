@@ -13,7 +13,7 @@
 
 #include "cli/cli.h"
 #include "watch/engine.h"
-#include "watch/preview.h"
+#include "serve/preview.h"
 
 typedef struct watch_cmd {
   rp_preview *preview;

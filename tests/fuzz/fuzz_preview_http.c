@@ -1,6 +1,6 @@
 // Fuzzes the live preview's request handling, through real connections.
 //
-// preview.c reads requests only from the TCP connections it accepts (it has
+// core/serve/ reads requests only from the TCP connections it accepts (it has
 // no entry point that takes raw bytes), so one server runs for the whole
 // process on 127.0.0.1 and a port the system picks, on a loop of its own,
 // serving a few notes (one broken) with titles and errors full of markup.
@@ -25,9 +25,9 @@
 #include <uv.h>
 
 #include "fuzz_common.h"
+#include "serve/internal.h"
+#include "serve/preview.h"
 #include "util/buf.h"
-#include "watch/preview.h"
-#include "watch/preview_internal.h"
 
 enum {
   INPUT_CAP = 16 * 1024,
@@ -43,10 +43,14 @@ static struct sockaddr_in addr;
 
 // Short timeouts: no input should need them (every client half-closes),
 // and a connection kept past DEADLINE_MS is reported, not waited for. Three
-// connections at once, so that a fourth request is turned away.
+// connections at once, at most two of them without the token, so that a
+// request without it closes an older one, and a fourth request is turned
+// away when three have the token.
 static const rp_preview_limits limits = {
     .max_connections = 3,
+    .max_unauthenticated = 2,
     .header_timeout_ms = 3000,
+    .unauth_header_timeout_ms = 1000,
     .write_timeout_ms = 3000,
     .linger_ms = 3000,
     .heartbeat_ms = 60000,

@@ -1,4 +1,4 @@
-// Unit tests for core/watch/preview: the live preview's HTTP server.
+// Unit tests for core/serve/: the live preview's HTTP server and its pages.
 //
 // The server and the test share one thread: each test drives the uv loop a
 // step at a time (uv_run with UV_RUN_NOWAIT) while it talks to the server
@@ -32,9 +32,9 @@
 #include <uv.h>
 
 #include "helpers.h"
+#include "serve/internal.h"
+#include "serve/preview.h"
 #include "util/buf.h"
-#include "watch/preview.h"
-#include "watch/preview_internal.h"
 
 // Text that marks note data: no refused request may show it.
 #define SECRET "SECRET-SESSION-TEXT"
@@ -58,7 +58,9 @@ typedef struct fixture {
 // Short enough that no test waits long, long enough for valgrind.
 static const rp_preview_limits test_limits = {
     .max_connections = 32,
+    .max_unauthenticated = 8,
     .header_timeout_ms = 4000,
+    .unauth_header_timeout_ms = 2000,
     .write_timeout_ms = 4000,
     .linger_ms = 1000,
     .heartbeat_ms = 60000,
@@ -629,7 +631,8 @@ static void test_no_traversal(void **state) {
       "/n/jd-07/page;x",
       "/index.html",
       "/.git/config",
-      "/core/watch/preview.c",
+      "/core/serve/gate.c",
+      "/core/serve/preview.js",
   };
   for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
     char *resp = get(f, paths[i]);
@@ -752,6 +755,35 @@ static void test_note_page(void **state) {
   assert_non_null(header(resp, "Content-Type", v, sizeof v));
   assert_string_equal(v, "text/css; charset=utf-8");
   free(resp);
+
+  // Both are the files of the source tree, byte for byte (the build embeds
+  // them; the test runs in tests/).
+  const char *assets[][2] = {{"/_/preview.js", "../core/serve/preview.js"},
+                             {"/_/preview.css", "../core/serve/preview.css"}};
+  for (size_t i = 0; i < 2; i++) {
+    rp_buf file = RP_BUF_INIT;
+    FILE *fp = fopen(assets[i][1], "rb");
+    assert_non_null(fp);
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+      rp_buf_add(&file, chunk, got);
+    fclose(fp);
+    assert_true(file.len > 500);
+    size_t len;
+    char target[128], raw[256];
+    snprintf(target, sizeof target, "%s?t=%s", assets[i][0], f->token);
+    snprintf(raw, sizeof raw, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", target, f->port);
+    resp = exchange(f, raw, strlen(raw), &len);
+    assert_int_equal(status_of(resp), 200);
+    body = body_of(resp);
+    assert_int_equal(len - (size_t)(body - resp), file.len);
+    assert_memory_equal(body, file.data, file.len);
+    assert_non_null(header(resp, "Content-Length", v, sizeof v));
+    assert_int_equal(strtoul(v, NULL, 10), file.len);
+    free(resp);
+    rp_buf_free(&file);
+  }
 
   check_refused(get(f, "/n/nobody"), 404);
   check_refused(get(f, "/n/nobody/page"), 404);
@@ -1023,30 +1055,45 @@ static void test_slow_event_reader_dropped(void **state) {
 // Connections
 // ---------------------------------------------------------------------------
 
+// The limit on all connections: 32 that have shown the token hold every
+// place, and a 33rd is turned away.
 static void test_connection_limit(void **state) {
   fixture *f = *state;
+  // Each has sent its request line with the token, and not yet the end of
+  // its headers.
+  char line[256];
+  snprintf(line, sizeof line, "GET /n/jd-07/page?t=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", f->token,
+           f->port);
   int fds[32];
-  for (int i = 0; i < 32; i++)
+  for (int i = 0; i < 32; i++) {
     fds[i] = dial(f);
+    send_str(fds[i], line);
+    pump(f, 2);
+  }
   uint64_t end = now_ms() + 8000;
   while (rp_preview_connections(f->pv) < 32 && now_ms() < end)
     pump(f, 1);
   assert_int_equal(rp_preview_connections(f->pv), 32);
 
-  // The 33rd is closed without a word, its request unread.
+  // The 33rd is closed without a word, its request unread, though it has
+  // the token too.
   int extra = dial(f);
-  char raw[256];
-  snprintf(raw, sizeof raw, "GET /n/jd-07/page?t=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
-           f->token, f->port);
+  char raw[sizeof line + 2];
+  snprintf(raw, sizeof raw, "%s\r\n", line);
   send_str(extra, raw);
   rp_buf got = RP_BUF_INIT;
   assert_true(read_for(f, extra, &got, NULL, 8000));
   assert_int_equal(got.len, 0);
   close(extra);
   assert_int_equal(rp_preview_connections(f->pv), 32);
+  // All 32 are still there to be answered.
+  for (int i = 0; i < 32; i++) {
+    struct pollfd p = {.fd = fds[i], .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 0);
+  }
 
   // One of the 32 finishes; there is room again.
-  send_str(fds[0], raw);
+  send_str(fds[0], "\r\n");
   assert_true(read_for(f, fds[0], &got, NULL, 8000));
   assert_int_equal(status_of(got.data), 200);
   close(fds[0]);
@@ -1061,6 +1108,243 @@ static void test_connection_limit(void **state) {
   // The rest stay open for the server to close (see teardown).
   for (int i = 1; i < 32; i++)
     close(fds[i]);
+}
+
+// ---------------------------------------------------------------------------
+// Connections without the token
+// ---------------------------------------------------------------------------
+
+// How a connection that never shows the token behaves: it says nothing; it
+// trickles a request line a byte at a time; it sends a request line without
+// the token, or with a wrong one, then trickles headers.
+typedef enum flood_kind {
+  FLOOD_SILENT,
+  FLOOD_TRICKLE,
+  FLOOD_NO_TOKEN,
+  FLOOD_WRONG_TOKEN
+} flood_kind;
+
+enum {
+  FLOOD = 50,
+  FLOOD_STEP_MS = 20,    // each attacker sends a byte this often
+  FLOOD_REDIAL_MS = 50,  // and comes back this long after being closed
+  FLOOD_DEADLINE = 500,  // the unauthenticated header time of these tests
+};
+
+typedef struct attacker {
+  int fd;          // -1: closed, waiting to come back
+  uint64_t since;  // when it connected, or was closed
+  size_t sent;     // bytes trickled
+  size_t got;      // bytes the server sent it
+} attacker;
+
+typedef struct flood {
+  fixture *f;
+  flood_kind kind;
+  attacker a[FLOOD];
+  bool redial;
+  uint64_t next_step;
+  size_t closed;       // closings seen
+  size_t by_deadline;  // of those, the ones after the whole deadline
+  uint64_t max_life;   // the longest any attacker stayed connected
+  size_t most_held;    // the most connections the server held at once
+} flood;
+
+static void attacker_dial(flood *fl, attacker *a) {
+  fixture *f = fl->f;
+  a->fd = dial(f);
+  a->since = now_ms();
+  a->sent = 0;
+  char line[256];
+  if (fl->kind == FLOOD_NO_TOKEN) {
+    snprintf(line, sizeof line, "GET /n/jd-07/page HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", f->port);
+    send_str(a->fd, line);
+  } else if (fl->kind == FLOOD_WRONG_TOKEN) {
+    char wrong[64];
+    snprintf(wrong, sizeof wrong, "%s", f->token);
+    wrong[0] = wrong[0] == 'a' ? 'b' : 'a';
+    snprintf(line, sizeof line, "GET /n/jd-07/page?t=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", wrong,
+             f->port);
+    send_str(a->fd, line);
+  }
+}
+
+// One step of every attacker: notice the ones the server closed, bring
+// them back (while `redial`), and trickle a byte on the others.
+static void flood_step(flood *fl) {
+  uint64_t now = now_ms();
+  bool trickle = now >= fl->next_step;
+  if (trickle) fl->next_step = now + FLOOD_STEP_MS;
+  for (size_t i = 0; i < FLOOD; i++) {
+    attacker *a = &fl->a[i];
+    if (a->fd < 0) {
+      if (fl->redial && now - a->since >= FLOOD_REDIAL_MS) attacker_dial(fl, a);
+      continue;
+    }
+    char buf[512];
+    ssize_t n = recv(a->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) a->got += (size_t)n;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      uint64_t life = now - a->since;
+      fl->closed++;
+      if (life + 20 >= FLOOD_DEADLINE) fl->by_deadline++;
+      if (life > fl->max_life) fl->max_life = life;
+      close(a->fd);
+      a->fd = -1;
+      a->since = now;
+      continue;
+    }
+    if (trickle) {
+      // A request line that never ends, or a header that never does.
+      char ch = fl->kind == FLOOD_TRICKLE ? "GET /"[a->sent < 5 ? a->sent : 4] : 'a';
+      if (fl->kind == FLOOD_TRICKLE && a->sent >= 5) ch = 'a';
+      if (fl->kind != FLOOD_TRICKLE && a->sent < 8) ch = "X-Slow: "[a->sent];
+      if (fl->kind != FLOOD_SILENT && send(a->fd, &ch, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+        a->sent++;
+    }
+  }
+}
+
+// Runs the loop and the attackers for `ms` milliseconds, or until `fd`
+// (when not -1) is closed or `needle` has arrived on it (when not NULL).
+// Returns whether fd was closed.
+static bool flood_run(flood *fl, int fd, rp_buf *out, const char *needle, int ms) {
+  uint64_t end = now_ms() + (uint64_t)ms;
+  while (now_ms() < end) {
+    uv_run(&fl->f->loop, UV_RUN_NOWAIT);
+    size_t held = rp_preview_connections(fl->f->pv);
+    if (held > fl->most_held) fl->most_held = held;
+    flood_step(fl);
+    if (fd < 0) {
+      poll(NULL, 0, 1);
+      continue;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 1) <= 0) continue;
+    char buf[16384];
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      rp_buf_add(out, buf, (size_t)n);
+      if (needle && strstr(out->data, needle)) return false;
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// 50 connections without the token, brought back as soon as the server
+// closes them, hold no more than their share of the places, and the page
+// still gets in at once: a request, its event stream, and a request whose
+// headers take longer than the unauthenticated time. Once the attackers
+// stop coming back, the last of them are closed by their deadline.
+static void flood_test(fixture *f, flood_kind kind) {
+  rp_preview_limits l = test_limits;
+  l.unauth_header_timeout_ms = FLOOD_DEADLINE;
+  restart(f, &l);
+  flood *fl = calloc(1, sizeof *fl);
+  fl->f = f;
+  fl->kind = kind;
+  fl->redial = true;
+  for (size_t i = 0; i < FLOOD; i++)
+    attacker_dial(fl, &fl->a[i]);
+  flood_run(fl, -1, NULL, NULL, 300);
+  // The share, and no more: the rest were closed to make room.
+  assert_true(fl->most_held <= 8);
+  assert_true(rp_preview_connections(f->pv) >= 1);
+  assert_true(fl->closed >= FLOOD - 8);
+
+  // A request with the token is answered at once, long before any
+  // attacker's deadline could have made room.
+  char raw[256];
+  snprintf(raw, sizeof raw, "GET /n/jd-07/page?t=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+           f->token, f->port);
+  rp_buf got = RP_BUF_INIT;
+  uint64_t t0 = now_ms();
+  int fd = dial(f);
+  send_str(fd, raw);
+  assert_true(flood_run(fl, fd, &got, NULL, 8000));
+  uint64_t took = now_ms() - t0;
+  if (took >= FLOOD_DEADLINE / 2) fail_msg("the page waited %llu ms", (unsigned long long)took);
+  assert_int_equal(status_of(got.data), 200);
+  assert_string_equal(body_of(got.data), note_html);
+  close(fd);
+
+  // So does the event stream, which then stays, and hears of changes.
+  rp_buf_clear(&got);
+  int events = dial(f);
+  snprintf(raw, sizeof raw, "GET /_/events?t=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", f->token,
+           f->port);
+  send_str(events, raw);
+  assert_false(flood_run(fl, events, &got, "retry: 2000\n\n", 8000));
+  assert_int_equal(status_of(got.data), 200);
+  rp_buf_clear(&got);
+  rp_preview_changed(f->pv);
+  assert_false(flood_run(fl, events, &got, "\n\n", 8000));
+  assert_string_equal(got.data, "event: changed\ndata: 1\n\n");
+
+  // A request whose line has the token has the full header time: its
+  // headers may take longer than the unauthenticated deadline.
+  rp_buf_clear(&got);
+  fd = dial(f);
+  snprintf(raw, sizeof raw, "GET /n/jd-07/state?t=%s HTTP/1.1\r\n", f->token);
+  send_str(fd, raw);
+  assert_false(flood_run(fl, fd, &got, NULL, FLOOD_DEADLINE * 3 / 2));
+  snprintf(raw, sizeof raw, "Host: 127.0.0.1:%d\r\n\r\n", f->port);
+  send_str(fd, raw);
+  assert_true(flood_run(fl, fd, &got, NULL, 8000));
+  assert_int_equal(status_of(got.data), 200);
+  assert_non_null(strstr(body_of(got.data), "\"status\":\"ok\""));
+  close(fd);
+
+  // The attackers stop coming back. Those still connected are closed by
+  // their deadline (a little later under a slow build), none much later.
+  fl->redial = false;
+  size_t before = fl->by_deadline;
+  uint64_t end = now_ms() + 8000;
+  for (;;) {
+    size_t open = 0;
+    for (size_t i = 0; i < FLOOD; i++)
+      open += fl->a[i].fd >= 0;
+    if (open == 0 || now_ms() > end) break;
+    flood_run(fl, -1, NULL, NULL, 10);
+  }
+  for (size_t i = 0; i < FLOOD; i++)
+    assert_int_equal(fl->a[i].fd, -1);
+  assert_true(fl->by_deadline > before);
+  if (fl->max_life > FLOOD_DEADLINE + 1500)
+    fail_msg("an attacker stayed %llu ms", (unsigned long long)fl->max_life);
+  // Nothing was ever sent to them: no refusal, no note.
+  for (size_t i = 0; i < FLOOD; i++)
+    assert_int_equal(fl->a[i].got, 0);
+  assert_true(fl->most_held <= 8 + 3);
+
+  // The stream is the one connection left, and still hears.
+  pump(f, 20);
+  assert_int_equal(rp_preview_connections(f->pv), 1);
+  rp_buf_clear(&got);
+  rp_preview_changed(f->pv);
+  assert_false(read_for(f, events, &got, "\n\n", 8000));
+  assert_string_equal(got.data, "event: changed\ndata: 2\n\n");
+  close(events);
+  rp_buf_free(&got);
+  free(fl);
+}
+
+static void test_flood_silent(void **state) {
+  flood_test(*state, FLOOD_SILENT);
+}
+
+static void test_flood_trickle(void **state) {
+  flood_test(*state, FLOOD_TRICKLE);
+}
+
+static void test_flood_no_token(void **state) {
+  flood_test(*state, FLOOD_NO_TOKEN);
+}
+
+static void test_flood_wrong_token(void **state) {
+  flood_test(*state, FLOOD_WRONG_TOKEN);
 }
 
 static void test_slow_headers_timeout(void **state) {
@@ -1195,6 +1479,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_heartbeat, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_event_reader_dropped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flood_silent, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flood_trickle, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flood_no_token, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flood_wrong_token, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slow_headers_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_with_connections, setup, teardown),

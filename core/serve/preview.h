@@ -1,5 +1,8 @@
 // The live preview: an HTTP server on the watch loop that shows the notes
 // `rapport watch --serve` keeps rendered, and tells open pages to refresh.
+// This header is the whole of what the watch engine and command use; it is
+// the manual of the module (core/serve/: gate.c is the HTTP server and its
+// checks, pages.c what it serves).
 //
 // Security (PRODUCT.md §8, §9): it listens on 127.0.0.1 only and answers
 // only requests that carry the random token of the URL it prints, whose
@@ -10,14 +13,28 @@
 // no URL maps to the file system. The reload channel (Server-Sent Events)
 // carries no note data, only that something changed.
 //
+// Connections (32 at once) are of two kinds. One whose request line has
+// carried the token is the page's: it has 5 s to finish its headers. Any
+// other has 1 s, and all of those together hold at most 8 of the 32
+// places: a new connection that finds them taken closes the oldest of them.
+// What a client sends with its connection is read as soon as it is
+// accepted, so a browser's request, sent at once, shows its token before a
+// newer connection could take its place. Connections without the token,
+// however many and however slow, cannot keep the page (or its event
+// stream) out; a new connection is turned away only when all 32 places are
+// held by connections that showed the token.
+//
 // Everything here runs on the loop's thread; no call blocks.
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <uv.h>
 
 #include "util/error.h"
+
+// libuv's loop, declared rather than included: only the serve and watch
+// code include uv.h, and a caller only passes its loop through.
+typedef struct uv_loop_s uv_loop_t;
 
 typedef struct rp_preview rp_preview;
 
@@ -39,8 +56,8 @@ typedef struct rp_preview rp_preview;
 // Starts serving on 127.0.0.1:port (0: a free port the system picks) on
 // `loop`. Returns NULL after reporting to diags (as "127.0.0.1:PORT: error:
 // cannot serve the preview: ...") when the port cannot be bound (a port in
-// use fails before any handle is made, so nothing is left on the loop). The server lives until
-// rp_preview_close.
+// use fails before any handle is made, so nothing is left on the loop).
+// The server lives until rp_preview_close.
 rp_preview *rp_preview_start(uv_loop_t *loop, int port, rp_diags *diags);
 
 // The address to open, with its token: "http://127.0.0.1:PORT/?t=TOKEN".
