@@ -429,11 +429,6 @@ class Fixes(PluginTest):
         # once made 2^40 calls, each with a fresh instruction budget.
         self.plugin("a.lua", """
 rapport.lambda("l", function() return "{{#a}}{{#l}}{{/l}}{{#l}}{{/l}}{{/a}}" end)
-rapport.test("in t.render too", function(t)
-  local data = { a = false }
-  for _ = 1, 40 do data = { a = data } end
-  t.fails(function() t.render("{{#l}}{{/l}}", data) end, "steps")
-end)
 """)
         v = False
         for _ in range(40):
@@ -445,8 +440,6 @@ end)
         self.assertEqual(self.problems(r), [("t.mustache", 2, 2, "this render takes more than "
                                              "50000000 steps (do partials or lambdas multiply "
                                              "each other?)")], r)
-        r = self.rapport("--plugins", "pl", "test", timeout=30)
-        self.assertEqual((r.code, r.out), (0, "1 passed, 0 failed\n"), r)
 
     def test_errors_without_a_position_get_the_plugins_line(self):
         # A C stack overflow in a filter's gsub callback and an error object
