@@ -15,6 +15,14 @@
 static const char *const builtin_filters[] = {"upper", "lower", "default", "join",
                                               "date",  "count", NULL};
 
+// What a plugin named or titled, on one line: control characters escaped
+// as every printed problem has them (a title cannot fake a line of the list).
+static const char *one_line(rp_buf *b, const char *s) {
+  rp_buf_clear(b);
+  rp_diag_escape(b, s, strlen(s));
+  return b->data ? b->data : "";
+}
+
 static void list_kind(const rp_plugins *p, rp_item_kind kind, const char *heading) {
   size_t n = rp_plugins_item_count(p, kind);
   bool filters = kind == RP_ITEM_FILTER;
@@ -30,16 +38,20 @@ static void list_kind(const rp_plugins *p, rp_item_kind kind, const char *headin
     }
   }
   rp_item_info it;
+  rp_buf a = RP_BUF_INIT, b = RP_BUF_INIT;
   for (size_t i = 0; rp_plugins_item(p, kind, i, &it); i++) {
-    printf("  %-18s %s:%d", it.id, it.path, it.line);
-    if (it.title) printf("  %s", it.title);
-    if (it.overrides_path) printf("  (overrides %s:%d)", it.overrides_path, it.overrides_line);
+    printf("  %-18s %s:%d", one_line(&a, it.id), one_line(&b, it.path), it.line);
+    if (it.title) printf("  %s", one_line(&a, it.title));
+    if (it.overrides_path)
+      printf("  (overrides %s:%d)", one_line(&a, it.overrides_path), it.overrides_line);
     if (filters) {
       for (const char *const *f = builtin_filters; *f; f++)
         if (strcmp(it.id, *f) == 0) printf("  (overrides the built-in filter)");
     }
     printf("\n");
   }
+  rp_buf_free(&a);
+  rp_buf_free(&b);
   printf("\n");
 }
 
@@ -60,15 +72,18 @@ int rp_cmd_list(rp_cli *cli, int argc, char **argv) {
   list_kind(p, RP_ITEM_LAMBDA, "Lambdas");
   list_kind(p, RP_ITEM_HOOK, "Event handlers");
   printf("Plugins\n");
+  rp_buf a = RP_BUF_INIT, b = RP_BUF_INIT;
   for (size_t i = 0; i < rp_plugins_count(p); i++) {
     rp_plugin_info pi;
     rp_plugins_plugin(p, i, &pi);
-    printf("  %-18s %s", pi.name, pi.path);
+    printf("  %-18s %s", one_line(&a, pi.name), one_line(&b, pi.path));
     if (pi.builtin) printf(" (built in)");
     if (pi.failed) printf(" (failed to load: disabled)");
-    if (pi.replaces_path) printf(" (replaces %s)", pi.replaces_path);
+    if (pi.replaces_path) printf(" (replaces %s)", one_line(&a, pi.replaces_path));
     printf("\n");
   }
+  rp_buf_free(&a);
+  rp_buf_free(&b);
   rp_diags_print(&diags, stderr);
   int status = diags.errors ? RP_EXIT_PROBLEM : RP_EXIT_OK;
   rp_diags_free(&diags);

@@ -396,6 +396,16 @@ rapport.test("t.eq shows the values", function(t) t.eq(forged, "x") end)
         self.assertProblem(r, "pl/a.lua", 5, 1, "failed: a\\nsessions/x.yaml:1:1: error: forged")
         self.assertProblem(r, "pl/a.lua", 6, 1, "failed: a\\nsessions/x.yaml:1:1: error: forged")
 
+    def test_list_shows_titles_and_names_on_one_line(self):
+        # A title with line breaks cannot add a line to `rapport list`.
+        self.plugin("a.lua", """
+rapport.checklist{ id = "cl", title = "Title\\n" .. "%s",
+  items = { { id = "x", min = 1, max = 5 } } }
+""" % self.FORGED)
+        r = self.rapport("--plugins", "pl", "list")
+        self.assertNoForgedLine(r)
+        self.assertIn("Title\\nsessions/x.yaml:1:1: error: forged", r.out, r)
+
     def test_load_error_and_validation_message(self):
         self.plugin("a.lua", """
 rapport.note_type{ id = "mini", fields = { { id = "n", type = "integer" } },
