@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "render_helpers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,44 +63,12 @@ static int teardown(void **state) {
   return 0;
 }
 
-// Compiles `src` (it must compile) and renders it against `json` (NULL: an
-// empty map) into out; returns the render's status.
 static int render(const char *src, const char *json, rp_buf *out, rp_diags *diags) {
-  rp_diags cd = RP_DIAGS_INIT;
-  rp_template *t = rp_template_compile(fx->lib, TPATH, src, strlen(src), &cd);
-  if (!t) {
-    fprintf(stderr, "does not compile: %s\n", src);
-    dump_diags(&cd);
-  }
-  assert_non_null(t);
-  rp_diags_free(&cd);
-  rp_doc *doc = rp_doc_new();
-  rp_value root;
-  const char *j = json ? json : "{}";
-  int prc = rp_json_parse(doc, "data.json", j, strlen(j), diags, &root);
-  if (prc != RP_OK) dump_diags(diags);
-  assert_int_equal(prc, RP_OK);
-  rp_ctx ctx = rp_doc_ctx(doc, root);
-  int rc = rp_template_render(t, &ctx, NULL, out, diags);
-  rp_doc_free(doc);
-  rp_template_free(t);
-  return rc;
+  return test_render(fx->lib, TPATH, src, json, NULL, out, diags);
 }
 
 static void expect(const char *src, const char *json, const char *want) {
-  rp_buf out = RP_BUF_INIT;
-  rp_diags d = RP_DIAGS_INIT;
-  int rc = render(src, json, &out, &d);
-  if (rc != RP_OK) dump_diags(&d);
-  assert_int_equal(rc, RP_OK);
-  assert_int_equal(d.n, 0);
-  if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0) {
-    fprintf(stderr, "template: [%s] data: %s\nwant: [%s]\ngot:  [%.*s]\n", src, json ? json : "{}",
-            want, (int)out.len, out.data);
-    fail();
-  }
-  rp_buf_free(&out);
-  rp_diags_free(&d);
+  test_expect(fx->lib, TPATH, src, json, NULL, want);
 }
 
 // The render fails with `status` and a diagnostic at line:col naming the

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "render_helpers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,62 +45,27 @@
   } while (0)
 
 static rp_value parse_json(rp_doc *doc, const char *json) {
-  rp_diags d = RP_DIAGS_INIT;
-  rp_value root;
-  int rc = rp_json_parse(doc, "data.json", json, strlen(json), &d, &root);
-  if (rc != RP_OK) dump_diags(&d);
-  assert_int_equal(rc, RP_OK);
-  rp_diags_free(&d);
-  return root;
+  return test_json(doc, json);
 }
 
-// Renders a compiled template against JSON data (NULL: an empty map).
 static int render_tpl(const rp_template *t, const char *json, rp_escape esc, rp_buf *out,
                       rp_diags *diags) {
-  rp_doc *doc = rp_doc_new();
-  rp_value root = parse_json(doc, json ? json : "{}");
-  rp_ctx ctx = rp_doc_ctx(doc, root);
   rp_render_opts opts = {.escape = esc};
-  int rc = rp_template_render(t, &ctx, &opts, out, diags);
-  rp_doc_free(doc);
-  return rc;
+  return test_render_tpl(t, json, &opts, out, diags);
 }
 
-// Compiles `src` (which must compile) and renders it against `json`.
 static int render_src(rp_library *lib, const char *src, const char *json, rp_escape esc,
                       rp_buf *out, rp_diags *diags) {
-  rp_diags cd = RP_DIAGS_INIT;
-  rp_template *t = rp_template_compile(lib, TPATH, src, strlen(src), &cd);
-  if (!t) {
-    fprintf(stderr, "template does not compile: %s\n", src);
-    dump_diags(&cd);
-  }
-  assert_non_null(t);
-  assert_int_equal(cd.n, 0);
-  rp_diags_free(&cd);
-  int rc = render_tpl(t, json, esc, out, diags);
-  rp_template_free(t);
-  return rc;
+  rp_render_opts opts = {.escape = esc};
+  return test_render(lib, TPATH, src, json, &opts, out, diags);
 }
 
 static void check_out(const char *src, const char *got, size_t gotlen, const char *want) {
-  if (gotlen != strlen(want) || memcmp(got, want, gotlen) != 0) {
-    fprintf(stderr, "template: [%s]\nwant: [%s]\ngot:  [%.*s]\n", src, want, (int)gotlen, got);
-    fail();
-  }
+  test_check_out(src, NULL, got, gotlen, want);
 }
 
-// Renders successfully (RP_OK, no diagnostics) and gives exactly `want`.
 static void expect_lib(rp_library *lib, const char *src, const char *json, const char *want) {
-  rp_buf out = RP_BUF_INIT;
-  rp_diags d = RP_DIAGS_INIT;
-  int rc = render_src(lib, src, json, RP_ESCAPE_HTML, &out, &d);
-  if (rc != RP_OK) dump_diags(&d);
-  assert_int_equal(rc, RP_OK);
-  assert_int_equal(d.n, 0);
-  check_out(src, out.data, out.len, want);
-  rp_buf_free(&out);
-  rp_diags_free(&d);
+  test_expect(lib, TPATH, src, json, NULL, want);
 }
 
 static void expect(const char *src, const char *json, const char *want) {
