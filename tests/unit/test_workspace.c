@@ -169,6 +169,44 @@ static void test_inputs_of_the_workspace(void **state) {
   rp_inputs_free(in);
 }
 
+static void test_inputs_sessions_of_the_workspace(void **state) {
+  (void)state;
+  assert_int_equal(mkdir("sessions", 0700), 0);
+  assert_int_equal(mkdir("sessions/sub", 0700), 0);
+  assert_int_equal(mkdir("sessions/out", 0700), 0);
+  put("sessions/jd.yaml", "a\n");
+  put("sessions/sub/mk.json", "b\n");
+  put("sessions/.hidden.yaml", "c\n");
+  put("sessions/notes.md", "d\n");
+  put("sessions/out/jd.json", "e\n");  // a JSON note of an earlier run
+  const char *what = "a session file of the workspace";
+  rp_inputs *in = rp_inputs_new();
+  rp_inputs_add_sessions(in, "sessions", "sessions/out", what);
+  assert_string_equal(rp_inputs_find(in, "sessions/jd.yaml"), what);
+  assert_string_equal(rp_inputs_find(in, "sessions/sub/mk.json"), what);
+  assert_null(rp_inputs_find(in, "sessions/.hidden.yaml"));
+  assert_null(rp_inputs_find(in, "sessions/notes.md"));
+  assert_null(rp_inputs_find(in, "sessions/out/jd.json"));
+  rp_inputs_free(in);
+  // Written with another spelling, the output folder is still skipped.
+  in = rp_inputs_new();
+  rp_inputs_add_sessions(in, "./sessions", "sessions/out/", what);
+  assert_null(rp_inputs_find(in, "sessions/out/jd.json"));
+  assert_string_equal(rp_inputs_find(in, "sessions/jd.yaml"), what);
+  rp_inputs_free(in);
+  // Notes written into the sessions folder itself: every session there
+  // counts.
+  in = rp_inputs_new();
+  rp_inputs_add_sessions(in, "sessions", "./sessions", what);
+  assert_string_equal(rp_inputs_find(in, "sessions/jd.yaml"), what);
+  rp_inputs_free(in);
+  // No sessions folder: nothing, and no crash.
+  in = rp_inputs_new();
+  rp_inputs_add_sessions(in, "missing", NULL, what);
+  assert_null(rp_inputs_find(in, "sessions/jd.yaml"));
+  rp_inputs_free(in);
+}
+
 // --- rp_output_inside --------------------------------------------------------------------
 
 static void test_output_inside(void **state) {
@@ -328,6 +366,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_inputs_missing_file_is_not_added, setup, teardown),
       cmocka_unit_test_setup_teardown(test_inputs_each_keeps_what_it_is, setup, teardown),
       cmocka_unit_test_setup_teardown(test_inputs_of_the_workspace, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_inputs_sessions_of_the_workspace, setup, teardown),
       cmocka_unit_test_setup_teardown(test_output_inside, setup, teardown),
       cmocka_unit_test_setup_teardown(test_output_links_in_any_folder, setup, teardown),
       cmocka_unit_test_setup_teardown(test_is_session, setup, teardown),
