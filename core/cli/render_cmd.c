@@ -156,6 +156,9 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
     else
       rp_inputs_add(inputs, files[i], "a session file of this run");
   }
+  // The workspace's other sessions too (a note is never written over a
+  // session), after the run's own so that those are named as such.
+  rp_inputs_add_sessions(inputs, "sessions", out_dir, "a session file of the workspace");
   target_list taken = {0};
   long rendered = 0, total = 0;
   bool progress = (nfiles > 1 || njsonl) && isatty(STDERR_FILENO) && !cli->quiet;

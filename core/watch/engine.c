@@ -423,6 +423,14 @@ static void scan_session(void *ud, const char *path, const char *name, const str
     size_t stem = dot && dot > (slash ? slash + 1 : rel) ? (size_t)(dot - rel) : strlen(rel);
     rp_buf out = RP_BUF_INIT;
     rp_buf_printf(&out, "%s/%.*s%s", w->out_dir, (int)stem, rel, rp_format_ext[w->o.fmt]);
+    // Every note has its own file: of two sessions that differ only by
+    // their extension (a.yaml, a.json), the second keeps it ("a.json.md").
+    for (size_t i = 0; i + 1 < w->nsessions; i++) {
+      if (strcmp(w->sessions[i].out, out.data) != 0) continue;
+      rp_buf_free(&out);
+      rp_buf_printf(&out, "%s/%s%s", w->out_dir, rel, rp_format_ext[w->o.fmt]);
+      break;
+    }
     s->out = rp_buf_detach(&out);
     s->dirty = true;
   }

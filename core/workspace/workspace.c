@@ -283,6 +283,27 @@ void rp_inputs_add_workspace(rp_inputs *in, const rp_workspace *ws) {
   rp_inputs_add(in, "record.checkpoint", "the record's checkpoint");
 }
 
+typedef struct session_input {
+  rp_inputs *in;
+  const char *what;
+} session_input;
+
+static void add_session_input(void *ud, const char *path) {
+  session_input *si = ud;
+  rp_inputs_add(si->in, path, si->what);
+}
+
+void rp_inputs_add_sessions(rp_inputs *in, const char *dir, const char *out_dir, const char *what) {
+  session_input si = {in, what};
+  // Notes written into the sessions folder itself land among the sessions:
+  // nothing there is skipped.
+  struct stat ds, os;
+  if (out_dir && stat(dir, &ds) == 0 && stat(out_dir, &os) == 0 && ds.st_dev == os.st_dev &&
+      ds.st_ino == os.st_ino)
+    out_dir = NULL;
+  rp_workspace_each_session(dir, out_dir, add_session_input, &si);
+}
+
 const char *rp_inputs_find(const rp_inputs *in, const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) return NULL;

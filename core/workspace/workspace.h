@@ -99,6 +99,10 @@ void rp_inputs_add_fd(rp_inputs *in, int fd, const char *what);
 // Adds every file under the plugin and template folders of the search path,
 // and the record (record.db and record.checkpoint, or RAPPORT_RECORD).
 void rp_inputs_add_workspace(rp_inputs *in, const rp_workspace *ws);
+// Adds every session file under the folder `dir` (the workspace's
+// "sessions"), except those under `out_dir` (may be NULL) when it is a
+// folder inside `dir`: JSON notes written there are not sessions. `what` as for rp_inputs_add.
+void rp_inputs_add_sessions(rp_inputs *in, const char *dir, const char *out_dir, const char *what);
 // Whether writing `path` would replace one of the inputs: the file it names
 // now is one of them. Returns what it is, or NULL.
 const char *rp_inputs_find(const rp_inputs *in, const char *path);

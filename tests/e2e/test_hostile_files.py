@@ -16,9 +16,16 @@ block), a symbolic link loop. Outputs: a full disk and a read-only output
 folder (small tmpfs mounts when running as root, as CI does; a folder with
 mode 0500 for the read-only case otherwise), an output path that is a
 folder, an output folder that is a file, a FIFO as the output, and an
-output that is the input itself under another name. What test_notes.py and
-test_notes_batch.py already check (-o naming the session or the batch
-itself) is not repeated here.
+output that is the input itself under another name.
+
+Outputs never replace inputs (PRODUCT.md section 9): -o or --out-dir naming
+another session of the run (another client's), a plugin's file, a template,
+the record, the session read from standard input, or a link to one of them,
+is refused with exit status 1 and a message that names the file and what it
+is, and every input stays byte-identical. Two sessions of the same name
+into one folder: the first note is written, the second refused, both named.
+What test_notes.py and test_notes_batch.py already check (-o naming the
+session or the batch itself) is not repeated here.
 """
 
 import json
@@ -28,7 +35,7 @@ import stat
 import subprocess
 import unittest
 
-from harness import PROBLEM, RapportTest
+from harness import PROBLEM, ROOT, RapportTest, binary, wrapper
 from test_notes import SOAP
 from test_notes_batch import jsonl, session
 
@@ -450,6 +457,161 @@ class Hostile(RapportTest):
                 self.assertEqual(r.out, "", r)
                 self.assertIn("%s: error: not written: it is the session file itself" % target,
                               r.err)
+
+    # --- outputs that are inputs --------------------------------------------
+
+    def clinic(self):
+        """The example clinic's plugins/ and templates/ here, and a record."""
+        for d in ("plugins", "templates"):
+            shutil.copytree(os.path.join(ROOT, "examples", "clinic", d), self.path(d))
+        self.write("record.db", b"SQLite format 3\x00" + b"\x00" * 84)
+        self.write("record.checkpoint", "1 0000\n")
+
+    def assertRefused(self, args, target, what, out_dir=None, stdin=None, env=None):
+        """rapport render ARGS changes no file (but in out_dir), exits 1 with
+        nothing on stdout, and says `TARGET: error: not written: it is WHAT`."""
+        skip = (out_dir,) if out_dir else ()
+        before = self.snapshot(skip)
+        r = self.rapport("render", *args, stdin=stdin, env=env)
+        self.assertEqual(self.snapshot(skip), before, "files other than the notes changed\n%r" % r)
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "", r)
+        self.assertIn("%s: error: not written: it is %s\n" % (target, what), r.err)
+        return r
+
+    def test_a_note_never_replaces_another_clients_session(self):
+        # Client A's note would be b/x.json, which is client B's session.
+        self.write("a/x.json", json.dumps(session(1)))
+        self.write("b/x.json", json.dumps(session(2)))
+        with open(self.path("b/x.json"), "rb") as f:
+            b_before = f.read()
+        r = self.assertRefused(["--format", "json", "--out-dir", "b", "a/x.json", "b/x.json"],
+                               "b/x.json", "a session file of this run")
+        with open(self.path("b/x.json"), "rb") as f:
+            self.assertEqual(f.read(), b_before)
+        self.assertIn("rapport: rendered 0 of 2 sessions into b", r.err)
+        self.assertNotIn("K1.", r.err + r.out)
+
+    def test_a_note_never_replaces_a_plugin_template_or_the_record(self):
+        self.clinic()
+        self.write("day.jsonl", jsonl([session(1)]))
+        for args, target, what in (
+                (["good.yaml", "-o", "plugins/clinic.lua"], "plugins/clinic.lua",
+                 "a plugin's file"),
+                (["good.yaml", "-o", "./plugins/clinic.lua"], "./plugins/clinic.lua",
+                 "a plugin's file"),
+                (["good.yaml", "-o", "templates/dap.md.mustache"], "templates/dap.md.mustache",
+                 "a template"),
+                (["good.yaml", "--format", "html", "-o", "record.db"], "record.db", "the record"),
+                (["good.yaml", "-o", "record.checkpoint"], "record.checkpoint",
+                 "the record's checkpoint"),
+                # A batch into one file over a plugin.
+                (["day.jsonl", "-o", "plugins/clinic.lua"], "plugins/clinic.lua",
+                 "a plugin's file")):
+            with self.subTest(args=args):
+                self.assertRefused(args, target, what)
+
+    def test_the_record_named_by_rapport_record(self):
+        self.clinic()
+        self.write("practice.db", b"SQLite format 3\x00")
+        self.assertRefused(["good.yaml", "-o", "practice.db"], "practice.db", "the record",
+                           env={"RAPPORT_RECORD": "practice.db"})
+
+    def test_a_note_from_standard_input_never_replaces_its_session(self):
+        self.write("s.yaml", SOAP)
+        with open(self.path("s.yaml"), "rb") as stdin:
+            before = self.snapshot()
+            proc = subprocess.run(wrapper() + [binary(), "render", "-", "-o", "s.yaml"], cwd=self.dir,
+                                  stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  timeout=60, check=False)
+        self.assertEqual(self.snapshot(), before)
+        self.assertEqual(proc.returncode, 1, proc)
+        self.assertIn(b"s.yaml: error: not written: it is the session read from standard input\n",
+                      proc.stderr)
+        with open(self.path("s.yaml"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), SOAP)
+
+    def test_a_link_to_an_input_as_the_output(self):
+        self.clinic()
+        self.write("other.yaml", SOAP.replace("J.D.", "K.L."))
+        os.symlink("plugins/clinic.lua", self.path("plugin-link.md"))
+        os.link(self.path("plugins/clinic.lua"), self.path("plugin-hard.md"))
+        os.symlink("templates/dap.md.mustache", self.path("template-link.md"))
+        os.link(self.path("templates/dap.md.mustache"), self.path("template-hard.md"))
+        os.symlink("record.db", self.path("record-link.md"))
+        for args, target, what in (
+                (["good.yaml", "-o", "plugin-link.md"], "plugin-link.md", "a plugin's file"),
+                (["good.yaml", "-o", "plugin-hard.md"], "plugin-hard.md", "a plugin's file"),
+                (["good.yaml", "-o", "template-link.md"], "template-link.md", "a template"),
+                (["good.yaml", "-o", "template-hard.md"], "template-hard.md", "a template"),
+                (["good.yaml", "-o", "record-link.md"], "record-link.md", "the record")):
+            with self.subTest(args=args):
+                self.assertRefused(args, target, what)
+        # In an output folder, the note of one session is a link to the
+        # other session of the run: neither is written.
+        os.mkdir(self.path("out"))
+        os.symlink("../other.yaml", self.path("out/good.md"))
+        os.link(self.path("good.yaml"), self.path("out/other.md"))
+        r = self.assertRefused(["good.yaml", "other.yaml", "--out-dir", "out"], "out/good.md",
+                               "a session file of this run")
+        self.assertIn("out/other.md: error: not written: it is a session file of this run\n",
+                      r.err)
+        self.assertIn("rapport: rendered 0 of 2 sessions into out", r.err)
+
+    def test_an_output_folder_holding_plugins_or_templates(self):
+        # A note whose name is a file of the plugin or template folders (a
+        # plugin folder's README, a template folder's notes).
+        self.clinic()
+        self.write("plugins/codes/init.lua", "-- codes\n")
+        self.write("plugins/codes/README.md", "What the codes plugin does.\n")
+        self.write("templates/README.md", "Our layouts.\n")
+        self.write("sessions/README.yaml", SOAP)
+        for args, target, what in (
+                (["sessions/README.yaml", "good.yaml", "--out-dir", "plugins/codes"],
+                 "plugins/codes/README.md", "a plugin's file"),
+                (["sessions/README.yaml", "good.yaml", "--out-dir", "templates"],
+                 "templates/README.md", "a template")):
+            with self.subTest(args=args):
+                out = args[-1]
+                before = self.snapshot((out + "/good.md",))
+                r = self.rapport("render", *args)
+                self.assertEqual(self.snapshot((out + "/good.md",)), before)
+                self.assertEqual(r.code, 1, r)
+                self.assertIn("%s: error: not written: it is %s\n" % (target, what), r.err)
+                self.assertIn("rapport: rendered 1 of 2 sessions into %s" % out, r.err)
+                with open(self.path(out + "/good.md"), encoding="utf-8") as f:
+                    self.assertEqual(f.read(), self.good_note)
+                os.unlink(self.path(out + "/good.md"))
+
+    def test_a_note_never_replaces_a_session_of_the_workspace(self):
+        # Not a session of this run, but one of the workspace's sessions/:
+        # still an input of the workspace, never a note's place.
+        self.write("sessions/mk-03.yaml", SOAP.replace("J.D.", "M.K."))
+        self.write("sessions/rb-12.json", json.dumps(session(4)))
+        self.write("elsewhere/rb-12.json", json.dumps(session(5)))
+        self.assertRefused(["good.yaml", "-o", "sessions/mk-03.yaml"], "sessions/mk-03.yaml",
+                           "a session file of the workspace")
+        self.assertRefused(["elsewhere/rb-12.json", "--format", "json", "--out-dir", "sessions"],
+                           "sessions/rb-12.json", "a session file of the workspace")
+
+    def test_two_sessions_of_the_same_name_into_one_folder(self):
+        self.write("a/jd.yaml", SOAP)
+        self.write("b/jd.yaml", SOAP.replace("J.D.", "Q.Z."))
+        r = self.run_untouched("render", "a/jd.yaml", "b/jd.yaml", "--out-dir", "out",
+                               out_dir="out")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "", r)
+        problems = self.problems(r)
+        lines = [l for l in lines_of(r.err) if ": error: " in l]
+        self.assertEqual(len(lines), 1, r)
+        self.assertTrue(lines[0].startswith("b/jd.yaml: error: not written: "), r)
+        self.assertIn("out/jd.md", lines[0])
+        self.assertIn("a/jd.yaml", lines[0])
+        self.assertEqual(problems, [], "no line:col for a problem of the whole file")
+        self.assertIn("rapport: rendered 1 of 2 sessions into out\n", r.err)
+        self.assertEqual(os.listdir(self.path("out")), ["jd.md"])
+        with open(self.path("out/jd.md"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), self.good_note)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ that editors behave as they do in a home folder (vim writes in place under
 standard library only.
 """
 
+import html
+import json
 import os
 import re
 import shutil
@@ -31,6 +33,9 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -89,6 +94,10 @@ class Rebuild:
 
     def __repr__(self):
         return repr(self.line)
+
+
+def html_unescape(text):
+    return html.unescape(text)
 
 
 def rebuild_of(line):
@@ -327,6 +336,19 @@ class WatchCase(unittest.TestCase):
     def assert_no_temp(self, out="out"):
         temps = [f for f in self.out_files(out) if TEMP.match(os.path.basename(f))]
         self.assertEqual(temps, [], "temporary files left in %s" % out)
+
+    def mtimes(self):
+        return {f: os.stat(self.p("out/" + f)).st_mtime_ns for f in self.out_files()}
+
+    def changed_since(self, before):
+        now = self.mtimes()
+        return sorted(f for f in now if now[f] != before.get(f))
+
+    def assert_modes(self, out="out"):
+        """Every note in the output folder is the owner's alone (0600)."""
+        for f in self.out_files(out):
+            mode = os.lstat(os.path.join(self.p(out), f)).st_mode & 0o777
+            self.assertEqual(mode, 0o600, "%s/%s has mode %o" % (out, f, mode))
 
     def assert_notes(self, names, out="out"):
         """The output folder holds exactly these notes (and the barrier's)."""
@@ -886,13 +908,6 @@ class Folders(WatchCase):
 class Dependencies(WatchCase):
     """Templates and plugins: what a change renders again, and broken files."""
 
-    def mtimes(self):
-        return {f: os.stat(self.p("out/" + f)).st_mtime_ns for f in self.out_files()}
-
-    def changed_since(self, before):
-        now = self.mtimes()
-        return sorted(f for f in now if now[f] != before.get(f))
-
     def test_template_change_renders_only_its_notes(self):
         self.start()
         dap = self.read("templates/dap.md.mustache")
@@ -1366,6 +1381,332 @@ class Process(WatchCase):
         self.check_json_out(("sessions/", "0bar"), "sessions/out", "sessions/out",
                             "sessions/out/b.json",
                             ["al-01.json", "jd-07.json", "mk-03.json", "rb-12.json"])
+
+
+# --- measure-only and note-type plugins of a clinic --------------------------------------
+
+MOOD_LUA = b"""-- A measure only: notes of the note types that use it depend on it.
+rapport.measure {
+  id = "mood_check",
+  title = "Weekly mood check",
+  items = 3,
+  min = 0,
+  max = 4,
+  score = function(items)
+    local total = 0
+    for _, s in ipairs(items) do total = total + s end
+    return { total = total + OFFSET }
+  end,
+}
+"""
+
+CHECKIN_LUA = b"""-- A note type of the clinic's own that uses mood_check.
+rapport.note_type {
+  id = "checkin",
+  title = "TITLE",
+  fields = {
+    { id = "client", type = "object", required = true,
+      fields = { { id = "id", type = "string", required = true } } },
+    { id = "summary", type = "text" },
+  },
+  measures = { "mood_check" },
+  layout = "checkin",
+}
+"""
+
+CHECKIN_LAYOUT = (b"# {{note_type.title}} {{client.id}}\n\n{{summary}}\n\n"
+                  b"Mood total: {{scores.mood_check.total}}\n")
+
+
+def checkin(client, items):
+    return ("type: checkin\nclient: { id: %s }\nsummary: Fine.\nmeasures:\n  mood_check: %s\n"
+            % (client, items)).encode()
+
+
+class PluginScope(WatchCase):
+    """A plugin change renders again only the notes it can change."""
+
+    def setUp(self):
+        super().setUp()
+        self.write("plugins/mood.lua", MOOD_LUA.replace(b"OFFSET", b"0"))
+        self.write("plugins/checkin.lua", CHECKIN_LUA.replace(b"TITLE", b"Check-in"))
+        self.write("templates/checkin.md.mustache", CHECKIN_LAYOUT)
+        self.write("sessions/c1.yaml", checkin("C-1", "[1, 2, 3]"))
+        self.write("sessions/sub/c2.yaml", checkin("C-2", "[0, 0, 4]"))
+        self.notes = CLINIC_NOTES + ["c1.md", "sub/c2.md"]
+
+    def test_a_measure_plugin_renders_only_the_notes_that_use_it(self):
+        self.start()
+        self.assertIn(b"Mood total: 6\n", self.read("out/c1.md"))
+        self.assert_notes(self.notes)
+        for offset, totals in ((100, (b"106", b"104")), (7, (b"13", b"11"))):
+            with self.subTest(offset=offset):
+                before = self.mtimes()
+                m = self.w.mark()
+                self.write("plugins/mood.lua", MOOD_LUA.replace(b"OFFSET", b"%d" % offset))
+                self.wait_for(lambda: b"Mood total: %s\n" % totals[0] in self.read("out/c1.md"),
+                              "c1 with the new score")
+                self.wait_note("out/sub/c2.md", self.render(rel=self.p("sessions/sub/c2.yaml")))
+                self.assertIn(b"Mood total: %s\n" % totals[1], self.read("out/sub/c2.md"))
+                # The two check-in notes, not the clinic's four.
+                self.expect_one(m, (2, 2, 0, 0, False))
+                self.assertEqual(self.changed_since(before), ["b.md", "c1.md", "sub/c2.md"])
+        self.assert_notes(self.notes)
+        self.assert_modes()
+
+    def test_a_note_type_plugin_renders_only_its_notes(self):
+        self.start()
+        before = self.mtimes()
+        m = self.w.mark()
+        self.write("plugins/checkin.lua", CHECKIN_LUA.replace(b"TITLE", b"Weekly check-in"))
+        self.wait_for(lambda: self.read("out/c1.md").startswith(b"# Weekly check-in C-1"),
+                      "c1 with the new title")
+        self.wait_for(lambda: self.read("out/sub/c2.md").startswith(b"# Weekly check-in C-2"),
+                      "c2 with the new title")
+        self.expect_one(m, (2, 2, 0, 0, False))
+        self.assertEqual(self.changed_since(before), ["b.md", "c1.md", "sub/c2.md"])
+
+    def test_a_filter_plugin_renders_every_note(self):
+        self.start()
+        lua = self.read("plugins/clinic.lua")
+        before = self.mtimes()
+        m = self.w.mark()
+        self.write("plugins/clinic.lua", lua.replace(b":upper())", b":upper() .. \"-F\")"))
+        self.wait_for(lambda: b"client MK-F," in self.read("out/mk-03.md"), "the new filter")
+        # Every note (7 with the barrier's) renders; only mk-03 uses caps.
+        self.expect_one(m, (7, 1, 0, 0, False))
+        self.assertEqual(self.changed_since(before), ["b.md", "mk-03.md"])
+
+    def test_a_session_and_a_template_render_only_their_notes(self):
+        self.start()
+        before = self.mtimes()
+        m = self.w.mark()
+        self.write("sessions/c1.yaml", checkin("C-1", "[4, 4, 4]"))
+        self.wait_for(lambda: b"Mood total: 12\n" in self.read("out/c1.md"), "c1 again")
+        self.expect_one(m, (1, 1, 0, 0, False))
+        self.assertEqual(self.changed_since(before), ["b.md", "c1.md"])
+        before = self.mtimes()
+        m = self.w.mark()
+        self.write("templates/checkin.md.mustache", CHECKIN_LAYOUT + b"\nLayout 2.\n")
+        self.wait_for(lambda: b"Layout 2." in self.read("out/sub/c2.md"), "c2 with layout 2")
+        self.wait_for(lambda: b"Layout 2." in self.read("out/c1.md"), "c1 with layout 2")
+        self.expect_one(m, (2, 2, 0, 0, False))
+        self.assertEqual(self.changed_since(before), ["b.md", "c1.md", "sub/c2.md"])
+
+
+# --- outputs: links planted in the output folder, modes ---------------------------------
+
+class Outputs(WatchCase):
+    """Notes go into the output folder only, as files of mode 0600."""
+
+    LINKED = re.compile(r"^out/(sub|sub2)/(x|y)\.md: error: not written: a folder on the way "
+                        r"is a link \(notes stay inside out\)$")
+
+    def test_a_link_planted_in_the_output_folder(self):
+        os.makedirs(self.p("out"))
+        os.makedirs(self.p("elsewhere"))
+        self.write("elsewhere/keep.md", b"Not a note.\n")
+        os.symlink("../elsewhere", self.p("out/sub"))
+        self.write("sessions/sub/x.yaml", soap("A session in sub."))
+        self.start()
+        lines = self.w.snapshot()
+        log = "\n".join(lines)
+        self.assertEqual(sorted(os.listdir(self.p("elsewhere"))), ["keep.md"], log)
+        self.assertEqual([l for l in lines if ": error: " in l],
+                         ["out/sub/x.md: error: not written: a folder on the way is a link "
+                          "(notes stay inside out)"], log)
+        self.assertEqual([r.counts() for r in map(rebuild_of, lines) if r],
+                         [(5, 5, 1, 0, False)], log)
+        # Edited: still refused, still reported.
+        m = self.w.mark()
+        self.write("sessions/sub/x.yaml", soap("Edited in sub."))
+        lines, errs = self.settle_problem(m)
+        self.assertEqual([r.counts() for r in lines], [(0, 0, 1, 0, False)], self.w.log())
+        self.assertEqual(len(errs), 1, self.w.log())
+        self.assertRegex(errs[0], self.LINKED)
+        # A link planted while the watch runs, then a session for it.
+        os.symlink("../elsewhere", self.p("out/sub2"))
+        m = self.w.mark()
+        self.write("sessions/sub2/y.yaml", soap("A session in sub2."))
+        lines, errs = self.settle_problem(m)
+        self.assertEqual(sum(r.problems for r in lines), 1, self.w.log())
+        self.assertTrue(errs and all(self.LINKED.match(e) for e in errs), self.w.log())
+        self.assertEqual(sorted(os.listdir(self.p("elsewhere"))), ["keep.md"], self.w.log())
+        self.assertEqual(self.read("elsewhere/keep.md"), b"Not a note.\n")
+        self.assertEqual(os.readlink(self.p("out/sub")), "../elsewhere")
+        self.assert_modes()
+
+    def test_an_existing_note_of_mode_0644_becomes_0600(self):
+        os.makedirs(self.p("out"))
+        notes = {n: self.render(rel=self.p("sessions/" + n[:-3] + ".yaml")) for n in CLINIC_NOTES}
+        for n, note in notes.items():
+            self.write("out/" + n, note)
+            os.chmod(self.p("out/" + n), 0o644)
+        self.start()
+        # Same bytes, wrong mode: written again (4 clinic notes + the barrier).
+        self.assertEqual([r.counts() for r in map(rebuild_of, self.w.snapshot()) if r],
+                         [(5, 5, 0, 0, False)], self.w.log())
+        for n, note in notes.items():
+            self.assertEqual(self.read("out/" + n), note)
+        self.assert_modes()
+        # And every note written later.
+        m = self.w.mark()
+        self.write("sessions/new.yaml", soap("A new session."))
+        self.wait_note("out/new.md", self.render(soap("A new session.")))
+        self.expect_one(m, (1, 1, 0, 0, False))
+        self.assert_modes()
+
+
+# --- the live preview --------------------------------------------------------------------
+
+PREVIEW_URL = re.compile(r"^rapport: preview at http://127\.0\.0\.1:(\d+)/\?t=([0-9a-f]+)$")
+INDEX_ROW = re.compile(r'<tr><td><a href="/n/([^"?]+)\?t=[0-9a-f]+">[^<]*</a></td>'
+                       r'<td>([^<]*)</td><td class="(ok|error)">')
+
+
+class Preview(WatchCase):
+    """watch --serve over HTTP: every note its own address, problems shown."""
+
+    def start_serving(self):
+        self.start("--serve")
+        for line in self.w.snapshot():
+            m = PREVIEW_URL.match(line)
+            if m:
+                self.port, self.token = int(m.group(1)), m.group(2)
+                return
+        self.fail("no preview address\n" + self.w.log())
+
+    def get(self, path):
+        """GET path?t=TOKEN: (status, body as text)."""
+        url = "http://127.0.0.1:%d%s?t=%s" % (self.port, path, self.token)
+        req = urllib.request.Request(url, headers={"Host": "127.0.0.1:%d" % self.port})
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+                return r.status, r.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8", "replace")
+
+    def index(self):
+        """The index: {session path: (id, status)}."""
+        status, body = self.get("/")
+        self.assertEqual(status, 200, body)
+        return {html_unescape(path): (i, st) for i, path, st in INDEX_ROW.findall(body)}
+
+    def state(self, note_id):
+        status, body = self.get("/n/%s/state" % urllib.parse.quote(note_id))
+        self.assertEqual(status, 200, (note_id, body))
+        return json.loads(body)
+
+    def html_of(self, rel):
+        r = subprocess.run([binary(), "-C", self.ws, "render", "--format", "html", rel],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        return r.stdout.decode("utf-8")
+
+    def test_every_session_has_its_own_page(self):
+        shutil.rmtree(self.p("sessions"))
+        names = {"sessions/x y.yaml": "X.S.", "sessions/x_y.yaml": "X.U.",
+                 "sessions/sub/x.yaml": "S.X.", "sessions/sub.x.yaml": "S.D.",
+                 "sessions/a.yaml": "A.Y.", "sessions/a.json": "A.J."}
+        for rel, initials in names.items():
+            if rel.endswith(".json"):
+                data = json.dumps({"type": "soap", "client": {"id": "C-9", "initials": initials},
+                                   "session": {"date": "2026-12-01", "number": 8,
+                                               "minutes": 50},
+                                   "clinician": {"name": "Dana Whitfield"},
+                                   "subjective": "Seen.", "objective": "Engaged.",
+                                   "assessment": "Progress.", "plan": "Continue.",
+                                   "risk": {"level": "none"}}).encode()
+            else:
+                data = soap("Seen.", initials=initials)
+            self.write(rel, data)
+        self.start_serving()
+        log = self.w.log()
+        self.assertFalse([l for l in self.w.snapshot() if ": error: " in l], log)
+        index = self.wait_for(lambda: (lambda ix: ix if len(ix) == 7 else None)(self.index()),
+                              "seven notes in the index")
+        ids = [index[rel][0] for rel in names]
+        self.assertEqual(len(set(ids)), len(ids), index)
+        for rel, initials in names.items():
+            with self.subTest(session=rel):
+                note_id, st = index[rel]
+                self.assertEqual(st, "ok", index)
+                status, page = self.get("/n/%s/page" % urllib.parse.quote(note_id))
+                self.assertEqual(status, 200, page)
+                self.assertEqual(page, self.html_of(rel))
+                self.assertIn(initials, page)
+                for other, theirs in names.items():
+                    if other != rel:
+                        self.assertNotIn(theirs, page)
+                self.assertEqual(self.state(note_id)["status"], "ok")
+        # Each note has its own file too: six notes (and the barrier's),
+        # each the note of its own session.
+        notes = self.out_files()
+        self.assertEqual(len(notes), 7, notes)
+        contents = {n: self.read("out/" + n) for n in notes}
+        for rel in names:
+            want = self.render(rel=self.p(rel))
+            self.assertEqual([n for n in notes if contents[n] == want].__len__(), 1,
+                             "%s: its note is not in exactly one file of %s" % (rel, notes))
+        self.assert_modes()
+
+    def wait_states(self, ids, cond, what):
+        return self.wait_for(lambda: all(cond(self.state(i)) for i in ids), what)
+
+    def test_a_broken_plugin_shows_on_every_note(self):
+        self.start_serving()
+        index = self.wait_for(lambda: (lambda ix: ix if len(ix) == 5 else None)(self.index()),
+                              "five notes in the index")
+        ids = [v[0] for v in index.values()]
+        good = {n: self.read("out/" + n) for n in self.out_files()}
+        lua = self.read("plugins/clinic.lua")
+        m = self.w.mark()
+        self.write("plugins/clinic.lua", lua + b"\nlocal x =\n")
+        where = re.compile(r"(^|\n)plugins/clinic\.lua:\d+:\d+: error: ")
+        self.wait_states(ids, lambda s: s["status"] == "error" and where.search(s["errors"]),
+                         "every note to show the plugin's problem")
+        # The very problem the terminal shows, with its line.
+        shown = [l for l in self.w.snapshot()[m:] if l.startswith("plugins/clinic.lua:")]
+        self.assertEqual(len(shown), 1, self.w.log())
+        self.assertRegex(shown[0], r"^plugins/clinic\.lua:%d:\d+: error: "
+                         % (lua.count(b"\n") + 3))
+        for i in ids:
+            self.assertIn(shown[0] + "\n", self.state(i)["errors"] + "\n")
+        self.assertEqual(set(v[1] for v in self.index().values()), {"error"})
+        self.assertEqual({n: self.read("out/" + n) for n in self.out_files()}, good)
+        # Fixed: every note is back, with its page.
+        self.write("plugins/clinic.lua", lua)
+        self.wait_states(ids, lambda s: s["status"] == "ok", "every note ok again")
+        self.assertEqual(set(v[1] for v in self.index().values()), {"ok"})
+        for rel, (i, _) in self.index().items():
+            self.assertNotIn("errors", self.state(i))
+            status, page = self.get("/n/%s/page" % i)
+            self.assertEqual(page, self.html_of(rel))
+        self.assertEqual({n: self.read("out/" + n) for n in self.out_files()}, good)
+
+    def test_a_broken_template_shows_on_the_notes_that_use_it(self):
+        self.start_serving()
+        index = self.wait_for(lambda: (lambda ix: ix if len(ix) == 5 else None)(self.index()),
+                              "five notes in the index")
+        mk = index["sessions/mk-03.yaml"][0]
+        others = [v[0] for k, v in index.items() if k != "sessions/mk-03.yaml"]
+        good = {n: self.read("out/" + n) for n in self.out_files()}
+        dap = self.read("templates/dap.md.mustache")
+        line = dap.count(b"\n") + 1
+        self.write("templates/dap.md.mustache", dap + b"{{#data}}\n")
+        where = re.compile(r"(^|\n)templates/dap\.md\.mustache:%d:1: error: section 'data' is "
+                           r"never closed" % line)
+        self.wait_states([mk], lambda s: s["status"] == "error" and where.search(s["errors"]),
+                         "mk-03 to show the template's problem")
+        for i in others:
+            self.assertEqual(self.state(i)["status"], "ok", i)
+        self.assertEqual({n: self.read("out/" + n) for n in self.out_files()}, good)
+        self.write("templates/dap.md.mustache", dap)
+        self.wait_states([mk], lambda s: s["status"] == "ok", "mk-03 ok again")
+        status, page = self.get("/n/%s/page" % mk)
+        self.assertEqual(page, self.html_of("sessions/mk-03.yaml"))
+        self.assertEqual({n: self.read("out/" + n) for n in self.out_files()}, good)
 
 
 if __name__ == "__main__":
