@@ -23,7 +23,10 @@
   X(ENOTFOUND, -7, "not found")                 \
   X(EUSAGE, -8, "usage error")                  \
   X(ELAMBDA, -9, "lambda failed")               \
-  X(EFILTER, -10, "filter failed")
+  X(EFILTER, -10, "filter failed")             \
+  X(EAUTH, -11, "wrong passphrase")             \
+  X(EVERIFY, -12, "verification failed")        \
+  X(ELOCKED, -13, "signed and locked")
 
 typedef enum rp_status {
 #define RP_STATUS_ENUM(name, code, text) RP_##name = code,
