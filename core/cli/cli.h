@@ -23,6 +23,7 @@ typedef struct rp_cli {
   size_t ntemplate_dirs;
   bool quiet;
   int color;  // 0 never, 1 always, -1 auto
+  const char *record;  // --record PATH, or NULL ($RAPPORT_RECORD, else record.db)
 } rp_cli;
 
 int rp_cli_main(int argc, char **argv);
@@ -35,6 +36,12 @@ int rp_cmd_test(rp_cli *cli, int argc, char **argv);
 int rp_cmd_new(rp_cli *cli, int argc, char **argv);
 int rp_cmd_render(rp_cli *cli, int argc, char **argv);
 int rp_cmd_watch(rp_cli *cli, int argc, char **argv);
+// The signed record (record_cmd.c).
+int rp_cmd_key(rp_cli *cli, int argc, char **argv);
+int rp_cmd_sign(rp_cli *cli, int argc, char **argv);
+int rp_cmd_amend(rp_cli *cli, int argc, char **argv);
+int rp_cmd_verify(rp_cli *cli, int argc, char **argv);
+int rp_cmd_log(rp_cli *cli, int argc, char **argv);
 
 // The workspace's folder of `kind` ("plugins" or "templates") followed by
 // each --plugins or --templates folder. *dirs is malloc'd; the strings are
