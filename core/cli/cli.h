@@ -22,7 +22,7 @@ typedef struct rp_cli {
   const char **template_dirs;
   size_t ntemplate_dirs;
   bool quiet;
-  int color;  // 0 never, 1 always, -1 auto
+  int color;           // 0 never, 1 always, -1 auto
   const char *record;  // --record PATH, or NULL ($RAPPORT_RECORD, else record.db)
 } rp_cli;
 

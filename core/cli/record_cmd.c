@@ -111,10 +111,8 @@ int rp_cmd_key(rp_cli *cli, int argc, char **argv) {
   int status = RP_EXIT_PROBLEM;
   if (dir) {
     rp_buf pass = RP_BUF_INIT;
-    if (rp_record_passphrase("New passphrase for your signing key: ", true, &pass, &diags) ==
-        RP_OK)
-      rp_record_key_new(dir, name, credentials, pass.data ? pass.data : "", pass.len, &key,
-                        &diags);
+    if (rp_record_passphrase("New passphrase for your signing key: ", true, &pass, &diags) == RP_OK)
+      rp_record_key_new(dir, name, credentials, pass.data ? pass.data : "", pass.len, &key, &diags);
     rp_record_wipe(&pass);
   }
   if (key) {
@@ -166,8 +164,7 @@ static char *dup_str(const char *s, size_t len) {
 }
 
 // The text of `a.b` in the session's data, or NULL.
-static const char *data_str(rp_doc *doc, rp_value root, const char *a, const char *b,
-                            size_t *len) {
+static const char *data_str(rp_doc *doc, rp_value root, const char *a, const char *b, size_t *len) {
   rp_value v;
   if (!rp_doc_ops.get(doc, root, a, strlen(a), &v) || !rp_doc_ops.get(doc, v, b, strlen(b), &v))
     return NULL;
@@ -231,9 +228,9 @@ static int build_note(rp_renderer *w, const char *path, draft *d, rp_diags *diag
   if (rc == RP_OK) rc = rp_render_file(w, path, RP_FMT_MD, &md, &layout, diags);
   // The bytes kept must be the bytes rendered: a file saved meanwhile is
   // not signed.
-  if (rc == RP_OK && (rp_read_file(path, RP_DATA_MAX_FILE, &again, diags) != RP_OK ||
-                      again.len != src.len ||
-                      (src.len && memcmp(again.data, src.data, src.len) != 0))) {
+  if (rc == RP_OK &&
+      (rp_read_file(path, RP_DATA_MAX_FILE, &again, diags) != RP_OK || again.len != src.len ||
+       (src.len && memcmp(again.data, src.data, src.len) != 0))) {
     rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
                  "not signed: the file changed while it was being signed; sign it again");
     rc = RP_EIO;
@@ -511,23 +508,29 @@ static int sign_files(rp_cli *cli, const char **files, size_t nfiles, const char
     }
     if (n) {
       rp_record_entry *entries = rp_xcalloc(n, sizeof *entries);
-      for (size_t i = 0; i < n; i++) entries[i] = drafts[i].e;
+      for (size_t i = 0; i < n; i++)
+        entries[i] = drafts[i].e;
       sealer s = {key, drafts, reason};
       int rc = rp_record_append(rec, entries, n, seal_one, &s, &diags);
       // The entries took over the drafts' strings and may have replaced
       // some (seal_one): give them back, to be freed once.
-      for (size_t i = 0; i < n; i++) drafts[i].e = entries[i];
+      for (size_t i = 0; i < n; i++)
+        drafts[i].e = entries[i];
       free(entries);
       if (rc == RP_OK) {
         if (tell(cli, drafts, n, reason != NULL, &diags)) problems = true;
-        for (size_t i = 0; i < n; i++) stored = stored || drafts[i].outcome == D_NEW;
+        for (size_t i = 0; i < n; i++)
+          stored = stored || drafts[i].outcome == D_NEW;
       } else {
         for (size_t i = 0; i < n; i++)
-          rp_diags_add(&diags, RP_SEV_ERROR, drafts[i].path, 0, 0, "not %s: the record was not "
-                       "written (see above)", reason ? "amended" : "signed");
+          rp_diags_add(&diags, RP_SEV_ERROR, drafts[i].path, 0, 0,
+                       "not %s: the record was not "
+                       "written (see above)",
+                       reason ? "amended" : "signed");
         problems = true;
       }
-      for (size_t i = 0; i < n; i++) draft_free(&drafts[i]);
+      for (size_t i = 0; i < n; i++)
+        draft_free(&drafts[i]);
       report(&diags);
       if (rc != RP_OK) break;
     }
@@ -571,9 +574,10 @@ int rp_cmd_sign(rp_cli *cli, int argc, char **argv) {
     }
     if (a[0] == '-') {
       free(files);
-      return rp_cli_usage_error("sign", strcmp(a, "-") == 0
-                                            ? "a signed session is a file: '-' cannot be signed"
-                                            : "unknown option '%s'",
+      return rp_cli_usage_error("sign",
+                                strcmp(a, "-") == 0
+                                    ? "a signed session is a file: '-' cannot be signed"
+                                    : "unknown option '%s'",
                                 a);
     }
     files[n++] = a;
@@ -608,8 +612,7 @@ int rp_cmd_amend(rp_cli *cli, int argc, char **argv) {
   if (!file) return rp_cli_usage_error("amend", "give the session file to amend");
   if (!reason || !*reason)
     return rp_cli_usage_error("amend", "say why the note is amended: --reason TEXT");
-  if (strlen(reason) > 2000)
-    return rp_cli_usage_error("amend", "the reason is at most 2000 bytes");
+  if (strlen(reason) > 2000) return rp_cli_usage_error("amend", "the reason is at most 2000 bytes");
   return sign_files(cli, &file, 1, reason);
 }
 
@@ -645,8 +648,8 @@ int rp_cmd_verify(rp_cli *cli, int argc, char **argv) {
   if (rp_record_open(path, RP_RECORD_READ, &rec, &diags) != RP_OK) goto done;
   cp_path = rp_record_checkpoint_path(path);
   rp_record_verify_result res;
-  int rc = rp_record_verify(rec, cp_path, (const rp_record_key *const *)trusted, ntrusted, &res,
-                            &diags);
+  int rc =
+      rp_record_verify(rec, cp_path, (const rp_record_key *const *)trusted, ntrusted, &res, &diags);
   rp_buf detail = RP_BUF_INIT;
   if (rc == RP_OK) {
     printf("%lld entries verified\n", res.verified);
@@ -655,9 +658,10 @@ int rp_cmd_verify(rp_cli *cli, int argc, char **argv) {
       rp_record_checkpoint_line(&res.checkpoint, &line);
       printf("%s\n", line.data);
       if (res.checkpoint.entries < res.entries)
-        printf("entries %lld to %lld were added after it (a sign that stopped before writing "
-               "its checkpoint)\n",
-               res.checkpoint.entries + 1, res.entries);
+        printf(
+            "entries %lld to %lld were added after it (a sign that stopped before writing "
+            "its checkpoint)\n",
+            res.checkpoint.entries + 1, res.entries);
       rp_buf_free(&line);
     }
     rp_buf_printf(&detail, "%lld entries verified", res.verified);
@@ -686,7 +690,8 @@ int rp_cmd_verify(rp_cli *cli, int argc, char **argv) {
   rp_buf_free(&detail);
 done:
   report(&diags);
-  for (size_t i = 0; i < ntrusted; i++) rp_record_key_free(trusted[i]);
+  for (size_t i = 0; i < ntrusted; i++)
+    rp_record_key_free(trusted[i]);
   free(trusted);
   free(cp_path);
   rp_record_close(rec);

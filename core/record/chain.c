@@ -91,7 +91,8 @@ static void put(sink *s, const void *data, size_t len) {
 
 static void field(sink *s, const void *data, size_t len) {
   unsigned char n[8];
-  for (int i = 0; i < 8; i++) n[i] = (unsigned char)((unsigned long long)len >> (56 - 8 * i));
+  for (int i = 0; i < 8; i++)
+    n[i] = (unsigned char)((unsigned long long)len >> (56 - 8 * i));
   put(s, n, sizeof n);
   put(s, data ? data : "", len);
 }
@@ -315,7 +316,8 @@ static bool trusted_key(const walk *w, const unsigned char *pk) {
   return false;
 }
 
-static int bad(walk *w, long long entry, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(walk *w, long long entry, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bad(walk *w, long long entry, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -355,9 +357,8 @@ static int verify_entry(void *ud, const rp_record_entry *e) {
     w->keys = rp_xrealloc(w->keys, w->cap * sizeof *w->keys);
   }
   memcpy(w->hashes[e->seq - 1], e->hash, RP_RECORD_HASH_BYTES);
-  w->keys[e->seq - 1] = e->kind == RP_RECORD_NOTE
-                            ? rp_xstrndup(e->session_key, strlen(e->session_key))
-                            : NULL;
+  w->keys[e->seq - 1] =
+      e->kind == RP_RECORD_NOTE ? rp_xstrndup(e->session_key, strlen(e->session_key)) : NULL;
   w->nkeys = (size_t)e->seq;
   if (e->kind == RP_RECORD_AMENDMENT &&
       (e->amends < 1 || e->amends >= e->seq || !w->keys[e->amends - 1] ||
@@ -417,15 +418,15 @@ int rp_record_verify(rp_record *r, const char *checkpoint_path, const rp_record_
                  res->entries + 1, cp->entries, where, cp->made_at, cp->entries, res->entries);
       } else if (cp->entries > 0 &&
                  sodium_memcmp(w.hashes[cp->entries - 1], cp->head, RP_RECORD_HASH_BYTES) != 0) {
-        rc = bad(&w, cp->entries,
-                 "it does not match %s of %s: the chain up to it was rewritten", where,
-                 cp->made_at);
+        rc = bad(&w, cp->entries, "it does not match %s of %s: the chain up to it was rewritten",
+                 where, cp->made_at);
       } else if (frc == RP_OK && drc == RP_OK && cp == &db && file.entries < db.entries) {
         // The file is older than the record's own: it may have been replaced.
         rp_record_checkpoint *f = &file;
-        if (!checkpoint_signed(f) ||
-            (f->entries > 0 &&
-             sodium_memcmp(w.hashes[f->entries - 1], f->head, RP_RECORD_HASH_BYTES) != 0))
+        if (!checkpoint_signed(f))
+          rc = bad(&w, 0, "the checkpoint file is not signed by its key");
+        else if (f->entries > 0 &&
+                 sodium_memcmp(w.hashes[f->entries - 1], f->head, RP_RECORD_HASH_BYTES) != 0)
           rc = bad(&w, f->entries, "it does not match the checkpoint file");
         else
           res->checkpoint_ok = true;
@@ -435,7 +436,8 @@ int rp_record_verify(rp_record *r, const char *checkpoint_path, const rp_record_
     }
   }
 done:
-  for (size_t i = 0; i < w.nkeys; i++) free(w.keys[i]);
+  for (size_t i = 0; i < w.nkeys; i++)
+    free(w.keys[i]);
   free(w.keys);
   free(w.hashes);
   return rc;
@@ -503,7 +505,8 @@ static void signer_clear(rp_record_signer *s) {
 void rp_record_signature_clear(rp_record_signature *s) {
   if (!s) return;
   signer_clear(&s->note);
-  for (size_t i = 0; i < s->namendments; i++) signer_clear(&s->amendments[i]);
+  for (size_t i = 0; i < s->namendments; i++)
+    signer_clear(&s->amendments[i]);
   free(s->amendments);
   free(s->latest_md);
   memset(s, 0, sizeof *s);

@@ -98,8 +98,8 @@ int rp_record_passphrase(const char *prompt, bool confirm, rp_buf *out, rp_diags
   if (rc == RP_OK && confirm) {
     rp_buf again = RP_BUF_INIT;
     rc = read_tty(fd, "Passphrase again: ", &again);
-    if (rc == RP_OK && (again.len != out->len || (out->len && memcmp(again.data, out->data,
-                                                                        out->len) != 0))) {
+    if (rc == RP_OK &&
+        (again.len != out->len || (out->len && memcmp(again.data, out->data, out->len) != 0))) {
       rp_diags_add(diags, RP_SEV_ERROR, "rapport", 0, 0, "the two passphrases differ");
       rc = RP_EUSAGE;
     }
@@ -181,7 +181,8 @@ static int make_dir(const char *dir, rp_diags *diags) {
 static rp_record_key *key_alloc(const char *name, const char *credentials, const char *path) {
   rp_record_key *k = rp_xcalloc(1, sizeof *k);
   k->name = rp_xstrndup(name, strlen(name));
-  k->credentials = rp_xstrndup(credentials ? credentials : "", credentials ? strlen(credentials) : 0);
+  k->credentials =
+      rp_xstrndup(credentials ? credentials : "", credentials ? strlen(credentials) : 0);
   k->path = rp_xstrndup(path, strlen(path));
   return k;
 }

@@ -176,7 +176,8 @@ typedef struct rp_record_checkpoint {
 // stores nothing and is returned.
 typedef int (*rp_record_checkpoint_fn)(void *ud, const rp_record_head *head,
                                        rp_record_checkpoint *cp, rp_diags *diags);
-int rp_record_checkpoint_make(rp_record *r, rp_record_checkpoint_fn make, void *ud, rp_diags *diags);
+int rp_record_checkpoint_make(rp_record *r, rp_record_checkpoint_fn make, void *ud,
+                              rp_diags *diags);
 // The latest checkpoint stored in the record; RP_ENOTFOUND when none is.
 int rp_record_checkpoint_latest(rp_record *r, rp_record_checkpoint *cp, rp_diags *diags);
 
@@ -243,8 +244,7 @@ void rp_record_wipe(rp_buf *b);
 // replaced (RP_EUSAGE). On success *out is the new key (free with
 // rp_record_key_free).
 int rp_record_key_new(const char *dir, const char *name, const char *credentials,
-                      const char *passphrase, size_t passlen, rp_record_key **out,
-                      rp_diags *diags);
+                      const char *passphrase, size_t passlen, rp_record_key **out, rp_diags *diags);
 // Reads the key file `path`: with a passphrase the secret key is decrypted
 // too (a wrong one is RP_EAUTH); with `passphrase` NULL only the public part
 // is read (a .pub file or a .key file). RP_ENOTFOUND when there is no file.
@@ -301,11 +301,11 @@ void rp_record_checkpoint_line(const rp_record_checkpoint *cp, rp_buf *out);
 
 // What verification found.
 typedef struct rp_record_verify_result {
-  long long entries;     // entries read
-  long long verified;    // entries whose hash, chain link and signature are good
-  long long bad_entry;   // the first bad entry, or 0 when all are good
-  char problem[256];     // what is wrong with it (or with the checkpoint), or ""
-  bool checkpoint_ok;    // the checkpoint was found, signed and matches
+  long long entries;                // entries read
+  long long verified;               // entries whose hash, chain link and signature are good
+  long long bad_entry;              // the first bad entry, or 0 when all are good
+  char problem[256];                // what is wrong with it (or with the checkpoint), or ""
+  bool checkpoint_ok;               // the checkpoint was found, signed and matches
   rp_record_checkpoint checkpoint;  // the latest checkpoint (file or record)
 } rp_record_verify_result;
 
@@ -333,11 +333,11 @@ typedef struct rp_record_signer {
 } rp_record_signer;
 
 typedef struct rp_record_signature {
-  bool is_signed;           // false: the session is not in the record (the rest is empty)
-  rp_record_signer note;    // the signed note
+  bool is_signed;                // false: the session is not in the record (the rest is empty)
+  rp_record_signer note;         // the signed note
   rp_record_signer *amendments;  // the amendments, oldest first
   size_t namendments;
-  bool changed;  // the session's bytes differ from the latest version signed
+  bool changed;     // the session's bytes differ from the latest version signed
   char *latest_md;  // the Markdown of the latest version signed (owned)
   size_t latest_md_len;
 } rp_record_signature;

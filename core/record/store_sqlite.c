@@ -143,7 +143,7 @@ static void fault_shutdown(void *ud) {
   (void)ud;
 }
 static void install_allocator(void) {
-  static const sqlite3_mem_methods m = {fault_malloc,  fault_free, fault_realloc, fault_size,
+  static const sqlite3_mem_methods m = {fault_malloc,  fault_free, fault_realloc,  fault_size,
                                         fault_roundup, fault_init, fault_shutdown, NULL};
   sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
 }
@@ -257,6 +257,40 @@ static int migrate(rp_record *r, rp_diags *diags) {
   return rc;
 }
 
+// Opens the connection. A record on a read-only file system has no WAL
+// index (record.db-shm) that SQLite could make; when no write-ahead log is
+// left either (Rapport's last connection folded it in), the file alone is the
+// whole record and opens as immutable.
+static int open_db(rp_record *r, int flags) {
+  int rc = sqlite3_open_v2(r->path, &r->db, flags, NULL);
+  if (rc == SQLITE_OK && r->readonly) {
+    // Nothing is read until the first statement: try one.
+    rc = sqlite3_exec(r->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    rp_buf wal = RP_BUF_INIT;
+    rp_buf_printf(&wal, "%s-wal", r->path);
+    struct stat st;
+    bool no_wal = stat(wal.data, &st) != 0 || st.st_size == 0;
+    rp_buf_free(&wal);
+    if (rc == SQLITE_CANTOPEN && no_wal) {
+      sqlite3_close_v2(r->db);
+      r->db = NULL;
+      rp_buf uri = RP_BUF_INIT;
+      rp_buf_adds(&uri, "file:");
+      for (const char *p = r->path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+          rp_buf_printf(&uri, "%%%02X", (unsigned char)*p);
+        else
+          rp_buf_addc(&uri, *p);
+      }
+      rp_buf_adds(&uri, "?immutable=1");
+      rc = sqlite3_open_v2(uri.data, &r->db, flags | SQLITE_OPEN_URI, NULL);
+      rp_buf_free(&uri);
+    }
+  }
+  if (rc == SQLITE_OK) sqlite3_extended_result_codes(r->db, 1);
+  return rc;
+}
+
 int rp_record_open(const char *path, rp_record_mode mode, rp_record **out, rp_diags *diags) {
   *out = NULL;
   pthread_once(&init_once, init_sqlite);
@@ -293,14 +327,20 @@ int rp_record_open(const char *path, rp_record_mode mode, rp_record **out, rp_di
   // still read for verify and log; writing it then fails with a clear error.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (access(path, W_OK) != 0) {
+    if (mode == RP_RECORD_WRITE) {
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot write to the record: %s",
+                   strerror(errno));
+      rp_record_close(r);
+      return RP_EIO;
+    }
     flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
     r->readonly = true;
   }
-  int rc = sqlite3_open_v2(path, &r->db, flags, NULL);
-  if (rc == SQLITE_OK) sqlite3_extended_result_codes(r->db, 1);
+  int rc = open_db(r, flags);
   if (rc != SQLITE_OK) {
     rc = r->db ? fail(r, diags, "cannot open the record") : RP_ENOMEM;
-    if (!r->db) rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open the record: out of memory");
+    if (!r->db)
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "cannot open the record: out of memory");
     rp_record_close(r);
     return rc;
   }
@@ -342,11 +382,11 @@ int rp_record_schema_version(rp_record *r) {
 
 // --- entries -------------------------------------------------------------------------------
 
-#define ENTRY_COLUMNS                                                                             \
-  "seq, kind, amends, session_key, client_id, signed_at, signer_name, signer_credentials, "      \
+#define ENTRY_COLUMNS                                                                       \
+  "seq, kind, amends, session_key, client_id, signed_at, signer_name, signer_credentials, " \
   "public_key, note_type, made_by, reason, source, note_json, note_md, prev_hash, hash, signature"
-#define ENTRY_LIGHT_COLUMNS                                                                       \
-  "seq, kind, amends, session_key, client_id, signed_at, signer_name, signer_credentials, "      \
+#define ENTRY_LIGHT_COLUMNS                                                                 \
+  "seq, kind, amends, session_key, client_id, signed_at, signer_name, signer_credentials, " \
   "public_key, note_type, made_by, reason, NULL, NULL, NULL, prev_hash, hash, signature"
 
 static char *col_text(sqlite3_stmt *st, int i) {
@@ -376,7 +416,7 @@ static void row_entry(sqlite3_stmt *st, rp_record_entry *e, bool content) {
   const unsigned char *kind = sqlite3_column_text(st, 1);
   e->kind = kind && strcmp((const char *)kind, "note") == 0        ? RP_RECORD_NOTE
             : kind && strcmp((const char *)kind, "amendment") == 0 ? RP_RECORD_AMENDMENT
-                                                                    : 0;
+                                                                   : 0;
   e->amends = sqlite3_column_int64(st, 2);
   e->session_key = col_text(st, 3);
   e->client_id = col_text(st, 4);
@@ -478,8 +518,9 @@ static int insert_event(sqlite3_stmt *st, const rp_record_event *ev, const char 
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-#define INSERT_EVENT \
-  "INSERT INTO audit (at, action, actor, key_fpr, client_id, entry, detail) VALUES (?,?,?,?,?,?,?)"
+#define INSERT_EVENT                                                                 \
+  "INSERT INTO audit (at, action, actor, key_fpr, client_id, entry, detail) VALUES " \
+  "(?,?,?,?,?,?,?)"
 
 int rp_record_append(rp_record *r, rp_record_entry *entries, size_t n, rp_record_seal_fn seal,
                      void *ud, rp_diags *diags) {
@@ -504,7 +545,8 @@ int rp_record_append(rp_record *r, rp_record_entry *entries, size_t n, rp_record
     rp_record_entry *e = &entries[i];
     char fpr[RP_RECORD_FPR_SIZE], detail[64] = "";
     rp_record_fingerprint(e->public_key, fpr);
-    if (e->kind == RP_RECORD_AMENDMENT) snprintf(detail, sizeof detail, "amends entry %lld", e->amends);
+    if (e->kind == RP_RECORD_AMENDMENT)
+      snprintf(detail, sizeof detail, "amends entry %lld", e->amends);
     rp_record_event ev = {.action = e->kind == RP_RECORD_AMENDMENT ? "amend" : "sign",
                           .actor = e->signer_name,
                           .key_fpr = fpr,
@@ -577,7 +619,8 @@ int rp_record_list(rp_record *r, const rp_record_query *q, rp_record_entry_fn fn
 
 // --- checkpoints ---------------------------------------------------------------------------
 
-int rp_record_checkpoint_make(rp_record *r, rp_record_checkpoint_fn make, void *ud, rp_diags *diags) {
+int rp_record_checkpoint_make(rp_record *r, rp_record_checkpoint_fn make, void *ud,
+                              rp_diags *diags) {
   int rc = exec(r, "BEGIN IMMEDIATE", diags, "cannot write to the record");
   if (rc != RP_OK) return rc;
   rp_record_head head;

@@ -23,7 +23,7 @@
   X(ENOTFOUND, -7, "not found")                 \
   X(EUSAGE, -8, "usage error")                  \
   X(ELAMBDA, -9, "lambda failed")               \
-  X(EFILTER, -10, "filter failed")             \
+  X(EFILTER, -10, "filter failed")              \
   X(EAUTH, -11, "wrong passphrase")             \
   X(EVERIFY, -12, "verification failed")        \
   X(ELOCKED, -13, "signed and locked")
