@@ -253,7 +253,7 @@ int rp_record_checkpoint_read(const char *path, rp_record_checkpoint *cp, rp_dia
     rp_buf_free(&b);
     return RP_ENOTFOUND;
   }
-  rp_diags_move(diags ? diags : &quiet, &quiet);
+  if (diags) rp_diags_move(diags, &quiet);
   rp_diags_free(&quiet);
   if (rc != RP_OK) {
     rp_buf_free(&b);

@@ -294,7 +294,7 @@ int rp_record_key_load(const char *path, const char *passphrase, size_t passlen,
     rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
                  "no signing key here: make one with rapport key new --name NAME");
   } else {
-    rp_diags_move(diags ? diags : &quiet, &quiet);
+    if (diags) rp_diags_move(diags, &quiet);
   }
   rp_diags_free(&quiet);
   if (rc != RP_OK) {

@@ -63,6 +63,7 @@ typedef struct rp_diags {
 #define RP_DIAGS_INIT \
   { NULL, 0, 0, 0, 0, 0 }
 
+// Adds an entry; a NULL `d` (a caller that wants no report) records nothing.
 void rp_diags_add(rp_diags *d, rp_severity sev, const char *path, int line, int col,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void rp_diags_vadd(rp_diags *d, rp_severity sev, const char *path, int line, int col,
