@@ -484,6 +484,21 @@ static int sign_files(rp_cli *cli, const char **files, size_t nfiles, const char
     problems = true;
     goto done;
   }
+  char *cp_path = rp_record_checkpoint_path(path);
+  void *cp_ud[2] = {key, cp_path};
+  rp_record_checkpoint cp;
+  // A new record gets a checkpoint of its zero entries first: a sign killed
+  // between committing its entries and writing their checkpoint then leaves
+  // a checkpoint behind the chain (which verifies), never none at all (which
+  // is what removing every checkpoint looks like).
+  int latest = rp_record_checkpoint_latest(rec, &cp, &diags);
+  if (latest == RP_ENOTFOUND)
+    latest = rp_record_checkpoint_make(rec, write_checkpoint, cp_ud, &diags);
+  if (latest != RP_OK) {
+    free(cp_path);
+    problems = true;
+    goto done;
+  }
   w = rp_renderer_new(cli, false, NULL, &diags);
   if (report(&diags)) problems = true;
   drafts = rp_xcalloc(SIGN_CHUNK, sizeof *drafts);
@@ -538,18 +553,15 @@ static int sign_files(rp_cli *cli, const char **files, size_t nfiles, const char
   if (stored) {
     // The checkpoint is made after the entries are committed: a crash in
     // between leaves a checkpoint one step behind, which verifies.
-    char *cp_path = rp_record_checkpoint_path(path);
-    void *ud[2] = {key, cp_path};
-    rp_record_checkpoint cp;
-    if (rp_record_checkpoint_make(rec, write_checkpoint, ud, &diags) == RP_OK &&
+    if (rp_record_checkpoint_make(rec, write_checkpoint, cp_ud, &diags) == RP_OK &&
         rp_record_checkpoint_latest(rec, &cp, &diags) == RP_OK && !cli->quiet) {
       rp_buf line = RP_BUF_INIT;
       rp_record_checkpoint_line(&cp, &line);
       printf("%s\n", line.data);
       rp_buf_free(&line);
     }
-    free(cp_path);
   }
+  free(cp_path);
 done:
   if (report(&diags)) problems = true;
   free(drafts);
