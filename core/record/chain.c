@@ -333,9 +333,9 @@ static int verify_entry(void *ud, const rp_record_entry *e) {
   w->res->entries++;
   if (e->seq != expect) {
     if (e->seq > expect)
-      return bad(w, expect, "entry %lld is missing: the chain goes from entry %lld to entry %lld",
-                 expect, expect - 1, e->seq);
-    return bad(w, expect, "entry %lld is out of order", expect);
+      return bad(w, expect, "missing: the chain goes from entry %lld to entry %lld", expect - 1,
+                 e->seq);
+    return bad(w, expect, "out of order");
   }
   if (!rp_record_kind_name(e->kind)) return bad(w, e->seq, "its kind is not note or amendment");
   if (sodium_memcmp(e->prev_hash, w->prev, sizeof w->prev) != 0)
@@ -413,8 +413,8 @@ int rp_record_verify(rp_record *r, const char *checkpoint_path, const rp_record_
         rc = bad(&w, 0, "%s is signed by key %s, which is not one of the keys given", where, fpr);
       } else if (cp->entries > res->entries) {
         rc = bad(&w, res->entries + 1,
-                 "entries %lld to %lld are missing: %s of %s names %lld entries, the record "
-                 "holds %lld",
+                 "missing (entries %lld to %lld are gone): %s of %s names %lld entries, the "
+                 "record holds %lld",
                  res->entries + 1, cp->entries, where, cp->made_at, cp->entries, res->entries);
       } else if (cp->entries > 0 &&
                  sodium_memcmp(w.hashes[cp->entries - 1], cp->head, RP_RECORD_HASH_BYTES) != 0) {

@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import unittest
 
-from harness import RapportTest, binary
+from harness import ROOT, RapportTest, binary
 from test_notes import SOAP
 
 PASS = "correct horse battery staple"
@@ -220,10 +220,17 @@ class Record(RapportTest):
 
     def test_the_hash_is_the_documented_canonical_bytes(self):
         self.signed_three()
+        # The Python of docs/record.md, run as it is printed there.
+        with open(os.path.join(ROOT, "docs", "record.md"), encoding="utf-8") as f:
+            doc = f.read()
+        [code] = re.findall(r"^```python\n(.*?)^```$", doc, re.M | re.S)
+        documented = {}
+        exec(code, documented)  # noqa: S102
         prev = bytes(32)
         for row in self.rows():
             self.assertEqual(bytes(row["prev_hash"]), prev)
             self.assertEqual(bytes(row["hash"]), hashlib.sha256(canonical(row)).digest())
+            self.assertEqual(bytes(row["hash"]), documented["entry_hash"](row))
             self.assertEqual(len(bytes(row["signature"])), 64)
             prev = bytes(row["hash"])
 
@@ -403,16 +410,16 @@ class Record(RapportTest):
         self.signed_three()
         self.drop_triggers()
         sqlite_shell(self.path("record.db"), "DELETE FROM entries WHERE seq = 2")
-        self.assertVerifyFails(2, "entry 2 is missing: the chain goes from entry 1 to entry 3")
+        self.assertVerifyFails(2, "missing: the chain goes from entry 1 to entry 3")
 
     def test_the_last_entries_removed(self):
         self.signed_three()
         self.drop_triggers()
         sqlite_shell(self.path("record.db"), "DELETE FROM entries WHERE seq >= 2")
-        self.assertVerifyFails(2, "entries 2 to 3 are missing")
+        self.assertVerifyFails(2, "missing (entries 2 to 3 are gone): the checkpoint")
         # With the record's own checkpoints removed too, the file still tells.
         sqlite_shell(self.path("record.db"), "DELETE FROM checkpoints WHERE entries >= 2")
-        self.assertVerifyFails(2, "entries 2 to 3 are missing: the checkpoint file")
+        self.assertVerifyFails(2, "missing (entries 2 to 3 are gone): the checkpoint file")
         # And with the file gone, the record's own copy does.
         os.unlink(self.path("record.checkpoint"))
         sqlite_shell(self.path("record.db"), "DELETE FROM checkpoints")
