@@ -163,17 +163,6 @@ static char *dup_str(const char *s, size_t len) {
   return rp_xstrndup(s ? s : "", s ? len : 0);
 }
 
-// The text of `a.b` in the session's data, or NULL.
-static const char *data_str(rp_doc *doc, rp_value root, const char *a, const char *b, size_t *len) {
-  rp_value v;
-  if (!rp_doc_ops.get(doc, root, a, strlen(a), &v) || !rp_doc_ops.get(doc, v, b, strlen(b), &v))
-    return NULL;
-  rp_kind k = rp_doc_ops.kind(doc, v);
-  if (k != RP_KIND_STRING && k != RP_KIND_NUMBER) return NULL;
-  const char *s = rp_doc_ops.str(doc, v, len);
-  return s && *len ? s : NULL;
-}
-
 // The content hash of a plugin or template as it was used: the file on disk
 // when there is one (it overrides a built-in of the same name), else the
 // built-in's bytes.
@@ -235,38 +224,25 @@ static int build_note(rp_renderer *w, const char *path, draft *d, rp_diags *diag
                  "not signed: the file changed while it was being signed; sign it again");
     rc = RP_EIO;
   }
-  rp_doc *doc = NULL;
   if (rc == RP_OK) {
     // The session's identity comes from its own data, as the therapist
-    // typed it (see docs/record.md).
-    doc = rp_doc_new();
-    rp_value root;
+    // typed it (see docs/record.md), and so does its note type.
+    rc = rp_record_identify(path, src.data, src.len, &d->e.session_key, &d->e.client_id, diags);
+    if (rc != RP_OK)
+      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "not signed: it has no identity in the record");
+  }
+  if (rc == RP_OK) {
+    rp_doc *doc = rp_doc_new();
+    rp_value root, t;
+    const char *type = NULL;
+    size_t tl = 0;
     rp_diags quiet = RP_DIAGS_INIT;
-    rc = rp_yaml_parse_text(doc, path, src.data ? src.data : "", src.len, &quiet, &root);
+    if (rp_yaml_parse_text(doc, path, src.data ? src.data : "", src.len, &quiet, &root) == RP_OK &&
+        rp_doc_ops.get(doc, root, "type", 4, &t))
+      type = rp_doc_ops.str(doc, t, &tl);
     rp_diags_free(&quiet);
-    size_t cl = 0, dl = 0, nl = 0, tl = 0;
-    const char *client = NULL, *date = NULL, *number = NULL, *type = NULL;
-    if (rc == RP_OK) {
-      client = data_str(doc, root, "client", "id", &cl);
-      date = data_str(doc, root, "session", "date", &dl);
-      number = data_str(doc, root, "session", "number", &nl);
-      rp_value t;
-      if (rp_doc_ops.get(doc, root, "type", 4, &t)) type = rp_doc_ops.str(doc, t, &tl);
-    }
-    if (rc != RP_OK || !client || !date || !type) {
-      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
-                   "not signed: a session of the record needs client.id and session.date "
-                   "(and session.number when a client has two sessions on one day)");
-      rc = RP_EDATA;
-    } else {
-      char *c = dup_str(client, cl), *dt = dup_str(date, dl);
-      char *n = number ? dup_str(number, nl) : NULL;
-      d->e.session_key = rp_record_session_key(c, dt, n);
-      d->e.client_id = c;
-      free(dt);
-      free(n);
-      d->e.note_type = dup_str(type, tl);
-    }
+    d->e.note_type = dup_str(type, type ? tl : 0);
+    rp_doc_free(doc);
   }
   if (rc == RP_OK) {
     // What made the note: the plugin that registers its note type and the
@@ -306,7 +282,6 @@ static int build_note(rp_renderer *w, const char *path, draft *d, rp_diags *diag
     d->md_len = md.len;
     d->md = rp_buf_detach(&md);
   }
-  rp_doc_free(doc);
   rp_buf_free(&src);
   rp_buf_free(&again);
   rp_buf_free(&json);

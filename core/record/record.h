@@ -269,6 +269,13 @@ void rp_record_sha256_hex(const void *data, size_t len, char out[65]);
 // "CLIENT/DATE/NUMBER" (malloc'd). See docs/record.md for why.
 char *rp_record_session_key(const char *client_id, const char *date, const char *number);
 
+// Reads the identity of the session whose file `path` holds the `len`
+// bytes `src` (YAML or JSON): *session_key as rp_record_session_key makes it
+// and, when client_id is not NULL, *client_id (both malloc'd). A session
+// without client.id or session.date has none: RP_EDATA, reported at `path`.
+int rp_record_identify(const char *path, const char *src, size_t len, char **session_key,
+                       char **client_id, rp_diags *diags);
+
 // The canonical bytes of an entry (docs/record.md), appended to `out`.
 void rp_record_canonical(const rp_record_entry *e, rp_buf *out);
 // SHA-256 of the canonical bytes.

@@ -21,6 +21,12 @@
 #include "helpers.h"
 #include "record/record.h"
 
+static bool has_diag_path(const rp_diags *d, const char *path) {
+  for (size_t i = 0; i < d->n; i++)
+    if (strcmp(d->items[i].path, path) == 0 && strstr(d->items[i].msg, "client.id")) return true;
+  return false;
+}
+
 static const char PASS[] = "correct horse battery staple";
 
 typedef struct fixture {
@@ -514,6 +520,28 @@ static void test_signature_line(void **state) {
   free(key);
 }
 
+static void test_identify(void **state) {
+  (void)state;
+  const char yaml[] =
+      "type: soap\nclient: { id: C-1042 }\nsession: { date: 2026-11-24, number: 7 }\n";
+  char *key = NULL, *client = NULL;
+  assert_int_equal(rp_record_identify("s.yaml", yaml, strlen(yaml), &key, &client, NULL), RP_OK);
+  assert_string_equal(key, "C-1042/2026-11-24/7");
+  assert_string_equal(client, "C-1042");
+  free(key);
+  free(client);
+  const char json[] = "{\"client\": {\"id\": 1042}, \"session\": {\"date\": \"2026-11-24\"}}";
+  assert_int_equal(rp_record_identify("s.json", json, strlen(json), &key, NULL, NULL), RP_OK);
+  assert_string_equal(key, "1042/2026-11-24");
+  free(key);
+  const char none[] = "type: soap\nclient: { id: C-1042 }\n";
+  rp_diags d = RP_DIAGS_INIT;
+  assert_int_equal(rp_record_identify("n.yaml", none, strlen(none), &key, NULL, &d), RP_EDATA);
+  assert_null(key);
+  assert_true(has_diag_path(&d, "n.yaml"));
+  rp_diags_free(&d);
+}
+
 static int amend_seal(void *ud, rp_record *r, const rp_record_head *head, size_t i,
                       rp_record_entry *e, rp_diags *diags) {
   (void)r, (void)i, (void)diags;
@@ -594,6 +622,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
       cmocka_unit_test(test_signature_line),
+      cmocka_unit_test(test_identify),
       cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
       cmocka_unit_test_setup_teardown(test_an_amendment_of_another_session_is_found, setup,
                                       teardown),
