@@ -22,7 +22,6 @@
 #include "data/data.h"
 #include "lua/plugins.h"
 #include "record/record.h"
-#include "schema/schema.h"
 #include "template/template.h"
 #include "util/builtin.h"
 #include "util/file.h"
