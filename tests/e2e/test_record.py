@@ -11,7 +11,9 @@ mounts when running as root, as CI does (and say why they skip otherwise).
 
 import hashlib
 import os
+import pty
 import re
+import select
 import shutil
 import sqlite3
 import subprocess
@@ -155,6 +157,77 @@ class Record(RapportTest):
         self.assertFalse(os.path.exists(self.path("config/rapport/signing.key")))
         self.assertUsageError(self.run_env("key", "new"), command="key")
         self.assertUsageError(self.run_env("key", "old"), command="key")
+
+    def on_terminal(self, args, answers):
+        """Runs rapport ARGS on a new pseudo-terminal (its controlling one,
+        without RAPPORT_PASSPHRASE), typing each answer after each prompt.
+        Returns (exit status, everything the terminal showed)."""
+        env = dict(os.environ, XDG_CONFIG_HOME=self.path("config"))
+        env.pop("RAPPORT_PASSPHRASE", None)
+        exe = binary()
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.chdir(self.dir)
+            os.execve(exe, [exe] + list(args), env)
+        shown = b""
+        try:
+            for answer in answers:
+                while b": " not in shown.rsplit(b"\n", 1)[-1]:
+                    ready, _, _ = select.select([fd], [], [], 30)
+                    self.assertTrue(ready, "no prompt: %r" % shown)
+                    try:
+                        shown += os.read(fd, 4096)
+                    except OSError:
+                        self.fail("rapport stopped before its prompt: %r" % shown)
+                os.write(fd, answer.encode() + b"\n")
+                shown += b"\n"
+            while True:
+                ready, _, _ = select.select([fd], [], [], 30)
+                try:
+                    chunk = os.read(fd, 4096) if ready else b""
+                except OSError:  # the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    break
+                shown += chunk
+        finally:
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+    def test_the_passphrase_is_asked_on_the_terminal_without_echo(self):
+        code, shown = self.on_terminal(["key", "new", "--name", "Dana Whitfield"], [PASS, PASS])
+        self.assertEqual(code, 0, shown)
+        self.assertIn("New passphrase for your signing key: ", shown)
+        self.assertIn("Passphrase again: ", shown)
+        self.assertNotIn(PASS, shown)
+        self.write("s.yaml", soap())
+        code, shown = self.on_terminal(["sign", "s.yaml"], [PASS])
+        self.assertEqual(code, 0, shown)
+        self.assertIn("Passphrase for the signing key of Dana Whitfield: ", shown)
+        self.assertIn("s.yaml: signed as entry 1", shown)
+        self.assertNotIn(PASS, shown)
+        code, shown = self.on_terminal(["sign", "s.yaml"], ["not it at all"])
+        self.assertEqual(code, 1, shown)
+        self.assertIn("wrong passphrase", shown)
+
+    def test_two_different_passphrases_make_no_key(self):
+        code, shown = self.on_terminal(["key", "new", "--name", "Dana"], [PASS, PASS + "!"])
+        self.assertEqual(code, 1, shown)
+        self.assertIn("the two passphrases differ", shown)
+        self.assertFalse(os.path.exists(self.path("config/rapport/signing.key")))
+
+    def test_no_terminal_and_no_variable(self):
+        self.key()
+        self.write("s.yaml", soap())
+        env = dict(os.environ, XDG_CONFIG_HOME=self.path("config"))
+        env.pop("RAPPORT_PASSPHRASE", None)
+        p = subprocess.run([binary(), "sign", "s.yaml"], cwd=self.dir, env=env,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, start_new_session=True, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("a passphrase is needed: run on a terminal, or set RAPPORT_PASSPHRASE",
+                      p.stderr.decode())
 
     def test_a_wrong_passphrase_is_refused(self):
         self.key()
