@@ -6,8 +6,10 @@
 # The compilers and tools (gcc, g++, make, cmake, git, python3, clang,
 # valgrind, curl) are expected to be present; everything else we use comes
 # from the list below: the libraries Rapport builds against (and pkgconf to
-# find them), and chromium, the headless browser in which
-# tests/e2e/test_html_browser.py reads an HTML note as a reader sees it. The
+# find them), sqlite3 (the shell with which tests/e2e/test_record.py edits
+# a record behind Rapport's back), and chromium, the headless browser in
+# which tests/e2e/test_html_browser.py reads an HTML note as a reader sees
+# it. The
 # package index is refreshed once, and only when something has to be
 # installed.
 #
@@ -28,6 +30,9 @@ PACKAGES="
   libcmark-gfm-dev
   libcmark-gfm-extensions-dev
   libhttp-parser-dev
+  libsqlite3-dev
+  libsodium-dev
+  sqlite3
   chromium
 "
 if [ $# -gt 0 ]; then

@@ -133,6 +133,64 @@ static const command commands[] = {
      "  --builtin       also run the built-in plugins' tests\n"
      "\n"
      "See docs/plugins.md.\n"},
+    {"key", rp_cmd_key, "rapport key new --name NAME [--credentials C]",
+     "Create your signing key (an Ed25519 key pair) for the signed record.\n"
+     "\n"
+     "The key goes into your configuration folder ($XDG_CONFIG_HOME/rapport/, or\n"
+     "~/.config/rapport/; mode 0700) as signing.key (mode 0600), its secret part\n"
+     "encrypted with a passphrase asked on the terminal (or read from\n"
+     "RAPPORT_PASSPHRASE), and signing.pub, the public key to give to whoever\n"
+     "verifies the record. The public key and its fingerprint are printed and\n"
+     "stored in the record. An existing key is never replaced.\n"
+     "\n"
+     "Options:\n"
+     "  --name NAME         your name as it appears under every note you sign\n"
+     "  --credentials C     your credentials, e.g. LCSW\n"
+     "\n"
+     "See docs/record.md.\n"},
+    {"sign", rp_cmd_sign, "rapport sign FILE...",
+     "Sign sessions into the record: validate, render and store each, locked.\n"
+     "\n"
+     "Each session is validated and rendered as render does; a session with\n"
+     "problems is refused, every problem listed. Otherwise its file's bytes,\n"
+     "its note (JSON and Markdown), what made it and your signature go into the\n"
+     "record (record.db in the workspace, or --record PATH) as a new entry of\n"
+     "its hash chain. A session already signed is locked: signing it again with\n"
+     "other content is refused (amend it instead); with the same content it is\n"
+     "a no-op. The passphrase of your key is asked on the terminal (or read\n"
+     "from RAPPORT_PASSPHRASE). The new checkpoint is printed at the end.\n"
+     "\n"
+     "See docs/record.md.\n"},
+    {"amend", rp_cmd_amend, "rapport amend FILE --reason TEXT",
+     "Append a signed amendment to a signed session; the original stays.\n"
+     "\n"
+     "FILE is the session as it should now read. The amendment is a new entry\n"
+     "that points at the original, with who, when and why; the original entry\n"
+     "is kept as it was signed.\n"
+     "\n"
+     "Options:\n"
+     "  --reason TEXT   why the note is amended (required)\n"},
+    {"verify", rp_cmd_verify, "rapport verify [--key FILE]...",
+     "Check every entry of the record and its latest signed checkpoint.\n"
+     "\n"
+     "Walks the hash chain from the first entry: each entry's number, its link\n"
+     "to the one before, its hash and its signature; then the latest checkpoint\n"
+     "(record.checkpoint beside the record, and the record's own copy), which\n"
+     "must be signed and match the chain, so that removed or rewritten entries\n"
+     "are found. Prints \"N entries verified\" and exits 0, or names the first\n"
+     "bad entry and what is wrong with it and exits 1.\n"
+     "\n"
+     "Options:\n"
+     "  --key FILE      a clinician's signing.pub (repeatable): every entry and\n"
+     "                  the checkpoint must then be signed by one of these keys\n"},
+    {"log", rp_cmd_log, "rapport log [--client ID]",
+     "Show the record's audit trail: who signed, amended, verified, and when.\n"
+     "\n"
+     "The log is append-only and holds no clinical text: actions, entry\n"
+     "numbers, client ids, names and key fingerprints.\n"
+     "\n"
+     "Options:\n"
+     "  --client ID     only the events of one client\n"},
 };
 
 static const command *find_command(const char *name) {
@@ -170,6 +228,7 @@ bool rp_cli_help(const char *name) {
       "  --templates DIR also load templates from DIR (repeatable)\n"
       "  -q, --quiet     print only problems\n"
       "  --color WHEN    auto, always or never\n"
+      "  --record PATH   the signed record (default: $RAPPORT_RECORD, else record.db)\n"
       "  --version       print the version\n"
       "  -h, --help      print this help\n"
       "\n"
@@ -217,9 +276,9 @@ int rp_cli_main(int argc, char **argv) {
       continue;
     }
     // Options with a value: "-C DIR", "--plugins DIR", "--plugins=DIR".
-    const char *names[] = {"-C", "--plugins", "--templates", "--color"};
-    size_t which = 4;
-    for (size_t k = 0; k < 4; k++) {
+    const char *names[] = {"-C", "--plugins", "--templates", "--color", "--record"};
+    size_t which = 5;
+    for (size_t k = 0; k < 5; k++) {
       size_t len = strlen(names[k]);
       if (strncmp(a, names[k], len) == 0 && (a[len] == '\0' || a[len] == '=')) {
         which = k;
@@ -227,7 +286,7 @@ int rp_cli_main(int argc, char **argv) {
         break;
       }
     }
-    if (which == 4) {
+    if (which == 5) {
       status = rp_cli_usage_error(NULL, "unknown option '%s'", a);
       goto done;
     }
@@ -244,6 +303,8 @@ int rp_cli_main(int argc, char **argv) {
       add_dir(&cli.ws.plugin_dirs, &cli.ws.nplugin_dirs, value);
     } else if (which == 2) {
       add_dir(&cli.ws.template_dirs, &cli.ws.ntemplate_dirs, value);
+    } else if (which == 4) {
+      cli.record = value;
     } else {
       if (strcmp(value, "auto") == 0)
         cli.color = -1;

@@ -17,7 +17,8 @@ typedef struct rp_cli {
   const char *workspace;  // -C DIR, or NULL
   rp_workspace ws;        // the --plugins and --templates folders
   bool quiet;
-  int color;  // 0 never, 1 always, -1 auto
+  int color;           // 0 never, 1 always, -1 auto
+  const char *record;  // --record PATH, or NULL ($RAPPORT_RECORD, else record.db)
 } rp_cli;
 
 int rp_cli_main(int argc, char **argv);
@@ -30,6 +31,12 @@ int rp_cmd_test(rp_cli *cli, int argc, char **argv);
 int rp_cmd_new(rp_cli *cli, int argc, char **argv);
 int rp_cmd_render(rp_cli *cli, int argc, char **argv);
 int rp_cmd_watch(rp_cli *cli, int argc, char **argv);
+// The signed record (record_cmd.c).
+int rp_cmd_key(rp_cli *cli, int argc, char **argv);
+int rp_cmd_sign(rp_cli *cli, int argc, char **argv);
+int rp_cmd_amend(rp_cli *cli, int argc, char **argv);
+int rp_cmd_verify(rp_cli *cli, int argc, char **argv);
+int rp_cmd_log(rp_cli *cli, int argc, char **argv);
 
 // Prints the help of one command (or the overview for NULL) to stdout.
 // Returns false when there is no such command.

@@ -30,6 +30,7 @@ const char *rp_status_text(rp_status s) {
 
 void rp_diags_vadd(rp_diags *d, rp_severity sev, const char *path, int line, int col,
                    const char *fmt, va_list ap) {
+  if (!d) return;
   if (sev == RP_SEV_ERROR) d->errors++;
   size_t limit = d->limit ? d->limit : 1000;
   if (d->n >= limit) {

@@ -23,7 +23,10 @@
   X(ENOTFOUND, -7, "not found")                 \
   X(EUSAGE, -8, "usage error")                  \
   X(ELAMBDA, -9, "lambda failed")               \
-  X(EFILTER, -10, "filter failed")
+  X(EFILTER, -10, "filter failed")              \
+  X(EAUTH, -11, "wrong passphrase")             \
+  X(EVERIFY, -12, "verification failed")        \
+  X(ELOCKED, -13, "signed and locked")
 
 typedef enum rp_status {
 #define RP_STATUS_ENUM(name, code, text) RP_##name = code,
@@ -60,6 +63,7 @@ typedef struct rp_diags {
 #define RP_DIAGS_INIT \
   { NULL, 0, 0, 0, 0, 0 }
 
+// Adds an entry; a NULL `d` (a caller that wants no report) records nothing.
 void rp_diags_add(rp_diags *d, rp_severity sev, const char *path, int line, int col,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void rp_diags_vadd(rp_diags *d, rp_severity sev, const char *path, int line, int col,

@@ -2,7 +2,8 @@
 # Benchmark: Rapport's `mustache` command against mustache.js, hogan.js,
 # Handlebars (compat mode) and Jinja2 on generated SOAP progress notes; then
 # `rapport render` on a batch of generated SOAP sessions (notes.py); then
-# `rapport watch`'s save-to-output latency beside entr (watch.py).
+# `rapport watch`'s save-to-output latency beside entr (watch.py); then the
+# signed record: signs per second, verify time and size per note (record.py).
 # `make bench` runs it after building; it builds nothing itself.
 #
 # Usage: tests/bench/run.sh [--peers-only] [-n N] [--runs R] [--single-runs R]
@@ -76,5 +77,7 @@ if [ "$notes" = yes ]; then
   "$PY" "$bench/notes.py" --python "$PY" $notes_args || status=1
   # Watch mode: save-to-output latency beside entr, and memory over 1,000 edits.
   "$PY" "$bench/watch.py" || status=1
+  # The signed record: sign and verify 10,000 sessions (synchronous=FULL).
+  "$PY" "$bench/record.py" || status=1
 fi
 exit $status

@@ -19,7 +19,7 @@ the resident memory after the first 100 edits and after all of them
 A benchmark, not a test: the targets are printed, not enforced (only memory
 growth makes the exit status 1). Run from the repository root after `make`;
 tests/bench/run.sh runs it.
-Usage: watch.py [-n EDITS] [--memory-edits M] [--rapport PATH]
+Usage: watch.py [-n EDITS] [--memory-edits M] [--rapport PATH] [--before PATH]
 """
 
 
@@ -159,6 +159,9 @@ def main():
     ap.add_argument("--memory-edits", type=int, default=1000)
     ap.add_argument("--rapport", default=os.path.join("build", "rapport"))
     ap.add_argument("--out-dir", default=os.path.join("build", "bench"))
+    ap.add_argument("--before", metavar="PATH",
+                    help="also time another rapport binary (an earlier version) the same way, "
+                         "in the same run, as 'rapport watch (before)'")
     args = ap.parse_args()
     rapport = os.path.abspath(args.rapport)
     os.makedirs(args.out_dir, exist_ok=True)
@@ -184,6 +187,20 @@ def main():
         proc.wait(timeout=10)
         log.close()
     shutil.rmtree(ws)
+
+    if args.before:
+        ws = workspace(root)
+        log = open(os.path.join(root, "watch-bench-before.log"), "wb")
+        proc = subprocess.Popen([os.path.abspath(args.before), "watch"], cwd=ws, stdout=log,
+                                stderr=log)
+        try:
+            wait_for(os.path.join(ws, NOTE), b"Affect congruent")
+            results += run_styles("rapport watch (before)", ws, original, "before", args.n)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            log.close()
+        shutil.rmtree(ws)
 
     entr = shutil.which("entr")
     if entr:

@@ -27,7 +27,8 @@ import unittest
 
 from harness import ROOT, RapportTest, binary
 
-PLANNED_AND_AVAILABLE = ["mustache", "render", "new", "check", "list", "watch", "test"]
+PLANNED_AND_AVAILABLE = ["mustache", "render", "new", "check", "list", "watch", "test", "key",
+                         "sign", "amend", "verify", "log"]
 
 DOCS = os.path.join(ROOT, "docs", "templates.md")
 README = os.path.join(ROOT, "README.md")

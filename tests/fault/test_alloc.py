@@ -23,7 +23,10 @@ up to the count, several runs at a time, and checks every run:
   `.NAME.tmp-XXXXXXXXXX` (rp_oom exits on the spot; outputs are atomic, so
   the note itself is never partial);
 - a batch written to standard output holds whole notes only, and every
-  session of it has its note or a problem reported at its line.
+  session of it has its note or a problem reported at its line;
+- a sign into a new record (SQLite allocates through the same count in this
+  build) leaves a record that `rapport verify` accepts, each session's entry
+  whole or absent, and nothing beside the record's own files.
 
 A failed Lua allocation is almost always absorbed by Lua's emergency
 collection, so the `lua` scenarios fail two in a row
@@ -36,9 +39,10 @@ other exit, a reported memory error included, is leak-checked, since the
 sanitizer build runs with detect_leaks=1.
 
 A scenario that makes more allocations than its max_runs (3,000 unless it
-says otherwise) is not run for every N: every N up to 500 runs (start-up:
-loading the plugins, the sandbox, the first parse), then an even spread up
-to the count that includes the last 50 (writing the output, tearing down).
+says otherwise) is not run for every N: every N up to 500 (or to half of
+max_runs, when that is less) runs (start-up: loading the plugins, the
+sandbox, the first parse), then an even spread up to the count that
+includes the last 50 (writing the output, tearing down).
 The allocations past the first session of a batch repeat the same code for
 the next sessions, and running them all would take the test past its few
 minutes (every run of the sanitizer build takes 10 to 30 ms). The figures
@@ -125,13 +129,17 @@ class Scenario:
     VAR names the count that N is taken from (see util/buf.h): all
     allocations, or the Lua states' alone; ENV adds to the environment."""
 
-    def __init__(self, name, args, target, env=None, var="RAPPORT_FAIL_ALLOC", max_runs=3000):
+    def __init__(self, name, args, target, env=None, var="RAPPORT_FAIL_ALLOC", max_runs=3000,
+                 record=False):
         self.name = name
         self.args = args
         self.target = target
         self.env = env or {}
         self.var = var
         self.max_runs = max_runs
+        # A scenario that signs into a record ({out}/record.db): judged by
+        # the record it leaves (see check_record), not by a note.
+        self.record = record
 
 
 # Lua's allocations are absorbed when they fail once: Lua collects garbage
@@ -141,6 +149,8 @@ LUA_ERRORS = {"RAPPORT_FAIL_ALLOC_REPEAT": "2"}
 # One worker thread: the allocations come in nearly the same order on every
 # run (the reading thread still interleaves with it).
 ONE_JOB = {"RAPPORT_JOBS": "1"}
+# The signing key made in the scratch folder before the sweep ({data}).
+KEY_ENV = {"XDG_CONFIG_HOME": "{data}/config", "RAPPORT_PASSPHRASE": "correct horse battery"}
 
 SCENARIOS = [
     Scenario("markdown", ["render", "sessions/jd-07.yaml", "-o", "{out}/jd-07.md"], "jd-07.md"),
@@ -154,13 +164,24 @@ SCENARIOS = [
     # there must be whole notes, and every session not reported renders.
     Scenario("batch-lua", ["render", "{data}/batch.jsonl"], None, dict(ONE_JOB, **LUA_ERRORS),
              var="RAPPORT_FAIL_ALLOC_LUA", max_runs=1000),
+    # Signing into a new record: SQLite's allocations share the count in
+    # this build. Every run unlocks the key (Argon2id), so fewer runs.
+    Scenario("sign", ["--record", "{out}/record.db", "sign", "sessions/jd-07.yaml",
+                      "sessions/mk-03.yaml"], None, KEY_ENV, max_runs=300, record=True),
 ]
+
+RECORD_FILES = {"record.db", "record.db-wal", "record.db-shm", "record.checkpoint"}
+CHECKPOINT_LINE = re.compile(r"^checkpoint: .*$", re.M)
 
 
 class Outcome:
-    def __init__(self, n, code, out, err, files, note, hung=False):
+    def __init__(self, n, code, out, err, files, note, hung=False, verified=None):
         self.n, self.code, self.out, self.err = n, code, out, err
         self.files, self.note, self.hung = files, note, hung
+        # A record scenario: (exit status, standard output) of `rapport
+        # verify` run on the record afterwards, without injection; None when
+        # no record was made.
+        self.verified = verified
 
 
 def base_env():
@@ -176,7 +197,7 @@ def run(sc, n, scratch, count=False, args=None):
     out_dir = tempfile.mkdtemp(prefix="run-", dir=scratch)
     args = [a.format(out=out_dir, data=scratch) for a in (args or sc.args)]
     env = base_env()
-    env.update(sc.env)
+    env.update({k: v.format(out=out_dir, data=scratch) for k, v in sc.env.items()})
     if count:
         env["RAPPORT_FAIL_ALLOC_COUNT"] = "1"
     if n:
@@ -190,12 +211,21 @@ def run(sc, n, scratch, count=False, args=None):
         code, out, err, hung = None, e.stdout or b"", e.stderr or b"", True
     err = err.decode("utf-8", errors="replace").replace(out_dir, "OUT")
     files = sorted(os.listdir(out_dir))
+    verified = None
+    if sc.record and "record.db" in files:
+        v = subprocess.run([binary(), "--record", os.path.join(out_dir, "record.db"), "verify"],
+                           env=base_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60, check=False)
+        verified = (v.returncode, v.stdout.decode("utf-8", "replace") +
+                    v.stderr.decode("utf-8", "replace"))
+    if sc.record:
+        out = CHECKPOINT_LINE.sub("checkpoint: ...", out.decode("utf-8", "replace")).encode()
     note = None
     if sc.target in files:
         with open(os.path.join(out_dir, sc.target), "rb") as f:
             note = f.read()
     shutil.rmtree(out_dir)
-    return Outcome(n, code, out, err, files, note, hung)
+    return Outcome(n, code, out, err, files, note, hung, verified)
 
 
 def memory_problem(err):
@@ -220,18 +250,40 @@ def whole_notes(out, notes):
     return go(0, 0)
 
 
+def check_record(sc, o, wrong):
+    """A sign that fails part way leaves a record that verifies, with each
+    session's entry whole or absent: `rapport verify` exits 0 with 0, 1 or 2
+    entries (2 after a run that succeeded), and nothing but the record's
+    files (and, after rp_oom, a hidden temporary file) is in the folder."""
+    stray = [f for f in o.files if f not in RECORD_FILES and not TEMP.match(f)]
+    if stray:
+        wrong.append("stray files %r" % stray)
+    if o.verified is None:
+        if o.code == 0:
+            wrong.append("exit 0 without a record")
+        return
+    code, text = o.verified
+    m = re.search(r"^(\d+) entries verified$", text, re.M)
+    if code != 0 or not m:
+        wrong.append("the record does not verify: %s" % text.strip()[-300:])
+    elif o.code == 0 and m.group(1) != "2":
+        wrong.append("exit 0 with %s entries" % m.group(1))
+
+
 def classify(sc, ref, o):
     """Returns (kind, [what is wrong]); kind is absorbed, oom or problem."""
     wrong = []
     if o.hung:
         return "hung", ["no exit within 60 s"]
+    if sc.record:
+        check_record(sc, o, wrong)
     if o.code < 0:
         wrong.append("killed by signal %d" % -o.code)
     if SANITIZER.search(o.err):
         wrong.append("a sanitizer report")
     temps = [f for f in o.files if TEMP.match(f)]
     stray = [f for f in o.files if f != sc.target and not TEMP.match(f)]
-    if stray:
+    if stray and not sc.record:
         wrong.append("stray files %r" % stray)
     if o.note is not None and o.note != ref.note:
         wrong.append("the note is not the whole note (%d bytes of %d)"
@@ -260,7 +312,7 @@ def classify(sc, ref, o):
             wrong.append("output on stdout")
     elif o.code is not None and o.code >= 0:
         wrong.append("exit status %d" % o.code)
-    if sc.target is None and o.code in (0, 1):
+    if sc.target is None and not sc.record and o.code in (0, 1):
         lines = whole_notes(o.out, ref.notes)
         if lines is None:
             wrong.append("standard output is not whole notes")
@@ -277,11 +329,12 @@ def classify(sc, ref, o):
 def plan(count, max_runs):
     if count <= max_runs:
         return list(range(1, count + 1))
-    head = list(range(1, 501))
-    tail = list(range(max(501, count - 49), count + 1))
+    first = min(500, max_runs // 2)
+    head = list(range(1, first + 1))
+    tail = list(range(max(first + 1, count - 49), count + 1))
     spread = max_runs - len(head) - len(tail)
-    step = (count - 500) / max(1, spread)
-    middle = {500 + int(i * step) for i in range(1, spread + 1)}
+    step = (count - first) / max(1, spread)
+    middle = {first + int(i * step) for i in range(1, spread + 1)}
     return sorted(set(head) | middle | set(tail))
 
 
@@ -294,7 +347,8 @@ def sweep(sc, scratch):
     total, in_lua = int(m.group(1)), int(m.group(2))
     count = in_lua if sc.var.endswith("_LUA") else total
     ref.err = COUNT.sub("", ref.err)
-    if ref.code != 0 or (sc.target and ref.note is None) or SANITIZER.search(ref.err):
+    if (ref.code != 0 or (sc.target and ref.note is None) or SANITIZER.search(ref.err)
+            or (sc.record and (ref.verified or (1, ""))[0] != 0)):
         print("FAIL %s: the normal run fails (exit %s):\n%s" % (sc.name, ref.code, ref.err))
         return False
     # The counting run says the same as a plain one, apart from the count.
@@ -302,7 +356,7 @@ def sweep(sc, scratch):
     if (plain.code, plain.out, plain.err, plain.note) != (ref.code, ref.out, ref.err, ref.note):
         print("FAIL %s: a plain run differs from the counting run" % sc.name)
         return False
-    if sc.target is None:
+    if sc.target is None and not sc.record:
         # Each session's note alone, from a batch of that one line.
         ref.notes = [run(sc, 0, scratch, args=["render", "{data}/batch-%d.jsonl" % (i + 1)]).out
                      for i in range(len(BATCH))]
@@ -367,6 +421,12 @@ def main():
             with open(os.path.join(scratch, "batch-%d.jsonl" % (i + 1)), "w",
                       encoding="utf-8") as f:
                 f.write(json.dumps(s) + "\n")
+        if any(sc.record for sc in scenarios):
+            env = base_env()
+            env.update({k: v.format(data=scratch) for k, v in KEY_ENV.items()})
+            subprocess.run([binary(), "--record", os.path.join(scratch, "keys.db"), "key", "new",
+                            "--name", "Dana Whitfield", "--credentials", "LCSW"], env=env,
+                           stdout=subprocess.DEVNULL, check=True)
         one = os.environ.get("RAPPORT_FAULT_N")
         if one:
             for sc in scenarios:

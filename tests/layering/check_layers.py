@@ -27,7 +27,7 @@ ALLOWED = {
     "lua": {"template", "data", "schema", "util"},
     "workspace": {"lua", "template", "util"},
     "notes": {"workspace", "lua", "schema", "template", "data", "batch", "util"},
-    "record": {"data", "util"},
+    "record": {"notes", "data", "util"},  # the signature block is Markdown, escaped as notes escape
     "serve": {"util"},
     "watch": {"notes", "workspace", "lua", "template", "data", "util"},
     "cli": {"watch", "serve", "notes", "workspace", "record", "lua", "schema", "template", "data",

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "watch/engine.h"
-#include "watch/preview.h"
+#include "serve/preview.h"
 
 // Session paths under their root, without their extension; each is tried
 // with ".yaml" after it.
