@@ -351,6 +351,19 @@ static int sb_xpcall(lua_State *L) {
   return pcall_done(L, status, 2);
 }
 
+// os.clock(): the work this session's plugin code has done so far, in
+// seconds of a notional machine that runs 100 million instructions a second
+// (the budget's count). Processor time would depend on what else the
+// process did, earlier sessions and other workers included; this depends on
+// the session alone, and a test can still time a function with it.
+static int sb_clock(lua_State *L) {
+  rp_lua *h = sbx(L)->h;
+  long spent = h->spent;
+  if (h->depth > 0) spent += h->budget - (h->remaining > 0 ? h->remaining : 0);
+  lua_pushnumber(L, (lua_Number)spent / 1e8);
+  return 1;
+}
+
 static int sb_collectgarbage(lua_State *L) {
   const char *opt = luaL_optstring(L, 1, "collect");
   if (strcmp(opt, "count") != 0) return luaL_argerror(L, 1, "only \"count\" is allowed in plugins");
@@ -473,7 +486,7 @@ static int sb_require(lua_State *L) {
 // A library function called through a guard: upvalue 1 is the original,
 // upvalue 2 says what to check or charge first. Errors the original raises
 // name no position (it was called from C), so the guard adds its caller's.
-enum guard_kind { G_CHARGE_STRING, G_FORMAT, G_DATE };
+enum guard_kind { G_CHARGE_STRING, G_FORMAT, G_DATE, G_TIME };
 
 // string.format: %p would print an address, and %s of a table would use
 // Lua's own tostring, which prints one. Refuse the one, convert the other.
@@ -519,8 +532,26 @@ static int guarded(lua_State *L) {
     case G_DATE: {
       int t = lua_type(L, 1);
       if (t != LUA_TNONE && t != LUA_TNIL && t != LUA_TSTRING) luaL_typeerror(L, 1, "string");
+      // Without a time, the date of the host's now (see sb_time).
+      if (lua_isnoneornil(L, 2)) {
+        if (t == LUA_TNONE || t == LUA_TNIL) {
+          lua_settop(L, 0);
+          lua_pushliteral(L, "%c");
+        }
+        lua_settop(L, 1);
+        lua_pushinteger(L, (lua_Integer)sbx(L)->h->now);
+      }
       break;
     }
+    case G_TIME:
+      // os.time() is the host's now, read once for a whole run (rp_lua_set_time):
+      // the clock's reading when a session starts would tell how long the
+      // sessions before it took. os.time{...} converts a date, as in Lua.
+      if (lua_isnoneornil(L, 1)) {
+        lua_pushinteger(L, (lua_Integer)sbx(L)->h->now);
+        return 1;
+      }
+      break;
   }
   int n = lua_gettop(L);
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -939,7 +970,7 @@ static void build_masters(lua_State *L) {
   static const char *const co_names[] = {"isyieldable", "running", "status", "yield", NULL};
   static const named_fn co_fns[] = {
       {"create", sb_co_create}, {"resume", sb_co_resume}, {"wrap", sb_co_wrap}, {NULL, NULL}};
-  static const char *const os_names[] = {"clock", "time", NULL};
+  static const named_fn os_fns[] = {{"clock", sb_clock}, {NULL, NULL}};
 
   lua_newtable(L);  // [masters]
   int masters = lua_gettop(L);
@@ -997,9 +1028,10 @@ static void build_masters(lua_State *L) {
 
   lua_newtable(L);  // os
   lua_getfield(L, loaded, LUA_OSLIBNAME);
-  copy_fields(L, -1, -2, os_names);
   set_guarded(L, -1, -2, "date", G_DATE);
+  set_guarded(L, -1, -2, "time", G_TIME);
   lua_pop(L, 1);
+  set_functions(L, -1, os_fns);
   lua_setfield(L, masters, LUA_OSLIBNAME);
 
   lua_pop(L, 1);  // [masters]

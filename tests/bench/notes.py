@@ -10,10 +10,16 @@ measures it. The cases:
 
 - the batch to standard output as Markdown, on every core and on one;
 - the same as JSON Lines (no layout);
-- with a workspace plugin loaded (examples/clinic), which makes every
-  session start from freshly run plugins (the isolation rule): its output
-  must be byte-identical to the first case's, since that plugin changes
-  nothing in a SOAP note;
+- with a workspace plugin loaded (examples/clinic): its output must be
+  byte-identical to the first case's, since that plugin changes nothing in
+  a SOAP note;
+- with a realistic clinic plugin set (tests/bench/clinic/: two filters, a
+  checklist, a measure and a note type, each replacing or adding to the
+  built-ins, and a SOAP layout that uses the filters), on every core and on
+  one; its time over the first case's is the price of isolating sessions
+  from each other with plugins loaded (target: at most 1.5x);
+- one note (the first session alone) with and without the clinic set,
+  whole process, median of --single-runs;
 - to an output folder, one file per note, each written atomically and
   fsync'ed, which the disk, not Rapport, bounds.
 
@@ -51,6 +57,7 @@ def main():
     ap = argparse.ArgumentParser(description="rapport render on a batch of sessions")
     ap.add_argument("-n", type=int, default=int(os.environ.get("BENCH_N", "10000")))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--single-runs", type=int, default=20)
     ap.add_argument("--rapport", default=os.path.join("build", "rapport"))
     ap.add_argument("--out-dir", default=bench.OUT_DIR)
     ap.add_argument("--python", default=sys.executable)
@@ -67,6 +74,10 @@ def main():
         os.replace(data + ".tmp", data)
     notes_dir = os.path.join(args.out_dir, "notes")
     clinic = os.path.join("examples", "clinic")
+    clinic_set = os.path.join(bench.BENCH, "clinic")
+    one = os.path.abspath(os.path.join(args.out_dir, "soap-session-1.jsonl"))
+    with open(data) as f, open(one, "w") as o:
+        o.write(f.readline())
 
     # A workspace of its own (the output folder): run from the repository's
     # root, Rapport would load its plugins/ folder as the workspace's plugins.
@@ -76,6 +87,9 @@ def main():
         ("md, 1 core", [rapport, "-q", "-C", ws, "render", data], {"RAPPORT_JOBS": "1"}),
         ("json, all cores", [rapport, "-q", "-C", ws, "render", "--format", "json", data], {}),
         ("md, clinic plugin", [rapport, "-q", "-C", clinic, "render", data], {}),
+        ("md, clinic plugin set", [rapport, "-q", "-C", clinic_set, "render", data], {}),
+        ("md, clinic plugin set, 1 core", [rapport, "-q", "-C", clinic_set, "render", data],
+         {"RAPPORT_JOBS": "1"}),
     ]
     results = []
     for label, argv, env in cases:
@@ -96,14 +110,39 @@ def main():
     results.append(r)
     shutil.rmtree(notes_dir, ignore_errors=True)
 
-    ok = all(r["status"] == 0 for r in results)
+    singles = []
+    for label, ws_dir in (("1 note, built-ins", ws), ("1 note, clinic plugin set", clinic_set)):
+        print("  %s" % label, file=sys.stderr)
+        walls, rss, status = [], 0, 0
+        out = os.path.join(args.out_dir, "notes.single.out")
+        for _ in range(args.single_runs):
+            wall, peak, code = bench.measure([rapport, "-q", "-C", ws_dir, "render", one], out)
+            walls.append(wall)
+            rss = max(rss, peak)
+            status = status or code
+        walls.sort()
+        singles.append({"name": label, "wall": walls[len(walls) // 2], "rss": rss,
+                        "status": status})
+
+    ok = all(r["status"] == 0 for r in results + singles)
     for i in (1, 3):
         if not bench.same_output(results[0]["out"], results[i]["out"]):
             ok = False
+    # The clinic set's output on one worker and on every core is the same.
+    if not bench.same_output(results[4]["out"], results[5]["out"]):
+        ok = False
     lines = ["| case | wall s | notes/s | peak MiB |", "|---|---:|---:|---:|"]
     for r in results:
         lines.append("| %s | %.3f | %s | %.1f |" % (
             r["name"], r["wall"], "{:,.0f}".format(args.n / r["wall"]), r["rss"] / 1024))
+    lines.append("")
+    lines.append("clinic plugin set over built-ins alone: %.2fx (every core), %.2fx (one core)" % (
+        results[4]["wall"] / results[0]["wall"], results[5]["wall"] / results[1]["wall"]))
+    lines.append("")
+    lines.append("| case | median ms | peak MiB |")
+    lines.append("|---|---:|---:|")
+    for r in singles:
+        lines.append("| %s | %.1f | %.1f |" % (r["name"], r["wall"] * 1000, r["rss"] / 1024))
     text = "\n".join(lines)
     print("\nrapport render, %d SOAP sessions (JSONL), %d cores, best of %d" % (
         args.n, os.cpu_count() or 0, args.runs))
