@@ -68,8 +68,8 @@ static rp_arena *arena_new(size_t limit) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t size = (limit + limit / 8) * 4 + ((size_t)8 << 20);
   size = (size + page - 1) / page * page;
-  void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                    -1, 0);
+  void *base =
+      mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) return NULL;
   rp_arena *a = rp_xcalloc(1, sizeof *a);
   a->base = base;
@@ -182,7 +182,18 @@ struct rp_lua_snapshot {
 
 void rp_lua_snapshot(rp_lua *h) {
   assert(h->depth == 0);
-  // Only what is alive is worth keeping: collect first.
+  // Only what is alive is worth keeping: collect first. Then let the
+  // collector wait longer before its next cycle than it would by default:
+  // a session's garbage is dropped wholesale by the next restore, and a
+  // cycle would mark every object of the snapshot for nothing. It still
+  // starts well before the memory cap (at most half of it), so a plugin
+  // that makes much garbage in one session is collected as before.
+  lua_gc(h->L, LUA_GCCOLLECT);
+  size_t live = h->used ? h->used : 1;
+  size_t pause = h->limit / 2 / live * 100;
+  if (pause > 1000) pause = 1000;
+  if (pause < 200) pause = 200;
+  lua_gc(h->L, LUA_GCINC, (int)pause, 0, 0);
   lua_gc(h->L, LUA_GCCOLLECT);
   rp_lua_snapshot_t *s = h->snap;
   if (!s) s = h->snap = rp_xcalloc(1, sizeof *s);

@@ -16,8 +16,8 @@ struct rp_lua {
   bool dirty;               // the state may differ from the snapshot
   size_t used, limit;
   long budget, remaining;
-  long spent;       // instructions of the calls since the snapshot or the last restore
-  long long now;    // what os.time() and os.date() see as now (see rp_lua_set_time)
+  long spent;      // instructions of the calls since the snapshot or the last restore
+  long long now;   // what os.time() and os.date() see as now (see rp_lua_set_time)
   bool exhausted;  // sticky for the current call: a plugin's pcall cannot reset it
   int depth;       // rp_lua_pcall calls in progress (nested through C)
   // Where print and warn go (see rp_lua_set_print); NULL drops the text.

@@ -594,6 +594,170 @@ static void test_collectgarbage_and_os(void **state) {
   expect_error("\nos.date('%Ez')\n", 2, "invalid conversion specifier");
 }
 
+// --- snapshots: what keeps sessions apart --------------------------------------------------
+
+// The chunk returns a probe: called with a name, it returns what every
+// place a plugin could keep data in holds now, then stores the name there.
+static const char probe_src[] =
+    "shared = 'fresh'\n"                   // a global
+    "local up = 'fresh'\n"                 // an upvalue
+    "local module = { last = 'fresh' }\n"  // a table the chunk keeps
+    "local meta = setmetatable({}, { __index = { v = 'fresh' } })\n"
+    "local co = coroutine.create(function()\n"  // a coroutine left suspended
+    "  local kept, new = 'fresh', coroutine.yield()\n"
+    "  while true do\n"
+    "    local old = kept\n"
+    "    kept = new\n"
+    "    new = coroutine.yield(old)\n"
+    "  end\n"
+    "end)\n"
+    "coroutine.resume(co)\n"
+    "local strings = {}\n"  // strings made by a call
+    "local n = 0\n"
+    "return function(name)\n"
+    "  n = n + 1\n"
+    "  local _, from_co = coroutine.resume(co, name)\n"
+    "  local seen = table.concat({ shared, up, module.last, meta.v, from_co,\n"
+    "    tostring(next(strings) or 'fresh'), tostring(n) }, ' ')\n"
+    "  shared, up, module.last = name, name, name\n"
+    "  getmetatable(meta).__index.v = name\n"
+    "  strings[name:rep(3)] = true\n"
+    "  return seen\n"
+    "end\n";
+
+// Calls the function held by ref with `arg`; returns its string result
+// (malloc'd) or the error.
+static char *call_probe(rp_lua *h, rp_lua_ref ref, const char *arg) {
+  rp_lua_push_ref(h, ref);
+  lua_pushstring(h->L, arg);
+  char *err = NULL;
+  if (rp_lua_pcall(h, 1, 1, &err) != RP_OK) return err;
+  char *out = rp_xstrndup(lua_tostring(h->L, -1), strlen(lua_tostring(h->L, -1)));
+  lua_pop(h->L, 1);
+  return out;
+}
+
+static void test_restore_brings_everything_back(void **state) {
+  (void)state;
+  rp_lua *h = rp_lua_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  rp_lua_ref probe = 0;
+  assert_int_equal(rp_lua_run_string(h, "@" CHUNK, probe_src, strlen(probe_src), &d, &probe),
+                   RP_OK);
+  rp_lua_snapshot(h);
+  assert_true(rp_lua_snapshot_size(h) > 0);
+  const char *fresh = "fresh fresh fresh fresh fresh fresh 1";
+  // Without a restore the second call sees the first one's name everywhere:
+  // the probe does reach every place it names.
+  char *a = call_probe(h, probe, "ALPHA");
+  char *b = call_probe(h, probe, "BRAVO");
+  assert_string_equal(a, fresh);
+  assert_string_equal(b, "ALPHA ALPHA ALPHA ALPHA ALPHA ALPHAALPHAALPHA 2");
+  free(a);
+  free(b);
+  // With one, every call starts from the snapshot, as every session does.
+  for (int i = 0; i < 50; i++) {
+    assert_true(rp_lua_restore(h));
+    char name[32];
+    snprintf(name, sizeof name, "CLIENT%d", i);
+    char *seen = call_probe(h, probe, name);
+    assert_string_equal(seen, fresh);
+    free(seen);
+  }
+  // Nothing changed since the last restore: nothing to copy.
+  assert_true(rp_lua_restore(h));
+  assert_false(rp_lua_restore(h));
+  rp_lua_unref(h, probe);
+  rp_diags_free(&d);
+  rp_lua_free(h);
+}
+
+// What a call can observe of memory and time depends on that call alone:
+// not on what ran before the restore.
+static void test_memory_count_and_clock_start_fresh(void **state) {
+  (void)state;
+  static const char src[] =
+      "return function(work)\n"
+      "  local m, c = collectgarbage('count'), os.clock()\n"
+      "  local keep = {}\n"
+      "  for i = 1, work do keep[i] = ('x'):rep(100) .. i end\n"
+      "  _G.kept = keep\n"
+      "  return string.format('%.4f %.6f', m, c)\n"
+      "end\n";
+  rp_lua *h = rp_lua_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  rp_lua_ref fn = 0;
+  assert_int_equal(rp_lua_run_string(h, "@" CHUNK, src, strlen(src), &d, &fn), RP_OK);
+  rp_lua_snapshot(h);
+  char *first = NULL;
+  // Small and large calls interleaved: each starts where the first did.
+  for (int i = 0; i < 6; i++) {
+    rp_lua_restore(h);
+    rp_lua_push_ref(h, fn);
+    lua_pushinteger(h->L, i % 2 ? 20000 : 1);
+    char *err = NULL;
+    assert_int_equal(rp_lua_pcall(h, 1, 1, &err), RP_OK);
+    const char *got = lua_tostring(h->L, -1);
+    if (!first)
+      first = rp_xstrndup(got, strlen(got));
+    else
+      assert_string_equal(got, first);
+    lua_pop(h->L, 1);
+  }
+  free(first);
+  // The clock counts the session's work, deterministically.
+  rp_lua_restore(h);
+  result r = run_in(h,
+                    "local c0 = os.clock()\n"
+                    "local x = 0 for i = 1, 200000 do x = x + i end\n"
+                    "local c1 = os.clock()\n"
+                    "assert(c1 > c0 and c1 - c0 < 1, c1 - c0)\n");
+  assert_int_equal(r.rc, RP_OK);
+  result_free(&r);
+  rp_lua_unref(h, fn);
+  rp_diags_free(&d);
+  rp_lua_free(h);
+}
+
+static void test_os_time_is_the_hosts_now(void **state) {
+  (void)state;
+  rp_lua *h = rp_lua_new(NULL);
+  rp_lua_set_time(h, 365LL * 86400 + 3600);  // 1971-01-01 01:00 UTC
+  result r = run_in(h,
+                    "assert(os.time() == 365 * 86400 + 3600)\n"
+                    "assert(os.date('!%Y-%m-%d %H', os.time()) == '1971-01-01 01')\n"
+                    "assert(os.date('!%Y-%m-%d %H') == '1971-01-01 01')\n"
+                    "assert(os.date('!*t').year == 1971)\n"
+                    "assert(os.date() == os.date('%c', os.time()))\n"
+                    "assert(os.date('!%Y', 0) == '1970')\n"
+                    "assert(os.time({ year = 2000, month = 1, day = 1, hour = 12 }) > 0)\n");
+  if (r.rc != RP_OK) fprintf(stderr, "%s\n", r.diag);
+  assert_int_equal(r.rc, RP_OK);
+  result_free(&r);
+  rp_lua_free(h);
+}
+
+// The state's region serves growing buffers and much garbage up to the cap.
+static void test_region_serves_up_to_the_cap(void **state) {
+  (void)state;
+  expect_ok(
+      "local s = ('x'):rep(1024 * 1024)\n"
+      "local t = {}\n"
+      "for i = 1, 12 do t[i] = s .. i end\n"  // 12 MiB alive under the 16 MiB cap
+      "assert(#t[12] == 1024 * 1024 + 2)\n");
+  expect_ok(
+      "local s = ''\n"
+      "for i = 1, 4000 do s = s .. 'xxxxxxxxxx' end\n"  // 80 MB of garbage, collected
+      "assert(#s == 40000)\n");
+  expect_ok(
+      "local b = {}\n"
+      "for round = 1, 20 do\n"
+      "  local t = {}\n"
+      "  for i = 1, 20000 do t[i] = { i } end\n"  // tables of every size, dropped
+      "  b[round] = #t\n"
+      "end\n");
+}
+
 // --- the table library ------------------------------------------------------------------
 
 static void test_table_functions(void **state) {
@@ -1099,6 +1263,10 @@ int main(void) {
       cmocka_unit_test(test_print_goes_to_the_sink),
       cmocka_unit_test(test_no_heap_addresses),
       cmocka_unit_test(test_collectgarbage_and_os),
+      cmocka_unit_test(test_restore_brings_everything_back),
+      cmocka_unit_test(test_memory_count_and_clock_start_fresh),
+      cmocka_unit_test(test_os_time_is_the_hosts_now),
+      cmocka_unit_test(test_region_serves_up_to_the_cap),
       cmocka_unit_test(test_table_functions),
       cmocka_unit_test(test_patterns_match_lua),
       cmocka_unit_test(test_pattern_limits),
