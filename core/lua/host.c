@@ -224,6 +224,10 @@ bool rp_lua_restore(rp_lua *h) {
   return true;
 }
 
+uintptr_t rp_lua_region_base(const rp_lua *h) {
+  return (uintptr_t)h->arena->base;
+}
+
 size_t rp_lua_snapshot_size(const rp_lua *h) {
   return h->snap ? h->snap->arena.top : 0;
 }

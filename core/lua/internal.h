@@ -3,6 +3,7 @@
 
 #include <lua.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lua/host.h"
 
@@ -44,6 +45,8 @@ void rp_lua_snapshot(rp_lua *h);
 // the memory count and the sandbox's per-state counters. Returns whether it
 // copied anything. Without a snapshot it does nothing.
 bool rp_lua_restore(rp_lua *h);
+// Where the state's region starts: an address for ordering, never shown.
+uintptr_t rp_lua_region_base(const rp_lua *h);
 // Bytes of the state the snapshot holds (0 without one).
 size_t rp_lua_snapshot_size(const rp_lua *h);
 

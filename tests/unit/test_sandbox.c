@@ -737,6 +737,56 @@ static void test_os_time_is_the_hosts_now(void **state) {
   rp_lua_free(h);
 }
 
+// pairs and next walk keys in an order of the keys alone.
+static void test_pairs_order_is_fixed(void **state) {
+  (void)state;
+  expect_ok(
+      "local t = { b = 1, a = 2, aa = 3, [3] = 4, [1] = 5, [2.5] = 6, [-7] = 7, [true] = 8,\n"
+      "  [false] = 9, ['B'] = 10, [''] = 11 }\n"
+      "local got = {}\n"
+      "for k in pairs(t) do got[#got + 1] = tostring(k) end\n"
+      "assert(table.concat(got, ' ') == '-7 1 2.5 3  B a aa b false true', table.concat(got, ' "
+      "'))\n"
+      // next walks the same order.
+      "local k, seen = next(t), {}\n"
+      "while k ~= nil do seen[#seen + 1] = tostring(k) k = next(t, k) end\n"
+      "assert(table.concat(seen, ' ') == table.concat(got, ' '))\n"
+      "assert(next({}) == nil and select('#', next({})) == 1)\n"
+      "local v1, v2 = next({ x = 'y' })\n"
+      "assert(v1 == 'x' and v2 == 'y')\n"
+      // Clearing fields while walking, as Lua allows: each is skipped.
+      "local c = { a = 1, b = 2, c = 3, d = 4 }\n"
+      "local walked = {}\n"
+      "for k in pairs(c) do walked[#walked + 1] = k c[k] = nil c.d = nil end\n"
+      "assert(table.concat(walked) == 'abc', table.concat(walked))\n"
+      // __pairs still decides for a table that has one.
+      "local p = setmetatable({}, { __pairs = function(t) return function(_, k)\n"
+      "  if not k then return 1, 'one' end end, t, nil end })\n"
+      "for k, v in pairs(p) do assert(k == 1 and v == 'one') end\n"
+      "assert(not pcall(pairs, 5) and not pcall(next, 5))\n");
+  // Strings and tables as keys come out in the same order in two states,
+  // whose string hashes differ: what a worker sees is what any worker sees.
+  static const char src[] =
+      "local t, objs = {}, {}\n"
+      "for i = 1, 200 do t['key' .. (i * 7919 % 1000)] = i end\n"
+      "for i = 1, 50 do objs[i] = {} t[objs[i]] = i end\n"
+      "t[print] = 0\n"
+      "local out = {}\n"
+      "for k, v in pairs(t) do out[#out + 1] = type(k) == 'string' and k or tostring(v) end\n"
+      "print(table.concat(out, ','))\n";
+  result a = run(src), b = run(src);
+  assert_int_equal(a.rc, RP_OK);
+  assert_int_equal(b.rc, RP_OK);
+  assert_string_equal(a.out.data, b.out.data);
+  result_free(&a);
+  result_free(&b);
+  // The budget covers walking a large table.
+  expect_error(
+      "local t = {} for i = 1, 20000 do t['k' .. i] = i end\n"
+      "for r = 1, 10000 do for k in pairs(t) do end end\n",
+      2, "instruction budget exceeded");
+}
+
 // The state's region serves growing buffers and much garbage up to the cap.
 static void test_region_serves_up_to_the_cap(void **state) {
   (void)state;
@@ -1267,6 +1317,7 @@ int main(void) {
       cmocka_unit_test(test_memory_count_and_clock_start_fresh),
       cmocka_unit_test(test_os_time_is_the_hosts_now),
       cmocka_unit_test(test_region_serves_up_to_the_cap),
+      cmocka_unit_test(test_pairs_order_is_fixed),
       cmocka_unit_test(test_table_functions),
       cmocka_unit_test(test_patterns_match_lua),
       cmocka_unit_test(test_pattern_limits),
