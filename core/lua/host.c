@@ -47,8 +47,28 @@ struct rp_arena {
   size_t size;  // bytes reserved
   size_t top;   // bytes handed out from the start (the bump offset)
   size_t peak;  // the highest top since the last restore
+  size_t hwm;   // the highest top ever (kept across restores)
   void *free[ARENA_CLASSES];
 };
+
+// In the sanitizer build, what is not handed out is poisoned, so that a
+// read or write past a Lua block or into a freed one is caught as it would
+// be with malloc. Blocks never handed out are not: nothing points there.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+static void *free_next(void *p) {
+  void *next;
+  UNPOISON(p, sizeof next);
+  memcpy(&next, p, sizeof next);
+  return next;
+}
 
 // The class of an n-byte block (n > 0) and its size.
 static unsigned size_class(size_t n, size_t *csize) {
@@ -79,6 +99,7 @@ static rp_arena *arena_new(size_t limit) {
 
 static void arena_free_all(rp_arena *a) {
   if (!a) return;
+  UNPOISON(a->base, a->hwm > a->peak ? a->hwm : a->peak);
   munmap(a->base, a->size);
   free(a);
 }
@@ -89,13 +110,15 @@ static void *arena_alloc(rp_arena *a, size_t n) {
   if (c >= ARENA_CLASSES) return NULL;
   void *p = a->free[c];
   if (p) {
-    memcpy(&a->free[c], p, sizeof(void *));
+    a->free[c] = free_next(p);
+    UNPOISON(p, n);
     return p;
   }
   if (cs > a->size - a->top) return NULL;
   p = a->base + a->top;
   a->top += cs;
   if (a->top > a->peak) a->peak = a->top;
+  UNPOISON(p, n);
   return p;
 }
 
@@ -104,10 +127,34 @@ static void arena_release(rp_arena *a, void *p, size_t n) {
   unsigned c = size_class(n, &cs);
   if ((char *)p + cs == a->base + a->top) {
     a->top -= cs;
+    POISON(p, cs);
     return;
   }
+  UNPOISON(p, sizeof(void *));
   memcpy(p, &a->free[c], sizeof(void *));
   a->free[c] = p;
+  POISON(p, cs);
+}
+
+// Poisons every block on the free lists and everything from top to peak:
+// after a copy into the region, which cannot keep the poison of its bytes.
+static void arena_poison_free(rp_arena *a) {
+  (void)a;
+#if defined(__SANITIZE_ADDRESS__)
+  if (a->peak > a->top) POISON(a->base + a->top, a->peak - a->top);
+  for (unsigned c = 0; c < ARENA_CLASSES; c++) {
+    size_t cs = c < ARENA_SMALL_CLASSES
+                    ? (size_t)(c + 1) << 4
+                    : ((size_t)1 << ((c - ARENA_SMALL_CLASSES) / 4 + 8)) +
+                          (((c - ARENA_SMALL_CLASSES) % 4) + 1) *
+                              ((size_t)1 << ((c - ARENA_SMALL_CLASSES) / 4 + 6));
+    for (void *p = a->free[c]; p;) {
+      void *next = free_next(p);
+      POISON(p, cs);
+      p = next;
+    }
+  }
+#endif
 }
 
 // Lua's realloc contract on the region: a block that shrinks stays where it
@@ -116,15 +163,23 @@ static void *arena_realloc(rp_arena *a, void *p, size_t osize, size_t nsize) {
   size_t ocs, ncs;
   unsigned oc = size_class(osize, &ocs);
   unsigned nc = size_class(nsize, &ncs);
-  if (nc == oc) return p;
+  if (nc == oc) {
+    if (nsize > osize)
+      UNPOISON(p, nsize);
+    else
+      POISON((char *)p + nsize, osize - nsize);
+    return p;
+  }
   bool last = (char *)p + ocs == a->base + a->top;
   if (nsize < osize) {
     if (last) a->top -= ocs - ncs;
+    POISON((char *)p + nsize, osize - nsize);
     return p;
   }
   if (last && nc < ARENA_CLASSES && ncs - ocs <= a->size - a->top) {
     a->top += ncs - ocs;
     if (a->top > a->peak) a->peak = a->top;
+    UNPOISON(p, nsize);
     return p;
   }
   void *q = arena_alloc(a, nsize);
@@ -201,7 +256,9 @@ void rp_lua_snapshot(rp_lua *h) {
   s->arena = *h->arena;
   s->used = h->used;
   s->bytes = rp_xmalloc(s->arena.top ? s->arena.top : 1);
+  UNPOISON(h->arena->base, s->arena.top);
   memcpy(s->bytes, h->arena->base, s->arena.top);
+  arena_poison_free(h->arena);
   h->dirty = false;
   h->spent = 0;
 }
@@ -212,8 +269,14 @@ bool rp_lua_restore(rp_lua *h) {
   if (!s || !h->dirty) return false;
   rp_arena *a = h->arena;
   size_t peak = a->peak;
+  size_t hwm = a->hwm > peak ? a->hwm : peak;
+  UNPOISON(a->base, peak > s->arena.top ? peak : s->arena.top);
   memcpy(a->base, s->bytes, s->arena.top);
   *a = s->arena;
+  a->hwm = hwm;
+  a->peak = peak > a->top ? peak : a->top;
+  arena_poison_free(a);
+  a->peak = a->top;
   h->used = s->used;
   h->dirty = false;
   h->spent = 0;
