@@ -243,12 +243,11 @@ void rp_lua_snapshot(rp_lua *h) {
   // cycle would mark every object of the snapshot for nothing. It still
   // starts well before the memory cap (at most half of it), so a plugin
   // that makes much garbage in one session is collected as before.
-  lua_gc(h->L, LUA_GCCOLLECT);
   size_t live = h->used ? h->used : 1;
   size_t pause = h->limit / 2 / live * 100;
   if (pause > 1000) pause = 1000;
   if (pause < 200) pause = 200;
-  lua_gc(h->L, LUA_GCINC, (int)pause, 0, 0);
+  lua_gc(h->L, LUA_GCINC, (int)pause, 0, 0);  // takes effect as the collection ends
   lua_gc(h->L, LUA_GCCOLLECT);
   rp_lua_snapshot_t *s = h->snap;
   if (!s) s = h->snap = rp_xcalloc(1, sizeof *s);
