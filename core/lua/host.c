@@ -385,6 +385,9 @@ int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   // code (a filter run by t.render, a module run by require) spends the
   // budget of the call it is part of.
   bool outer = h->depth == 0;
+  // Plugin code can change the state without allocating (an integer in an
+  // upvalue): any call means the next restore must copy.
+  h->dirty = true;
   if (outer) {
     h->remaining = h->budget;
     h->exhausted = false;

@@ -294,6 +294,20 @@ end)
         self.assertIn("filter 'picky' failed", r.err)
         self.assertIn("pl/a.lua:3", r.err)
 
+    def test_a_count_kept_without_allocating_starts_again_each_line(self):
+        # The same short text on every line, and an integer in an upvalue:
+        # nothing is allocated, yet nothing carries over.
+        self.plugin("counter.lua", """
+local n = 0
+rapport.filter("count", function() n = n + 1 return n end)
+""")
+        self.write("d.jsonl", '{"x": "a"}\n' * 200)
+        self.write("t.mustache", "{{x | count}}{{x | count}}\n")
+        for jobs in ("1", "2"):
+            r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.jsonl",
+                             env={"RAPPORT_JOBS": jobs})
+            self.assertEqual((r.code, r.out), (0, "12\n" * 200), r)
+
     def test_canaries_never_cross_between_contexts(self):
         # A plugin that tries every way to carry data from one context to the
         # next: an upvalue, a global, a table field on a library. Two

@@ -672,6 +672,29 @@ static void test_restore_brings_everything_back(void **state) {
   rp_lua_free(h);
 }
 
+// A call that changes the state without allocating a byte (an integer in
+// an upvalue) is undone as well.
+static void test_restore_undoes_calls_that_allocate_nothing(void **state) {
+  (void)state;
+  static const char src[] = "local n = 0\nreturn function() n = n + 1 return n end\n";
+  rp_lua *h = rp_lua_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  rp_lua_ref fn = 0;
+  assert_int_equal(rp_lua_run_string(h, "@" CHUNK, src, strlen(src), &d, &fn), RP_OK);
+  rp_lua_snapshot(h);
+  for (int i = 0; i < 5; i++) {
+    rp_lua_restore(h);
+    rp_lua_push_ref(h, fn);
+    char *err = NULL;
+    assert_int_equal(rp_lua_pcall(h, 0, 1, &err), RP_OK);
+    assert_int_equal(lua_tointeger(h->L, -1), 1);
+    lua_pop(h->L, 1);
+  }
+  rp_lua_unref(h, fn);
+  rp_diags_free(&d);
+  rp_lua_free(h);
+}
+
 // What a call can observe of memory and time depends on that call alone:
 // not on what ran before the restore.
 static void test_memory_count_and_clock_start_fresh(void **state) {
@@ -1314,6 +1337,7 @@ int main(void) {
       cmocka_unit_test(test_no_heap_addresses),
       cmocka_unit_test(test_collectgarbage_and_os),
       cmocka_unit_test(test_restore_brings_everything_back),
+      cmocka_unit_test(test_restore_undoes_calls_that_allocate_nothing),
       cmocka_unit_test(test_memory_count_and_clock_start_fresh),
       cmocka_unit_test(test_os_time_is_the_hosts_now),
       cmocka_unit_test(test_region_serves_up_to_the_cap),
