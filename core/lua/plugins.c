@@ -732,15 +732,13 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
                           rp_diags *diags) {
   lua_State *L = p->lua->L;
   size_t n = rp_plugins_item_count(p, RP_ITEM_TEST);
-  size_t ran = 0;
   for (size_t k = 0; k < n; k++) {
     const rp_item *it = nth_item(p, RP_ITEM_TEST, k);
-    if (!it) break;  // a reset disabled a plugin
+    if (!it) break;
     if (match && !strstr(it->id, match)) continue;
     if (p->plugins[it->plugin].builtin && !builtin) continue;
     // Each test starts from the plugins as they were loaded, as a session
     // does: nothing one test stores reaches the next.
-    ran++;
     rp_lua_restore(p->lua);
     char *id = rp_xstrndup(it->id, strlen(it->id));
     char *path = rp_xstrndup(it->path, strlen(it->path));
