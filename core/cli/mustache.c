@@ -98,7 +98,6 @@ typedef struct renderer {
   rp_plugins *plugins;
   struct lambda_slot *slots;
   size_t nslots;
-  long renders;
 } renderer;
 
 typedef struct lambda_slot {
@@ -137,9 +136,9 @@ static void renderer_free(renderer *w, bool owns_plugins) {
 static int render_doc(renderer *w, rp_doc *doc, rp_value root, rp_buf *out, rp_diags *diags) {
   rp_render_opts ro = {.escape = RP_ESCAPE_HTML};
   if (w->plugins) {
-    // Each render starts from freshly run plugins: nothing a plugin kept
-    // while rendering one context reaches the next.
-    if (w->renders++ > 0 && rp_plugins_reset(w->plugins, diags) != RP_OK) return RP_ELAMBDA;
+    // Each render is a session: nothing a plugin kept while rendering one
+    // context reaches the next.
+    if (rp_plugins_session_begin(w->plugins, "-", diags) != RP_OK) return RP_ELAMBDA;
     ro.user = w->plugins;
     if (w->nslots) {
       // The plugins' lambdas are names below the data: data of the same
@@ -155,6 +154,7 @@ static int render_doc(renderer *w, rp_doc *doc, rp_value root, rp_buf *out, rp_d
   size_t mark = out->len;
   rp_ctx ctx = rp_doc_ctx(doc, root);
   int rc = rp_template_render(w->r->t, &ctx, &ro, out, diags);
+  if (w->plugins) rp_plugins_session_end(w->plugins, rc != RP_OK);
   if (rc != RP_OK) {
     out->len = mark;
     if (out->data) out->data[mark] = '\0';

@@ -201,6 +201,15 @@ static inline void rp_poscur_at(rp_poscur *c, size_t off, uint32_t *line, uint32
   rp_poscur_move(c, off, line, col);
 }
 
+// JSON text (json.c) by the fast path alone: true with *root set when it
+// accepts the text, false when it declines (then nothing is reported, and
+// the doc may hold unreachable nodes); and by the strict path alone, which
+// reports every problem. rp_json_parse_line tries the one, then the other;
+// the fast path accepts only what the strict one accepts, as the same tree.
+bool rp_json_parse_fast(rp_doc *doc, const char *src, size_t len, long line, rp_value *root);
+int rp_json_parse_strict(rp_doc *doc, const char *path, const char *src, size_t len, long line,
+                         rp_diags *diags, rp_value *root);
+
 // Offset of the first byte that does not start a well-formed UTF-8 sequence
 // (overlong forms, surrogates and code points over U+10FFFF are ill-formed),
 // or len when all of s is valid.

@@ -357,8 +357,371 @@ static int report_yajl_error(json_ctx *c) {
   return RP_ESYNTAX;
 }
 
+// --- the fast path -------------------------------------------------------------------
+//
+// Most text is well-formed, and yajl's byte-at-a-time lexer, its callbacks
+// and the position work above cost more than the rest of a batch. So a
+// line is first read by a small parser that accepts only what the strict
+// path below accepts, builds the very same tree (nodes, decoded strings,
+// positions), and gives up at the first thing it does not like: a
+// problem of any kind, or anything it is unsure of. The text then goes
+// through yajl as before, which reports the problem as it always has. So
+// it can only ever make the accepted text faster; what is an error, and
+// how it is reported, stays with the strict path.
+
+typedef struct fast_ctx {
+  rp_build b;
+  const unsigned char *s;
+  size_t len, i;
+  rp_poscur pos;
+} fast_ctx;
+
+static inline void fast_ws(fast_ctx *f) {
+  while (f->i < f->len) {
+    unsigned char ch = f->s[f->i];
+    if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\r') break;
+    f->i++;
+  }
+}
+
+static inline rp_node *fast_node(fast_ctx *f, rp_kind kind, size_t at) {
+  uint32_t line, col;
+  rp_poscur_at(&f->pos, at, &line, &col);
+  return rp_doc_node(f->b.doc, kind, line, col);
+}
+
+static int hexval(unsigned char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  ch |= 0x20;
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  return -1;
+}
+
+static bool fast_hex4(const unsigned char *p, unsigned *u) {
+  unsigned v = 0;
+  for (int k = 0; k < 4; k++) {
+    int d = hexval(p[k]);
+    if (d < 0) return false;
+    v = v * 16 + (unsigned)d;
+  }
+  *u = v;
+  return true;
+}
+
+// Decodes the escapes of raw[0..n) into out (room for n bytes); false for
+// anything the strict path would refuse (\u0000, a lone surrogate, an
+// unknown escape).
+static bool fast_unescape(const unsigned char *raw, size_t n, char *out, size_t *outlen) {
+  size_t o = 0;
+  for (size_t k = 0; k < n;) {
+    if (raw[k] != '\\') {
+      const unsigned char *bs = memchr(raw + k, '\\', n - k);
+      size_t run = bs ? (size_t)(bs - raw) - k : n - k;
+      memcpy(out + o, raw + k, run);
+      o += run;
+      k += run;
+      continue;
+    }
+    if (k + 1 >= n) return false;
+    unsigned char e = raw[k + 1];
+    k += 2;
+    switch (e) {
+      case '"':
+        out[o++] = '"';
+        break;
+      case '\\':
+        out[o++] = '\\';
+        break;
+      case '/':
+        out[o++] = '/';
+        break;
+      case 'b':
+        out[o++] = '\b';
+        break;
+      case 'f':
+        out[o++] = '\f';
+        break;
+      case 'n':
+        out[o++] = '\n';
+        break;
+      case 'r':
+        out[o++] = '\r';
+        break;
+      case 't':
+        out[o++] = '\t';
+        break;
+      case 'u': {
+        unsigned u;
+        if (n - k < 4 || !fast_hex4(raw + k, &u) || u == 0) return false;
+        k += 4;
+        if (u >= 0xDC00 && u <= 0xDFFF) return false;
+        if (u >= 0xD800 && u <= 0xDBFF) {
+          unsigned lo;
+          if (n - k < 6 || raw[k] != '\\' || raw[k + 1] != 'u' || !fast_hex4(raw + k + 2, &lo) ||
+              lo < 0xDC00 || lo > 0xDFFF)
+            return false;
+          k += 6;
+          u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+        }
+        // Six bytes of escape never decode into more than four.
+        if (u < 0x80) {
+          out[o++] = (char)u;
+        } else if (u < 0x800) {
+          out[o++] = (char)(0xC0 | (u >> 6));
+          out[o++] = (char)(0x80 | (u & 0x3F));
+        } else if (u < 0x10000) {
+          out[o++] = (char)(0xE0 | (u >> 12));
+          out[o++] = (char)(0x80 | ((u >> 6) & 0x3F));
+          out[o++] = (char)(0x80 | (u & 0x3F));
+        } else {
+          out[o++] = (char)(0xF0 | (u >> 18));
+          out[o++] = (char)(0x80 | ((u >> 12) & 0x3F));
+          out[o++] = (char)(0x80 | ((u >> 6) & 0x3F));
+          out[o++] = (char)(0x80 | (u & 0x3F));
+        }
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  *outlen = o;
+  return true;
+}
+
+// A string token at f->i (its opening quote). Sets *raw/*rawlen to the
+// bytes between the quotes and *escaped; false when the text is not one
+// the strict path accepts.
+static bool fast_string(fast_ctx *f, const unsigned char **raw, size_t *rawlen, bool *escaped) {
+  const unsigned char *s = f->s;
+  size_t j = f->i + 1, len = f->len;
+  bool esc = false;
+  uint64_t ascii = 0;  // the high bits of every byte looked at
+  const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  for (;;) {
+    // Eight bytes at a time while none is a quote, a backslash or a
+    // control character; the first one that is ends the skip exactly.
+    while (len - j >= 8) {
+      uint64_t w;
+      memcpy(&w, s + j, 8);
+      uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+      uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20)) & ~w & high;
+      if (hit) {
+        // Little-endian: the lowest flagged byte is the first hit (higher
+        // ones may be borrows, never a missed one).
+        unsigned first = (unsigned)__builtin_ctzll(hit) / 8;
+        uint64_t before = first ? w & (~0ull >> (64 - 8 * first)) : 0;
+        ascii |= before;
+        j += first;
+        break;
+      }
+      ascii |= w;
+      j += 8;
+    }
+    if (j >= len) return false;
+    unsigned char ch = s[j];
+    if (ch == '"') break;
+    if (ch < 0x20) return false;
+    if (ch == '\\') {
+      esc = true;
+      if (j + 1 >= len) return false;
+      j += 2;
+      continue;
+    }
+    ascii |= ch;
+    j++;
+  }
+  *raw = s + f->i + 1;
+  *rawlen = j - f->i - 1;
+  *escaped = esc;
+  // Only text with a byte past ASCII can be ill-formed UTF-8 (an escaped
+  // byte is ASCII or, if not, fails the check below all the same).
+  if (esc || (ascii & high)) {
+    if (rp_utf8_check((const char *)*raw, *rawlen) < *rawlen) return false;
+  }
+  f->i = j + 1;
+  return true;
+}
+
+// The text of a string token as the strict path stores it: in the arena,
+// escapes decoded, NUL-terminated.
+static bool fast_string_value(fast_ctx *f, const char **out, size_t *outlen) {
+  const unsigned char *raw;
+  size_t rawlen;
+  bool esc;
+  if (!fast_string(f, &raw, &rawlen, &esc)) return false;
+  if (!esc) {
+    *out = rp_doc_strdup(f->b.doc, (const char *)raw, rawlen);
+    *outlen = rawlen;
+    return true;
+  }
+  char *d = rp_doc_alloc(f->b.doc, rawlen + 1, 1);
+  if (!fast_unescape(raw, rawlen, d, outlen)) return false;
+  d[*outlen] = '\0';
+  *out = d;
+  return true;
+}
+
+static bool is_digit(unsigned char ch) {
+  return ch >= '0' && ch <= '9';
+}
+
+// A number token at f->i, by JSON's grammar.
+static rp_node *fast_number(fast_ctx *f) {
+  const unsigned char *s = f->s;
+  size_t st = f->i, i = f->i, len = f->len;
+  if (s[i] == '-') i++;
+  if (i >= len) return NULL;
+  if (s[i] == '0') {
+    i++;
+  } else if (s[i] >= '1' && s[i] <= '9') {
+    while (i < len && is_digit(s[i]))
+      i++;
+  } else {
+    return NULL;
+  }
+  if (i < len && s[i] == '.') {
+    i++;
+    if (i >= len || !is_digit(s[i])) return NULL;
+    while (i < len && is_digit(s[i]))
+      i++;
+  }
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+    if (i >= len || !is_digit(s[i])) return NULL;
+    while (i < len && is_digit(s[i]))
+      i++;
+  }
+  uint32_t line, col;
+  rp_poscur_at(&f->pos, st, &line, &col);
+  rp_node *n = rp_doc_number_node(f->b.doc, (const char *)s + st, i - st, line, col);
+  f->i = i;
+  return n;
+}
+
+static bool fast_literal(fast_ctx *f, const char *word, size_t n) {
+  if (f->len - f->i < n || memcmp(f->s + f->i, word, n) != 0) return false;
+  f->i += n;
+  return true;
+}
+
+// Parses the whole text; false when it declines (see above).
+static bool fast_parse(fast_ctx *f) {
+  const unsigned char *s = f->s;
+  rp_build *b = &f->b;
+value:
+  fast_ws(f);
+  if (f->i >= f->len) return false;
+  {
+    size_t at = f->i;
+    rp_node *n;
+    switch (s[at]) {
+      case '{':
+      case '[': {
+        bool map = s[at] == '{';
+        if (!rp_build_open(b, fast_node(f, map ? RP_KIND_MAP : RP_KIND_LIST, at))) return false;
+        f->i++;
+        fast_ws(f);
+        if (f->i < f->len && s[f->i] == (map ? '}' : ']')) {
+          f->i++;
+          if (rp_build_close(b)) return false;
+          goto after;
+        }
+        if (map) goto key;
+        goto value;
+      }
+      case '"': {
+        const char *str;
+        size_t slen;
+        if (!fast_string_value(f, &str, &slen)) return false;
+        n = fast_node(f, RP_KIND_STRING, at);
+        n->a.s = str;
+        n->len = (uint32_t)slen;
+        break;
+      }
+      case 't':
+        if (!fast_literal(f, "true", 4)) return false;
+        n = fast_node(f, RP_KIND_BOOL, at);
+        n->b = true;
+        break;
+      case 'f':
+        if (!fast_literal(f, "false", 5)) return false;
+        n = fast_node(f, RP_KIND_BOOL, at);
+        break;
+      case 'n':
+        if (!fast_literal(f, "null", 4)) return false;
+        n = fast_node(f, RP_KIND_NULL, at);
+        break;
+      default:
+        n = fast_number(f);
+        if (!n) return false;
+        break;
+    }
+    rp_build_value(b, n);
+  }
+after:
+  fast_ws(f);
+  if (b->depth == 0) return f->i == f->len;
+  if (f->i >= f->len) return false;
+  {
+    bool map = b->stack[b->depth - 1].node->kind == RP_KIND_MAP;
+    unsigned char ch = s[f->i++];
+    if (ch == ',') {
+      if (map) goto key;
+      goto value;
+    }
+    if (ch != (map ? '}' : ']')) return false;
+    if (rp_build_close(b)) return false;
+    goto after;
+  }
+key:
+  fast_ws(f);
+  if (f->i >= f->len || s[f->i] != '"') return false;
+  {
+    size_t at = f->i;
+    const unsigned char *raw;
+    size_t rawlen;
+    bool esc;
+    if (!fast_string(f, &raw, &rawlen, &esc)) return false;
+    uint32_t line, col;
+    rp_poscur_at(&f->pos, at, &line, &col);
+    if (esc) {
+      char *d = rp_doc_alloc(b->doc, rawlen + 1, 1);
+      size_t dlen;
+      if (!fast_unescape(raw, rawlen, d, &dlen)) return false;
+      rp_build_key(b, d, dlen, line, col);
+    } else {
+      rp_build_key(b, (const char *)raw, rawlen, line, col);
+    }
+    fast_ws(f);
+    if (f->i >= f->len || s[f->i] != ':') return false;
+    f->i++;
+  }
+  goto value;
+}
+
+bool rp_json_parse_fast(rp_doc *doc, const char *src, size_t len, long line, rp_value *root) {
+  fast_ctx f;
+  rp_build_init(&f.b, doc);
+  f.s = (const unsigned char *)(len ? src : "");
+  f.len = len;
+  f.i = 0;
+  uint32_t first_line = (uint32_t)(line < 1 ? 1 : line > INT32_MAX ? INT32_MAX : line);
+  rp_poscur_init(&f.pos, (const char *)f.s, len, first_line, 0);
+  if (len > INT32_MAX || !fast_parse(&f)) return false;
+  *root = rp_node_value(f.b.root);
+  return true;
+}
+
 int rp_json_parse_line(rp_doc *doc, const char *path, const char *src, size_t len, long line,
                        rp_diags *diags, rp_value *root) {
+  if (rp_json_parse_fast(doc, src, len, line, root)) return RP_OK;
+  return rp_json_parse_strict(doc, path, src, len, line, diags, root);
+}
+
+int rp_json_parse_strict(rp_doc *doc, const char *path, const char *src, size_t len, long line,
+                         rp_diags *diags, rp_value *root) {
   rp_value none = {NULL, 0};
   *root = none;
   if (len > INT32_MAX) {

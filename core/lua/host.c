@@ -7,18 +7,194 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 enum { RP_HOOK_EVERY = 1000 };
 
+// --- the state's memory ----------------------------------------------------------
+//
+// Every byte of a state lives in one region of address space that the host
+// reserves at creation, handed out by a small size-class allocator whose
+// bookkeeping (the bump offset and the free lists, threaded through the free
+// blocks) lives in the region or in rp_arena. So the whole state, from
+// Lua's global and thread structures to every table, closure, upvalue,
+// string and coroutine, is the prefix [0, top) of the region plus rp_arena,
+// and copying that prefix back restores the state exactly as it was: that
+// is how sessions are kept apart (rp_lua_snapshot, rp_lua_restore).
+//
+// Sizes up to 256 bytes come in steps of 16; above, four classes per power
+// of two (at most a quarter wasted). A freed block goes on its class's free
+// list, or back to the bump offset when it is the last block. Blocks are
+// never split or merged: a state's life between two restores is short, and
+// the region is reserved four times as large as the memory cap (untouched
+// pages cost nothing).
+
+enum {
+  ARENA_SMALL_CLASSES = 16,  // 16, 32, ... 256 bytes
+  ARENA_CLASSES = ARENA_SMALL_CLASSES + 4 * 56,
+  ARENA_KEEP = 2 << 20,  // bytes above the snapshot a restore leaves mapped
+};
+
+struct rp_arena {
+  char *base;
+  size_t size;  // bytes reserved
+  size_t top;   // bytes handed out from the start (the bump offset)
+  size_t peak;  // the highest top since the last restore
+  size_t hwm;   // the highest top ever (kept across restores)
+  void *free[ARENA_CLASSES];
+};
+
+// In the sanitizer build, what is not handed out is poisoned, so that a
+// read or write past a Lua block or into a freed one is caught as it would
+// be with malloc. Blocks never handed out are not: nothing points there.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+static void *free_next(void *p) {
+  void *next;
+  UNPOISON(p, sizeof next);
+  memcpy(&next, p, sizeof next);
+  return next;
+}
+
+// The class of an n-byte block (n > 0) and its size.
+static unsigned size_class(size_t n, size_t *csize) {
+  if (n <= 256) {
+    size_t c = (n + 15) >> 4;
+    *csize = c << 4;
+    return (unsigned)c - 1;
+  }
+  unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)(n - 1));  // 2^k < n <= 2^(k+1)
+  size_t step = (size_t)1 << (k - 2);
+  size_t sub = (n - 1 - ((size_t)1 << k)) / step;  // 0..3
+  *csize = ((size_t)1 << k) + (sub + 1) * step;
+  return ARENA_SMALL_CLASSES + (k - 8) * 4 + (unsigned)sub;
+}
+
+static rp_arena *arena_new(size_t limit) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t size = (limit + limit / 8) * 4 + ((size_t)8 << 20);
+  size = (size + page - 1) / page * page;
+  void *base =
+      mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) return NULL;
+  rp_arena *a = rp_xcalloc(1, sizeof *a);
+  a->base = base;
+  a->size = size;
+  return a;
+}
+
+static void arena_free_all(rp_arena *a) {
+  if (!a) return;
+  UNPOISON(a->base, a->hwm > a->peak ? a->hwm : a->peak);
+  munmap(a->base, a->size);
+  free(a);
+}
+
+static void *arena_alloc(rp_arena *a, size_t n) {
+  size_t cs;
+  unsigned c = size_class(n, &cs);
+  if (c >= ARENA_CLASSES) return NULL;
+  void *p = a->free[c];
+  if (p) {
+    a->free[c] = free_next(p);
+    UNPOISON(p, n);
+    return p;
+  }
+  if (cs > a->size - a->top) return NULL;
+  p = a->base + a->top;
+  a->top += cs;
+  if (a->top > a->peak) a->peak = a->top;
+  UNPOISON(p, n);
+  return p;
+}
+
+static void arena_release(rp_arena *a, void *p, size_t n) {
+  size_t cs;
+  unsigned c = size_class(n, &cs);
+  if ((char *)p + cs == a->base + a->top) {
+    a->top -= cs;
+    POISON(p, cs);
+    return;
+  }
+  UNPOISON(p, sizeof(void *));
+  memcpy(p, &a->free[c], sizeof(void *));
+  a->free[c] = p;
+  POISON(p, cs);
+}
+
+// Poisons every block on the free lists and everything from top to peak:
+// after a copy into the region, which cannot keep the poison of its bytes.
+static void arena_poison_free(rp_arena *a) {
+  (void)a;
+#if defined(__SANITIZE_ADDRESS__)
+  if (a->peak > a->top) POISON(a->base + a->top, a->peak - a->top);
+  for (unsigned c = 0; c < ARENA_CLASSES; c++) {
+    size_t cs = c < ARENA_SMALL_CLASSES
+                    ? (size_t)(c + 1) << 4
+                    : ((size_t)1 << ((c - ARENA_SMALL_CLASSES) / 4 + 8)) +
+                          (((c - ARENA_SMALL_CLASSES) % 4) + 1) *
+                              ((size_t)1 << ((c - ARENA_SMALL_CLASSES) / 4 + 6));
+    for (void *p = a->free[c]; p;) {
+      void *next = free_next(p);
+      POISON(p, cs);
+      p = next;
+    }
+  }
+#endif
+}
+
+// Lua's realloc contract on the region: a block that shrinks stays where it
+// is (Lua assumes shrinking cannot fail); the last block grows in place.
+static void *arena_realloc(rp_arena *a, void *p, size_t osize, size_t nsize) {
+  size_t ocs, ncs;
+  unsigned oc = size_class(osize, &ocs);
+  unsigned nc = size_class(nsize, &ncs);
+  if (nc == oc) {
+    if (nsize > osize)
+      UNPOISON(p, nsize);
+    else
+      POISON((char *)p + nsize, osize - nsize);
+    return p;
+  }
+  bool last = (char *)p + ocs == a->base + a->top;
+  if (nsize < osize) {
+    if (last) a->top -= ocs - ncs;
+    POISON((char *)p + nsize, osize - nsize);
+    return p;
+  }
+  if (last && nc < ARENA_CLASSES && ncs - ocs <= a->size - a->top) {
+    a->top += ncs - ocs;
+    if (a->top > a->peak) a->peak = a->top;
+    UNPOISON(p, nsize);
+    return p;
+  }
+  void *q = arena_alloc(a, nsize);
+  if (!q) return NULL;
+  memcpy(q, p, osize);
+  arena_release(a, p, osize);
+  return q;
+}
+
 static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   rp_lua *h = ud;
+  h->dirty = true;
   if (ptr == NULL) osize = 0;
   if (nsize == 0) {
-    free(ptr);
+    if (ptr) arena_release(h->arena, ptr, osize);
     h->used -= osize;
     return NULL;
   }
@@ -38,9 +214,85 @@ static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   // A block that shrinks must not fail (Lua assumes it cannot), so only a
   // growing one asks the fault injector (util/buf.h).
-  void *p = nsize > osize && rp_fault_alloc(true) ? NULL : realloc(ptr, nsize);
-  if (p) h->used = h->used - osize + nsize;
+  void *p;
+  if (nsize > osize && rp_fault_alloc(true))
+    p = NULL;
+  else if (ptr)
+    p = arena_realloc(h->arena, ptr, osize, nsize);
+  else
+    p = arena_alloc(h->arena, nsize);
+  if (p) {
+    h->used = h->used - osize + nsize;
+  } else if (nsize > osize) {
+    rp_sandbox_note_oom(h);  // the region is full before the cap: the same error
+  }
   return p;
+}
+
+struct rp_lua_snapshot {
+  rp_arena arena;  // the allocator as it was
+  size_t used;
+  char *bytes;  // a copy of the region's first arena.top bytes
+};
+
+void rp_lua_snapshot(rp_lua *h) {
+  assert(h->depth == 0);
+  // Only what is alive is worth keeping: collect first. Then let the
+  // collector wait longer before its next cycle than it would by default:
+  // a session's garbage is dropped wholesale by the next restore, and a
+  // cycle would mark every object of the snapshot for nothing. It still
+  // starts well before the memory cap (at most half of it), so a plugin
+  // that makes much garbage in one session is collected as before.
+  size_t live = h->used ? h->used : 1;
+  size_t pause = h->limit / 2 / live * 100;
+  if (pause > 1000) pause = 1000;
+  if (pause < 200) pause = 200;
+  lua_gc(h->main, LUA_GCINC, (int)pause, 0, 0);  // takes effect as the collection ends
+  lua_gc(h->main, LUA_GCCOLLECT);
+  rp_lua_snapshot_t *s = h->snap;
+  if (!s) s = h->snap = rp_xcalloc(1, sizeof *s);
+  free(s->bytes);
+  s->arena = *h->arena;
+  s->used = h->used;
+  s->bytes = rp_xmalloc(s->arena.top ? s->arena.top : 1);
+  UNPOISON(h->arena->base, s->arena.top);
+  memcpy(s->bytes, h->arena->base, s->arena.top);
+  arena_poison_free(h->arena);
+  h->dirty = false;
+  h->spent = 0;
+}
+
+bool rp_lua_restore(rp_lua *h) {
+  assert(h->depth == 0);
+  rp_lua_snapshot_t *s = h->snap;
+  if (!s || !h->dirty) return false;
+  rp_arena *a = h->arena;
+  size_t peak = a->peak;
+  size_t hwm = a->hwm > peak ? a->hwm : peak;
+  UNPOISON(a->base, peak > s->arena.top ? peak : s->arena.top);
+  memcpy(a->base, s->bytes, s->arena.top);
+  *a = s->arena;
+  a->hwm = hwm;
+  a->peak = peak > a->top ? peak : a->top;
+  arena_poison_free(a);
+  a->peak = a->top;
+  h->used = s->used;
+  h->dirty = false;
+  h->spent = 0;
+  h->L = h->main;  // between calls the host acts on the main thread
+  // Give back the pages a large session touched above the snapshot.
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t keep = (a->top + ARENA_KEEP + page - 1) / page * page;
+  if (peak > keep && keep < a->size) madvise(a->base + keep, peak - keep, MADV_DONTNEED);
+  return true;
+}
+
+uintptr_t rp_lua_region_base(const rp_lua *h) {
+  return (uintptr_t)h->arena->base;
+}
+
+size_t rp_lua_snapshot_size(const rp_lua *h) {
+  return h->snap ? h->snap->arena.top : 0;
 }
 
 // An error raised outside every protected call lands here. The host's own
@@ -65,8 +317,15 @@ rp_lua *rp_lua_new(const rp_lua_opts *opts) {
   rp_lua *h = rp_xcalloc(1, sizeof *h);
   h->limit = opts && opts->memory_limit ? opts->memory_limit : 16u << 20;
   h->budget = opts && opts->instruction_budget ? opts->instruction_budget : 10000000L;
+  h->now = time(NULL);
+  h->arena = arena_new(h->limit);
+  if (!h->arena) {
+    free(h);
+    return NULL;
+  }
   h->L = h->main = lua_newstate(host_alloc, h);
   if (!h->L) {
+    arena_free_all(h->arena);
     free(h);
     return NULL;
   }
@@ -88,6 +347,10 @@ void rp_lua_set_print(rp_lua *h, rp_lua_print_fn fn, void *ud) {
   h->print_ud = ud;
 }
 
+void rp_lua_set_time(rp_lua *h, long long now) {
+  h->now = now;
+}
+
 void rp_lua_set_require(rp_lua *h, rp_lua_require_fn fn, void *ud) {
   h->require = fn;
   h->require_ud = ud;
@@ -96,6 +359,9 @@ void rp_lua_set_require(rp_lua *h, rp_lua_require_fn fn, void *ud) {
 void rp_lua_free(rp_lua *h) {
   if (!h) return;
   lua_close(h->main);
+  arena_free_all(h->arena);
+  if (h->snap) free(h->snap->bytes);
+  free(h->snap);
   free(h);
 }
 
@@ -151,6 +417,9 @@ int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   // code (a filter run by t.render, a module run by require) spends the
   // budget of the call it is part of.
   bool outer = h->depth == 0;
+  // Plugin code can change the state without allocating (an integer in an
+  // upvalue): any call means the next restore must copy.
+  h->dirty = true;
   if (outer) {
     h->remaining = h->budget;
     h->exhausted = false;
@@ -164,6 +433,7 @@ int rp_lua_pcall(rp_lua *h, int nargs, int nresults, char **errmsg) {
   if (outer) {
     lua_sethook(L, NULL, 0, 0);
     rp_sandbox_call_end(h);
+    h->spent += h->budget - (h->remaining > 0 ? h->remaining : 0);
   }
   lua_remove(L, base);
   // An exhausted call fails even when nothing raised (an allocation refused

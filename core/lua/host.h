@@ -48,6 +48,10 @@ rp_lua *rp_lua_new(const rp_lua_opts *opts);
 void rp_lua_free(rp_lua *L);
 
 void rp_lua_set_print(rp_lua *L, rp_lua_print_fn fn, void *ud);
+// What os.time() and os.date() without a time see as now, in seconds since
+// the epoch; rp_lua_new reads the clock once. Set it between sessions only,
+// from something no session decides (e.g. when a watched file changed).
+void rp_lua_set_time(rp_lua *L, long long now);
 void rp_lua_set_require(rp_lua *L, rp_lua_require_fn fn, void *ud);
 
 // Loads the Lua source file `path` (text only), runs it in a fresh sandbox

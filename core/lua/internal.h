@@ -3,8 +3,12 @@
 
 #include <lua.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lua/host.h"
+
+typedef struct rp_arena rp_arena;
+typedef struct rp_lua_snapshot rp_lua_snapshot_t;
 
 struct rp_lua {
   // The thread the host's C code acts on: the main thread between calls,
@@ -16,9 +20,14 @@ struct rp_lua {
   // it; rp_lua_pcall and the sandbox's resume restore it when they return,
   // so an error that unwinds past an entry leaves it right for the caller.
   lua_State *L;
-  lua_State *main;  // the state's main thread: for lua_close only
+  lua_State *main;          // the state's main thread: for lua_close only
+  rp_arena *arena;          // where every byte of the state lives (host.c)
+  rp_lua_snapshot_t *snap;  // the state as rp_lua_snapshot kept it, or NULL
+  bool dirty;               // the state may differ from the snapshot
   size_t used, limit;
   long budget, remaining;
+  long spent;      // instructions of the calls since the snapshot or the last restore
+  long long now;   // what os.time() and os.date() see as now (see rp_lua_set_time)
   bool exhausted;  // sticky for the current call: a plugin's pcall cannot reset it
   int depth;       // rp_lua_pcall calls in progress (nested through C)
   // Where print and warn go (see rp_lua_set_print); NULL drops the text.
@@ -48,6 +57,21 @@ static inline void rp_lua_leave(rp_lua *h, lua_State *prev) {
 void rp_sandbox_init(rp_lua *h);
 void rp_sandbox_push_env(rp_lua *h);
 
+// Keeps the whole state as it is now (after a full collection), outside any
+// call, so that rp_lua_restore can bring it back; a later snapshot replaces
+// it.
+void rp_lua_snapshot(rp_lua *h);
+// Brings the state back to the snapshot when anything may have changed
+// since (any allocation or call), outside any call: every table, upvalue,
+// metatable, string, coroutine and reference is as it was then, and so are
+// the memory count and the sandbox's per-state counters. Returns whether it
+// copied anything. Without a snapshot it does nothing.
+bool rp_lua_restore(rp_lua *h);
+// Where the state's region starts: an address for ordering, never shown.
+uintptr_t rp_lua_region_base(const rp_lua *h);
+// Bytes of the state the snapshot holds (0 without one).
+size_t rp_lua_snapshot_size(const rp_lua *h);
+
 // The one protected call: [fn, args...] -> [results...]. Runs under the
 // instruction budget with a traceback handler. On failure pops the error,
 // sets *errmsg (malloc'd; may be NULL to discard) and returns a negative
@@ -68,7 +92,7 @@ typedef struct rp_plugin {
   bool builtin;
   bool failed;
   char *replaces_path;  // a plugin of the same name earlier on the path
-  int chunk_ref;        // the compiled main chunk, run again by reset
+  int chunk_ref;        // the compiled main chunk
   int module_ref;       // what the chunk returned, for require; LUA_NOREF if nothing
 } rp_plugin;
 
@@ -93,8 +117,6 @@ struct rp_plugins {
   size_t nitems, itemcap;
   long loading;   // index of the plugin whose chunk is running, or -1
   int requiring;  // depth of nested require, against cycles
-  bool used;      // a session has run through the plugins since they were loaded
-  bool dirty;     // the last session failed in the plugins' hands: reset before the next
 };
 
 // notes.c: checks the item scores at index `scores` against the measure `id`

@@ -460,6 +460,18 @@ void rp_plugins_set_print(rp_plugins *p, rp_lua_print_fn fn, void *ud) {
   rp_lua_set_print(p->lua, fn, ud);
 }
 
+// Loading is over: what the plugins built is what every session starts
+// from. The note types' schemas are built now, while their tables are as
+// their plugins left them (a session could change a table, and the C side
+// keeps the schema), then the state is snapshotted.
+static void freeze(rp_plugins *p) {
+  for (size_t i = 0; i < p->nitems; i++) {
+    rp_item *it = &p->items[i];
+    if (it->kind == RP_ITEM_NOTE_TYPE && !it->schema) it->schema = rp_plugins_schema(p, it->id);
+  }
+  rp_lua_snapshot(p->lua);
+}
+
 rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags) {
   rp_plugins *p = rp_xcalloc(1, sizeof *p);
   p->loading = -1;
@@ -487,6 +499,7 @@ rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags) {
     free(err);
     free(path);
   }
+  freeze(p);
   return p;
 }
 
@@ -548,38 +561,9 @@ bool rp_plugins_item(const rp_plugins *p, rp_item_kind kind, size_t i, rp_item_i
 }
 
 int rp_plugins_reset(rp_plugins *p, rp_diags *diags) {
-  // Registrations are made again by the chunks; their origins are kept as
-  // they were at load (the first run decided what overrides what).
-  rp_item *old = p->items;
-  size_t nold = p->nitems;
-  p->items = NULL;
-  p->nitems = p->itemcap = 0;
-  int status = RP_OK;
-  for (size_t i = 0; i < p->nplugins; i++) {
-    rp_plugin *pl = &p->plugins[i];
-    if (pl->failed) continue;
-    if (pl->module_ref != LUA_NOREF) {
-      luaL_unref(p->lua->L, LUA_REGISTRYINDEX, pl->module_ref);
-      pl->module_ref = LUA_NOREF;
-    }
-  }
-  for (size_t i = 0; i < p->nplugins; i++) {
-    rp_plugin *pl = &p->plugins[i];
-    if (pl->failed || pl->module_ref != LUA_NOREF) continue;
-    int rc = run_plugin(p, i, diags);
-    if (rc != RP_OK) {
-      pl->failed = true;
-      drop_items_of(p, i);
-      if (status == RP_OK) status = rc;
-    }
-  }
-  for (size_t i = 0; i < nold; i++)
-    item_free(p, &old[i]);
-  free(old);
-  // The old registrations are garbage now; Lua's incremental collector
-  // frees them as the next session runs (a full collection here would cost
-  // more than the session itself).
-  return status;
+  (void)diags;
+  rp_lua_restore(p->lua);
+  return RP_OK;
 }
 
 // --- filters and lambdas ----------------------------------------------------------------
@@ -756,19 +740,14 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
                           rp_diags *diags) {
   lua_State *L = p->lua->L;
   size_t n = rp_plugins_item_count(p, RP_ITEM_TEST);
-  size_t ran = 0;
   for (size_t k = 0; k < n; k++) {
     const rp_item *it = nth_item(p, RP_ITEM_TEST, k);
-    if (!it) break;  // a reset disabled a plugin
+    if (!it) break;
     if (match && !strstr(it->id, match)) continue;
     if (p->plugins[it->plugin].builtin && !builtin) continue;
-    // Each test starts from freshly run plugins: nothing one test stores
-    // reaches the next.
-    if (ran++ > 0) {
-      rp_plugins_reset(p, diags);
-      it = nth_item(p, RP_ITEM_TEST, k);
-      if (!it) break;
-    }
+    // Each test starts from the plugins as they were loaded, as a session
+    // does: nothing one test stores reaches the next.
+    rp_lua_restore(p->lua);
     char *id = rp_xstrndup(it->id, strlen(it->id));
     char *path = rp_xstrndup(it->path, strlen(it->path));
     int line = it->line;
@@ -807,31 +786,23 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
 }
 
 int rp_plugins_session_begin(rp_plugins *p, const char *path, rp_diags *diags) {
-  // Every session starts from freshly run plugins: one session's data never
-  // reaches another's render through a plugin's state. The built-in plugins
-  // keep none (see rp_plugins_all_builtin), so with only them loaded the
-  // reset is needed only after a session that failed part way.
-  if (p->dirty || (p->used && !rp_plugins_all_builtin(p))) {
-    size_t before = diags->errors;
-    if (rp_plugins_reset(p, diags) != RP_OK || diags->errors > before) {
-      // A plugin that ran again and failed (out of memory) is gone: this
-      // session's note would be made without it.
-      rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
-                   "no note: the plugins could not be run again for this session");
-      p->dirty = true;
-      return RP_EDATA;
-    }
-  }
-  p->used = true;
+  (void)path;
+  (void)diags;
+  // The whole Lua state goes back to the snapshot rp_plugins_load took:
+  // whatever the last session (or anything else since) changed, through
+  // any path a plugin can reach, is undone, and the built-in plugins take
+  // this path as every other plugin does.
+  rp_lua_restore(p->lua);
   return RP_OK;
 }
 
 void rp_plugins_session_end(rp_plugins *p, bool failed) {
-  p->dirty = failed;
+  // The next session_begin restores; nothing a failed session left behind
+  // survives it either.
+  (void)p;
+  (void)failed;
 }
 
-bool rp_plugins_all_builtin(const rp_plugins *p) {
-  for (size_t i = 0; i < p->nplugins; i++)
-    if (!p->plugins[i].builtin && !p->plugins[i].failed) return false;
-  return true;
+void rp_plugins_set_time(rp_plugins *p, long long now) {
+  rp_lua_set_time(p->lua, now);
 }

@@ -16,9 +16,13 @@
 // with its file and line and disabled: whatever it registered is dropped and
 // the other plugins keep working.
 //
-// Isolation: rp_plugins_reset runs every plugin's chunk again in a fresh
-// environment, so nothing a plugin stored while serving one session (in a
-// global, an upvalue or a table) survives into the next.
+// Isolation: plugins run once, when they load; then the host keeps a
+// snapshot of the whole Lua state, and every session starts from it
+// (rp_plugins_session_begin puts the state back when anything changed), so
+// nothing a plugin stored while serving one session (in a global, an
+// upvalue, a module table, a metatable, a coroutine) survives into the next,
+// and nothing it can observe (the memory count, the clock) depends on
+// another session.
 #pragma once
 
 #include <stdbool.h>
@@ -88,30 +92,29 @@ void rp_plugins_plugin(const rp_plugins *p, size_t i, rp_plugin_info *out);
 bool rp_plugins_item(const rp_plugins *p, rp_item_kind kind, size_t i, rp_item_info *out);
 size_t rp_plugins_item_count(const rp_plugins *p, rp_item_kind kind);
 
-// Runs every plugin's chunk again in a fresh environment (see above). The
-// items keep their order and origins. Returns RP_OK, or a negative status
-// when a plugin that loaded before fails now (reported to diags).
+// Puts the plugins back as they were when they loaded (see above), as
+// rp_plugins_session_begin does. Returns RP_OK.
 int rp_plugins_reset(rp_plugins *p, rp_diags *diags);
 
 // Brackets one session's use of the plugins: every caller that runs plugin
 // code for a session (render, check, watch, a batch worker) calls
 // rp_plugins_session_begin before and rp_plugins_session_end after, and the
-// host decides what it takes to keep one session's data out of the next.
-// begin returns RP_OK, or a negative status after reporting to diags when
-// the plugins could not be made ready (then no note may be made: the
-// session would run without a plugin). `failed` tells end that the session
-// stopped part way in the plugins' hands.
+// host decides what it takes to keep one session's data out of the next
+// (it restores the snapshot, see above). begin returns RP_OK, or a negative
+// status after reporting to diags when the plugins could not be made ready
+// (then no note may be made). `failed` tells end that the session stopped
+// part way in the plugins' hands. Any plugin code run outside a session
+// (a lambda, a check) is undone by the next begin as well.
 int rp_plugins_session_begin(rp_plugins *p, const char *path, rp_diags *diags);
 void rp_plugins_session_end(rp_plugins *p, bool failed);
 
-// Whether only the built-in plugins are loaded (any other failed). The
-// built-in plugins keep no state between calls (their functions only read
-// their own tables and return new ones; tests/e2e/test_notes_batch.py renders
-// sessions in both orders to check), so a renderer that runs nothing else
-// need not reset between sessions: rendering notes skips rp_plugins_reset
-// then. Any workspace or --plugins plugin makes this false, and every session
-// starts from freshly run plugins again.
-bool rp_plugins_all_builtin(const rp_plugins *p);
+// What os.time() and os.date() without a time see as now, in seconds since
+// the epoch: the time rp_plugins_load read, unless set. It is the same for
+// every session of a run, since the clock's reading when a session starts
+// would tell how long the sessions before it took. Set it only between
+// sessions, from something no session decides (watch mode: when the change
+// that starts a rebuild happened).
+void rp_plugins_set_time(rp_plugins *p, long long now);
 
 // Adds the plugins' filters to `f`. A plugin filter finds the plugin set to
 // call through rp_render_opts.user, which must be this rp_plugins (or one
@@ -127,8 +130,9 @@ typedef struct rp_test_result {
   size_t passed, failed;
 } rp_test_result;
 
-// Runs the registered tests whose name contains `match` (NULL: all), each in
-// a fresh environment and under its own budget; the built-in plugins' tests
+// Runs the registered tests whose name contains `match` (NULL: all), each
+// from the plugins as they loaded (the snapshot, as a session) and under its
+// own budget; the built-in plugins' tests
 // only when `builtin` is set. Reports one line per failure (PATH:LINE:COL:
 // error: test 'name' failed: message) to diags, and counts.
 void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_test_result *result,

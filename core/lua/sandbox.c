@@ -351,6 +351,19 @@ static int sb_xpcall(lua_State *L) {
   return pcall_done(L, status, 2);
 }
 
+// os.clock(): the work this session's plugin code has done so far, in
+// seconds of a notional machine that runs 100 million instructions a second
+// (the budget's count). Processor time would depend on what else the
+// process did, earlier sessions and other workers included; this depends on
+// the session alone, and a test can still time a function with it.
+static int sb_clock(lua_State *L) {
+  rp_lua *h = sbx(L)->h;
+  long spent = h->spent;
+  if (h->depth > 0) spent += h->budget - (h->remaining > 0 ? h->remaining : 0);
+  lua_pushnumber(L, (lua_Number)spent / 1e8);
+  return 1;
+}
+
 static int sb_collectgarbage(lua_State *L) {
   const char *opt = luaL_optstring(L, 1, "collect");
   if (strcmp(opt, "count") != 0) return luaL_argerror(L, 1, "only \"count\" is allowed in plugins");
@@ -358,6 +371,192 @@ static int sb_collectgarbage(lua_State *L) {
   int bytes = lua_gc(L, LUA_GCCOUNTB);
   lua_pushnumber(L, (lua_Number)kb + (lua_Number)bytes / 1024);
   return 1;
+}
+
+// --- pairs and next in a fixed order ------------------------------------------------
+//
+// Lua's own order of a table's keys is where they sit in its hash part,
+// which depends on the state's string hash seed (drawn from the clock and
+// an address when the state is made) and on the addresses of table and
+// function keys: it differs between runs and between a batch's workers,
+// and which worker renders a session depends on the others. So the
+// sandbox's pairs and next walk a table's keys in an order of the keys
+// alone: numbers from the lowest, then strings bytewise, then false and
+// true, then tables, functions and coroutines by where they sit in the
+// state's region (the same in every state that did the same work).
+
+typedef struct key_rec {
+  int rank;  // 0 number, 1 string, 2 boolean, 3 + type: the rest
+  bool is_int;
+  lua_Integer i;
+  lua_Number n;
+  const char *s;
+  size_t len;
+  uintptr_t at;
+} key_rec;
+
+typedef struct slot_rec {
+  key_rec k;
+  lua_Integer slot;
+} slot_rec;
+
+static void tick(lua_State *L, unsigned *n);
+
+static void key_read(lua_State *L, int idx, key_rec *k) {
+  memset(k, 0, sizeof *k);
+  switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+      k->rank = 0;
+      k->is_int = lua_isinteger(L, idx);
+      if (k->is_int) k->i = lua_tointeger(L, idx);
+      k->n = lua_tonumber(L, idx);
+      break;
+    case LUA_TSTRING:
+      k->rank = 1;
+      k->s = lua_tolstring(L, idx, &k->len);
+      break;
+    case LUA_TBOOLEAN:
+      k->rank = 2;
+      k->i = lua_toboolean(L, idx);
+      break;
+    default:
+      k->rank = 3 + lua_type(L, idx);
+      k->at = (uintptr_t)lua_topointer(L, idx) - rp_lua_region_base(sbx(L)->h);
+      break;
+  }
+}
+
+static int key_cmp(const void *pa, const void *pb) {
+  const key_rec *a = pa, *b = pb;
+  if (a->rank != b->rank) return a->rank < b->rank ? -1 : 1;
+  switch (a->rank) {
+    case 0:
+      if (a->is_int && b->is_int) return a->i < b->i ? -1 : a->i > b->i;
+      if (a->n != b->n) return a->n < b->n ? -1 : 1;
+      // An integer and a float equal as doubles: only a float of 2^63 or
+      // more, which no integer reaches.
+      return a->is_int ? -1 : b->is_int ? 1 : 0;
+    case 1: {
+      size_t n = a->len < b->len ? a->len : b->len;
+      int c = memcmp(a->s, b->s, n);
+      if (c) return c < 0 ? -1 : 1;
+      return a->len < b->len ? -1 : a->len > b->len;
+    }
+    case 2:
+      return a->i < b->i ? -1 : a->i > b->i;
+    default:
+      return a->at < b->at ? -1 : a->at > b->at;
+  }
+}
+
+// The keys of the table at idx, pushed as a sequence in the fixed order.
+static void push_sorted_keys(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_Integer n = 0;
+  unsigned ticks = 0;
+  lua_newtable(L);  // [keys]
+  int keys = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {  // [keys, key, value]
+    tick(L, &ticks);
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, keys, ++n);
+  }
+  if (n < 2) return;
+  // Sorting is n log n comparisons in C: charge for them.
+  rp_sandbox_charge(L, n * ELEMENT_COST * 2);
+  // Each record carries its key's slot in `keys`; the strings it points
+  // into stay alive there.
+  slot_rec *recs = lua_newuserdatauv(L, (size_t)n * sizeof *recs, 0);  // [keys, recs]
+  for (lua_Integer i = 0; i < n; i++) {
+    lua_rawgeti(L, keys, i + 1);
+    key_read(L, -1, &recs[i].k);
+    recs[i].slot = i + 1;
+    lua_pop(L, 1);
+  }
+  qsort(recs, (size_t)n, sizeof *recs, key_cmp);  // the key is the first member
+  lua_createtable(L, (int)n, 0);                  // [keys, recs, sorted]
+  for (lua_Integer i = 0; i < n; i++) {
+    lua_rawgeti(L, keys, recs[i].slot);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_replace(L, keys);  // [sorted, recs]
+  lua_settop(L, keys);
+}
+
+// The iterator pairs returns: upvalues the table, its sorted keys and the
+// position reached. A key whose value went nil meanwhile is skipped, as
+// Lua's next never returns one.
+static int pairs_step(lua_State *L) {
+  lua_Integer pos = lua_tointeger(L, lua_upvalueindex(3));
+  lua_Integer n = (lua_Integer)lua_rawlen(L, lua_upvalueindex(2));
+  while (pos < n) {
+    pos++;
+    lua_rawgeti(L, lua_upvalueindex(2), pos);  // [key]
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) {  // [key, value]
+      lua_pushinteger(L, pos);
+      lua_replace(L, lua_upvalueindex(3));
+      return 2;
+    }
+    lua_pop(L, 2);
+  }
+  lua_pushinteger(L, pos);
+  lua_replace(L, lua_upvalueindex(3));
+  return 0;
+}
+
+static int sb_pairs(lua_State *L) {
+  luaL_checkany(L, 1);
+  if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {  // as Lua's pairs
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 3);
+    return 3;
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushvalue(L, 1);
+  push_sorted_keys(L, 1);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, pairs_step, 3);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+// next(t [, k]): the key after k in the fixed order (the first without k),
+// and its value. Each call looks at every key: a loop over next is
+// quadratic, where pairs is not.
+static int sb_next(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  bool from_start = lua_isnil(L, 2);
+  key_rec after, best;
+  if (!from_start) key_read(L, 2, &after);
+  bool found = false;
+  unsigned ticks = 0;
+  lua_pushnil(L);           // [t, k, best key]
+  lua_pushnil(L);           // [t, k, best key, key]
+  while (lua_next(L, 1)) {  // [t, k, best key, key, value]
+    tick(L, &ticks);
+    lua_pop(L, 1);
+    key_rec cur;
+    key_read(L, -1, &cur);
+    if ((from_start || key_cmp(&cur, &after) > 0) && (!found || key_cmp(&cur, &best) < 0)) {
+      best = cur;
+      found = true;
+      lua_pushvalue(L, -1);
+      lua_replace(L, 3);
+    }
+  }
+  if (!found) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_settop(L, 3);
+  lua_pushvalue(L, 3);
+  lua_rawget(L, 1);
+  return 2;
 }
 
 // Pushes the name of a chunk that load compiles for the innermost Lua
@@ -474,7 +673,7 @@ static int sb_require(lua_State *L) {
 // A library function called through a guard: upvalue 1 is the original,
 // upvalue 2 says what to check or charge first. Errors the original raises
 // name no position (it was called from C), so the guard adds its caller's.
-enum guard_kind { G_CHARGE_STRING, G_FORMAT, G_DATE };
+enum guard_kind { G_CHARGE_STRING, G_FORMAT, G_DATE, G_TIME };
 
 // string.format: %p would print an address, and %s of a table would use
 // Lua's own tostring, which prints one. Refuse the one, convert the other.
@@ -520,8 +719,26 @@ static int guarded(lua_State *L) {
     case G_DATE: {
       int t = lua_type(L, 1);
       if (t != LUA_TNONE && t != LUA_TNIL && t != LUA_TSTRING) luaL_typeerror(L, 1, "string");
+      // Without a time, the date of the host's now (see sb_time).
+      if (lua_isnoneornil(L, 2)) {
+        if (t == LUA_TNONE || t == LUA_TNIL) {
+          lua_settop(L, 0);
+          lua_pushliteral(L, "%c");
+        }
+        lua_settop(L, 1);
+        lua_pushinteger(L, (lua_Integer)sbx(L)->h->now);
+      }
       break;
     }
+    case G_TIME:
+      // os.time() is the host's now, read once for a whole run (rp_lua_set_time):
+      // the clock's reading when a session starts would tell how long the
+      // sessions before it took. os.time{...} converts a date, as in Lua.
+      if (lua_isnoneornil(L, 1)) {
+        lua_pushinteger(L, (lua_Integer)sbx(L)->h->now);
+        return 1;
+      }
+      break;
   }
   int n = lua_gettop(L);
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -920,10 +1137,12 @@ static void copy_all(lua_State *L, int from, int to) {
 }
 
 static void build_masters(lua_State *L) {
-  static const char *const base_names[] = {
-      "assert", "error",  "getmetatable", "ipairs", "next", "pairs", "rawequal",
-      "rawget", "rawlen", "rawset",       "select", "type", NULL};
+  static const char *const base_names[] = {"assert", "error",  "getmetatable", "ipairs", "rawequal",
+                                           "rawget", "rawlen", "rawset",       "select", "type",
+                                           NULL};
   static const named_fn base_fns[] = {{"collectgarbage", sb_collectgarbage},
+                                      {"next", sb_next},
+                                      {"pairs", sb_pairs},
                                       {"pcall", sb_pcall},
                                       {"print", sb_print},
                                       {"setmetatable", sb_setmetatable},
@@ -943,7 +1162,7 @@ static void build_masters(lua_State *L) {
   static const char *const co_names[] = {"isyieldable", "running", "status", "yield", NULL};
   static const named_fn co_fns[] = {
       {"create", sb_co_create}, {"resume", sb_co_resume}, {"wrap", sb_co_wrap}, {NULL, NULL}};
-  static const char *const os_names[] = {"clock", "time", NULL};
+  static const named_fn os_fns[] = {{"clock", sb_clock}, {NULL, NULL}};
 
   lua_newtable(L);  // [masters]
   int masters = lua_gettop(L);
@@ -1001,9 +1220,10 @@ static void build_masters(lua_State *L) {
 
   lua_newtable(L);  // os
   lua_getfield(L, loaded, LUA_OSLIBNAME);
-  copy_fields(L, -1, -2, os_names);
   set_guarded(L, -1, -2, "date", G_DATE);
+  set_guarded(L, -1, -2, "time", G_TIME);
   lua_pop(L, 1);
+  set_functions(L, -1, os_fns);
   lua_setfield(L, masters, LUA_OSLIBNAME);
 
   lua_pop(L, 1);  // [masters]

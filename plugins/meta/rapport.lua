@@ -166,20 +166,23 @@ function T.validate(type, session) end
 ---@class rapport.os
 os = {}
 
----The current time, or the time of the date in `date` (fields year, month,
----day, hour, min, sec, isdst), as a number of seconds.
+---The time the plugins loaded (the same for every session of a run), or the
+---time of the date in `date` (fields year, month, day, hour, min, sec,
+---isdst), as a number of seconds.
 ---@param date? table
 ---@return integer
 function os.time(date) end
 
----Formats `time` (default: now) as `os.date` does in Lua: "%Y-%m-%d", or
----"*t" / "!*t" for a table of fields.
+---Formats `time` (default: the time the plugins loaded, as `os.time()`) as
+---`os.date` does in Lua: "%Y-%m-%d", or "*t" / "!*t" for a table of fields.
 ---@param format? string
 ---@param time? integer
 ---@return string|table
 function os.date(format, time) end
 
----The processor time the program has used, in seconds.
+---The work the current session's plugin code has done, in seconds of a
+---notional machine running 100 million Lua instructions a second; 0 when a
+---session or test starts.
 ---@return number
 function os.clock() end
 

@@ -51,7 +51,12 @@ GNU_TIME = "/usr/bin/time"
 
 
 def measure(argv, out_path):
-    """Run argv with stdout to out_path; return (wall seconds, peak RSS KiB, status).
+    """Run argv with stdout to out_path; return (wall seconds, peak RSS KiB,
+    status, processor seconds).
+
+    Processor time (user and system, every thread, from wait4) is the
+    steadier figure on a shared machine: wall time also counts the turns
+    other processes take on the cores.
 
     Peak memory comes from GNU time, which forks a fresh small process for
     the engine. Python's own spawn shares Python's memory until exec, and
@@ -74,7 +79,8 @@ def measure(argv, out_path):
         os.unlink(rss_file)
         if lines:
             peak = int(lines[-1])
-    return wall, peak, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, peak, os.waitstatus_to_exitcode(status), cpu
 
 
 def same_output(ref, path):
@@ -92,13 +98,15 @@ def same_output(ref, path):
 
 def run_case(label, engines_, data, runs, pick, out_dir):
     """Time every engine on data, round-robin over runs; return {name: result}."""
-    results = {name: {"walls": [], "rss": 0, "ok": True, "status": 0} for name, _ in engines_}
+    results = {name: {"walls": [], "cpus": [], "rss": 0, "ok": True, "status": 0}
+               for name, _ in engines_}
     for r in range(runs):
         for name, argv in engines_:
             out = os.path.join(out_dir, f"{label}.{name}.out")
-            wall, rss, status = measure(argv + [data], out)
+            wall, rss, status, cpu = measure(argv + [data], out)
             res = results[name]
             res["walls"].append(wall)
+            res["cpus"].append(cpu)
             res["rss"] = max(res["rss"], rss)
             if status != 0:
                 res["status"] = status
@@ -110,6 +118,7 @@ def run_case(label, engines_, data, runs, pick, out_dir):
                     res["ok"] = False
     for res in results.values():
         res["wall"] = pick(res["walls"])
+        res["cpu"] = pick(res["cpus"])
         if res["status"] != 0:
             res["ok"] = False
     return results
@@ -136,13 +145,14 @@ def table(engines_, batch, single, n):
     """Rows of the results table; ratios are each engine's time over the reference's."""
     ref = engines_[0][0]
     ratio = "rapport speedup" if ref == "rapport" else "time vs mustache.js"
-    rows = [["engine", f"{n} notes: wall s", "peak MiB", ratio,
+    rows = [["engine", f"{n} notes: wall s", "peak MiB", ratio, "cpu s", ratio + " (cpu)",
              "1 note: median ms", "peak MiB", ratio, "output"]]
     for name, _ in engines_:
         b, s = batch[name], single[name]
         rows.append([
             name, f"{b['wall']:.3f}", f"{b['rss'] / 1024:.1f}",
             f"{b['wall'] / batch[ref]['wall']:.2f}x",
+            f"{b['cpu']:.3f}", f"{b['cpu'] / batch[ref]['cpu']:.2f}x",
             f"{s['wall'] * 1000:.1f}", f"{s['rss'] / 1024:.1f}",
             f"{s['wall'] / single[ref]['wall']:.2f}x",
             "reference" if name == ref else ("identical" if b["ok"] and s["ok"] else "MISMATCH"),

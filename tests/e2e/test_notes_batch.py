@@ -209,9 +209,8 @@ class Isolation(RapportTest):
                 self.assertEqual(json.load(f)["seen"], "K%d." % i)
 
     def test_built_in_plugins_give_the_same_note_in_any_order(self):
-        # With only the built-in plugins loaded, sessions are not isolated by
-        # rerunning the plugins (they keep no state): the notes must not
-        # depend on what was rendered before them.
+        # The built-in plugins take the same path as any other: the notes
+        # must not depend on what was rendered before them.
         sessions = self.sessions_with_everything()
         alone = []
         for i, s in enumerate(sessions):
@@ -238,6 +237,132 @@ class Isolation(RapportTest):
         plain = session(2, "birp")
         return [full, plain, session(3, "girp"), dict(full, client={"id": "C-9",
                                                                      "initials": "Z."})]
+
+
+# Plugins that try to carry the last client's data into the next note through
+# every place a plugin can reach: a global, an upvalue, the table another
+# plugin returns to require, a metatable, a coroutine left suspended, the
+# `rapport` table, strings a call made, a filter's upvalue. Each place holds
+# "fresh" when the plugins load; every note shows what each place held when
+# its session started, and what a plugin could measure there: the memory in
+# use, the clock, the time.
+STASH = """
+return { last = "fresh" }
+"""
+HOARD_ALL = """
+local stash = require "stash"
+shared = "fresh"
+local up = "fresh"
+local meta = setmetatable({}, { __index = { v = "fresh" } })
+local co = coroutine.create(function()
+  local kept, new = "fresh", coroutine.yield()
+  while true do
+    local old = kept
+    kept = new
+    new = coroutine.yield(old)
+  end
+end)
+coroutine.resume(co)
+local strings = {}
+local calls = 0
+rapport.filter("calls", function()
+  calls = calls + 1
+  return calls
+end)
+
+local start
+rapport.on("session", function(s)
+  start = { memory = collectgarbage("count"), clock = os.clock(), time = os.time(),
+            date = os.date("%Y-%m-%d %H:%M:%S") }
+end)
+
+rapport.on("note", function(note)
+  local me = note.client.initials
+  local _, from_co = coroutine.resume(co, me)
+  note.seen = {
+    global = shared, upvalue = up, module = stash.last, metatable = meta.v,
+    coroutine = from_co, rapport = rawget(rapport, "kept") or "fresh",
+    strings = next(strings) or "fresh",
+  }
+  note.start = start
+  shared, up, stash.last = me, me, me
+  getmetatable(meta).__index.v = me
+  pcall(rawset, rapport, "kept", me)
+  strings[me .. me] = true
+  -- Memory left alive for the next session to notice, if it could.
+  local hoard = {}
+  for i = 1, #note.subjective do hoard[i] = note.subjective:sub(i, i) .. me end
+  _G.hoard = hoard
+end)
+"""
+HOARD_LAYOUT = ("{{#seen}}{{global}} {{upvalue}} {{module}} {{metatable}} {{coroutine}} "
+                "{{rapport}} {{strings}}{{/seen}} calls={{client.id | calls}}\n")
+FRESH_LINE = "fresh fresh fresh fresh fresh fresh fresh calls=1"
+
+
+class NothingCarriesOver(RapportTest):
+    """1,000 sessions of two kinds interleaved (short, and long enough to
+    leave much memory behind), on one worker and on two, with plugins that
+    try every place to keep state in."""
+
+    def setUp(self):
+        super().setUp()
+        self.write("plugins/stash.lua", STASH)
+        self.write("plugins/hoard.lua", HOARD_ALL)
+        self.write("templates/soap.md.mustache", HOARD_LAYOUT)
+        self.sessions = []
+        for i in range(1000):
+            s = session(i)
+            # Same lengths for every client: what a plugin can measure must
+            # then be the same for every session of a kind.
+            s["client"] = {"id": "C-%04d" % i, "initials": "K%04d" % i}
+            s["session"]["number"] = 1000 + i
+            for section in SECTIONS["soap"]:
+                s[section] = "Section %s of client %04d." % (section, i)
+            if i % 2:
+                s["subjective"] = ("Long session %04d. " % i) * 300
+            self.sessions.append(s)
+        self.write("day.jsonl", jsonl(self.sessions))
+
+    def test_every_place_a_plugin_reaches_is_fresh_for_every_session(self):
+        for jobs in ("1", "2"):
+            r = self.rapport("render", "day.jsonl", env={"RAPPORT_JOBS": jobs})
+            self.assertEqual(r.code, 0, r)
+            lines = [line for line in r.out.splitlines() if line]
+            self.assertEqual(len(lines), 1000, r.err)
+            for i, line in enumerate(lines):
+                self.assertEqual(line, FRESH_LINE, "session %d, %s workers" % (i, jobs))
+
+    def test_what_a_plugin_measures_depends_on_its_session_alone(self):
+        # Two sessions, the second leaving much memory behind, 500 times
+        # each in turn: every copy of a session must measure what it
+        # measures alone.
+        kinds = [self.sessions[0], self.sessions[1]]
+        self.write("day.jsonl", jsonl(kinds * 500))
+        alone = {}
+        for kind in (0, 1):
+            self.write("one.json", json.dumps(kinds[kind]))
+            r = self.rapport("render", "--format", "json", "one.json")
+            self.assertEqual(r.code, 0, r)
+            alone[kind] = json.loads(r.out)["start"]
+        for jobs in ("1", "2"):
+            r = self.rapport("render", "--format", "json", "day.jsonl",
+                             env={"RAPPORT_JOBS": jobs})
+            self.assertEqual(r.code, 0, r)
+            notes = [json.loads(line) for line in r.out.splitlines()]
+            self.assertEqual(len(notes), 1000)
+            for i, note in enumerate(notes):
+                start = note["start"]
+                # The memory in use and the clock when the session starts
+                # are what they are for that kind of session alone, whatever
+                # ran before it on that worker.
+                self.assertEqual(start["memory"], alone[i % 2]["memory"], "session %d" % i)
+                self.assertEqual(start["clock"], alone[i % 2]["clock"], "session %d" % i)
+                # One "now" for the whole run: the clock's reading when a
+                # session starts would tell how long the ones before took.
+                self.assertEqual(start["time"], notes[0]["start"]["time"])
+                self.assertEqual(start["date"], notes[0]["start"]["date"])
+            self.assertGreater(alone[1]["memory"], alone[0]["memory"])
 
 
 EVENTS = """

@@ -68,6 +68,35 @@ rapport.test("second reads", function(t) t.eq(store.secret, nil) end)
         r = self.rapport("--plugins", "pl", "test")
         self.assertEqual((r.code, r.out), (0, "2 passed, 0 failed\n"), r)
 
+    def test_each_test_starts_from_the_plugins_as_they_loaded(self):
+        # Every test runs the same code: it would pass only first if any
+        # place it writes to kept the previous test's value.
+        self.plugin("shelf.lua", 'return { items = {} }\n')
+        body = """
+  print(string.format("start %.4f %.6f", collectgarbage("count"), os.clock()))
+  t.eq(counter, 0)
+  t.eq(n, 0)
+  t.eq(#shelf.items, 0)
+  t.eq(select(2, coroutine.resume(co)), 1)
+  counter, n = counter + 1, n + 1
+  shelf.items[#shelf.items + 1] = string.rep("x", 100000)
+  coroutine.resume(co)
+"""
+        src = ["local shelf = require 'shelf'", "counter = 0", "local n = 0",
+               "local co = coroutine.create(function() local i = 0 while true do i = i + 1 "
+               "coroutine.yield(i) end end)",
+               ]
+        for i in range(5):
+            src.append('rapport.test("round %d", function(t)%send)' % (i, body))
+        self.plugin("rounds.lua", "\n".join(src) + "\n")
+        r = self.rapport("--plugins", "pl", "test")
+        self.assertEqual((r.code, r.out), (0, "5 passed, 0 failed\n"), r)
+        # What a test measures as it starts does not depend on the tests
+        # before it: the memory in use and the clock.
+        starts = [line.split("note: ")[1] for line in r.err.splitlines() if "note: start" in line]
+        self.assertEqual(len(starts), 5, r)
+        self.assertEqual(set(starts), {starts[0]}, r)
+
     def test_plugin_that_fails_to_load_is_reported_and_others_run(self):
         self.plugin("a_bad.lua", "local x = = 1\n")
         self.plugin("b_good.lua", 'rapport.test("ok", function(t) t.ok(true) end)\n')
@@ -264,6 +293,20 @@ end)
         self.assertEqual(r.out, "ok1\nok2\n", r)
         self.assertIn("filter 'picky' failed", r.err)
         self.assertIn("pl/a.lua:3", r.err)
+
+    def test_a_count_kept_without_allocating_starts_again_each_line(self):
+        # The same short text on every line, and an integer in an upvalue:
+        # nothing is allocated, yet nothing carries over.
+        self.plugin("counter.lua", """
+local n = 0
+rapport.filter("count", function() n = n + 1 return n end)
+""")
+        self.write("d.jsonl", '{"x": "a"}\n' * 200)
+        self.write("t.mustache", "{{x | count}}{{x | count}}\n")
+        for jobs in ("1", "2"):
+            r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.jsonl",
+                             env={"RAPPORT_JOBS": jobs})
+            self.assertEqual((r.code, r.out), (0, "12\n" * 200), r)
 
     def test_canaries_never_cross_between_contexts(self):
         # A plugin that tries every way to carry data from one context to the

@@ -1082,6 +1082,39 @@ class Dependencies(WatchCase):
         self.assertEqual(self.changed_since(before), ["b.md", "mk-03.md"])
         self.assertEqual(self.read("out/mk-03.md"), self.render(rel=self.p("sessions/mk-03.yaml")))
 
+    def test_no_note_sees_another_session_through_a_plugin(self):
+        # A plugin that writes into each note's plan the client it saw last,
+        # and what the memory count was as the session started: in watch
+        # mode as in a batch, every session starts from the plugins as they
+        # loaded.
+        self.write("plugins/hoarder.lua", b"""
+local last = "fresh"
+local memory
+rapport.on("session", function() memory = collectgarbage("count") end)
+rapport.on("note", function(note)
+  note.plan = "previous: " .. last .. "; memory: " .. memory .. "; " .. note.plan
+  last = note.client.initials
+end)
+""")
+        self.start()
+        expected = {}
+        for n in CLINIC_NOTES:
+            note = self.read("out/" + n)
+            self.assertIn(b"previous: fresh;", note, n)
+            expected[n] = self.render(rel=self.p("sessions/" + n[:-3] + ".yaml"))
+            self.assertEqual(note, expected[n], n)
+        # Edits render one note at a time after the others: still fresh,
+        # and still what the session alone gives.
+        mk = self.read("sessions/mk-03.yaml")
+        for k in range(3):
+            m = self.w.mark()
+            self.write("sessions/mk-03.yaml", mk.replace(b"initials: M.K.", b"initials: M.%d." % k))
+            self.wait_for(lambda: (b"client M%d," % k) in self.read("out/mk-03.md"), "mk-03 edit")
+            self.expect_one(m, (1, 1, 0, 0, False))
+            note = self.read("out/mk-03.md")
+            self.assertIn(b"previous: fresh;", note)
+            self.assertEqual(note, self.render(rel=self.p("sessions/mk-03.yaml")))
+
     def check_broken_plugin(self, break_it, fix_it, error):
         self.start()
         good = {n: self.read("out/" + n) for n in CLINIC_NOTES}

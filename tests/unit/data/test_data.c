@@ -1501,6 +1501,211 @@ static void test_parse_adds_to_doc(void **state) {
   rp_doc_free(d);
 }
 
+// ---------------------------------------------------------------------------
+// The JSON fast path against the strict path
+// ---------------------------------------------------------------------------
+
+// Whether two trees are the same: kinds, positions, text, values, keys.
+static bool same_tree(const rp_node *a, const rp_node *b) {
+  if (!a || !b) return a == b;
+  if (a->kind != b->kind || a->line != b->line || a->col != b->col || a->len != b->len ||
+      a->b != b->b || a->plain != b->plain)
+    return false;
+  switch (a->kind) {
+    case RP_KIND_STRING:
+      return memcmp(a->a.s, b->a.s, a->len) == 0 && a->a.s[a->len] == '\0' &&
+             b->a.s[b->len] == '\0';
+    case RP_KIND_NUMBER:
+      return memcmp(&a->u.num, &b->u.num, sizeof a->u.num) == 0 &&
+             ((!a->a.s && !b->a.s) || (a->a.s && b->a.s && strcmp(a->a.s, b->a.s) == 0));
+    case RP_KIND_LIST:
+      for (uint32_t i = 0; i < a->len; i++)
+        if (!same_tree(a->a.items[i], b->a.items[i])) return false;
+      return true;
+    case RP_KIND_MAP:
+      if ((a->mask == 0) != (b->mask == 0)) return false;
+      for (uint32_t i = 0; i < a->len; i++) {
+        const rp_entry *x = &a->a.entries[i], *y = &b->a.entries[i];
+        if (x->keylen != y->keylen || memcmp(x->key, y->key, x->keylen) != 0 ||
+            x->line != y->line || x->col != y->col || !same_tree(x->val, y->val))
+          return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+// 1: the fast path accepted (and the strict one agrees, with the same
+// tree); 0: it declined. Fails the test when the fast path accepts what the
+// strict one refuses, or builds another tree.
+static int fast_agrees(const char *src, size_t len) {
+  rp_doc *fd = rp_doc_new(), *sd = rp_doc_new();
+  rp_value froot = {0}, sroot = {0};
+  bool fast = rp_json_parse_fast(fd, src, len, 3, &froot);
+  rp_diags d = RP_DIAGS_INIT;
+  int st = rp_json_parse_strict(sd, "x.jsonl", src, len, 3, &d, &sroot);
+  if (fast && (st != RP_OK || !same_tree(froot.p, sroot.p))) {
+    fprintf(stderr, "fast path differs (strict %d) on: %.*s\n", st, (int)len, src);
+    fail();
+  }
+  rp_diags_free(&d);
+  rp_doc_free(fd);
+  rp_doc_free(sd);
+  return fast;
+}
+
+static uint32_t rnd_state = 12345;
+static uint32_t rnd(uint32_t n) {
+  rnd_state = rnd_state * 1103515245u + 12345u;
+  return (rnd_state >> 8) % n;
+}
+
+// A random JSON value, pretty or compact, with every kind of string escape,
+// UTF-8 text and number form.
+static void gen_value(rp_buf *b, int depth) {
+  static const char *const strings[] = {"plain",
+                                        "",
+                                        "with \\\"quotes\\\" & <tags>",
+                                        "tab\\there\\n",
+                                        "\\u00e9t\\u00E9",
+                                        "caf\xc3\xa9",
+                                        "\\ud83d\\ude00 emoji",
+                                        "\xf0\x9f\x98\x80",
+                                        "slash\\/",
+                                        "\\b\\f\\r",
+                                        "long text long text long text long text long text",
+                                        "\\u20ac",
+                                        "a\x7f",
+                                        "\\\\"};
+  static const char *const numbers[] = {"0",    "-0",      "1",
+                                        "-12",  "3.25",    "1e3",
+                                        "2E-2", "-0.5e+7", "12345678901234567890",
+                                        "0.1",  "1.0",     "9007199254740993"};
+  int k = (int)rnd(depth > 4 ? 4 : 6);
+  switch (k) {
+    case 0:
+      rp_buf_printf(b, "\"%s\"", strings[rnd(sizeof strings / sizeof *strings)]);
+      break;
+    case 1:
+      rp_buf_adds(b, numbers[rnd(sizeof numbers / sizeof *numbers)]);
+      break;
+    case 2:
+      rp_buf_adds(b, rnd(3) == 0 ? "null" : rnd(2) ? "true" : "false");
+      break;
+    case 3:
+      rp_buf_printf(b, "%u", rnd(100000));
+      break;
+    case 4: {
+      uint32_t n = rnd(5);
+      rp_buf_adds(b, rnd(2) ? "[" : " [ ");
+      for (uint32_t i = 0; i < n; i++) {
+        if (i) rp_buf_adds(b, rnd(2) ? "," : " ,\n ");
+        gen_value(b, depth + 1);
+      }
+      rp_buf_adds(b, "]");
+      break;
+    }
+    default: {
+      uint32_t n = rnd(12);
+      rp_buf_adds(b, rnd(2) ? "{" : "{\n  ");
+      for (uint32_t i = 0; i < n; i++) {
+        if (i) rp_buf_adds(b, rnd(2) ? "," : ",\n  ");
+        rp_buf_printf(b, "\"k%u%s\"%s", i, rnd(4) ? "" : "\\u00e9", rnd(2) ? ":" : " : ");
+        gen_value(b, depth + 1);
+      }
+      rp_buf_adds(b, "}");
+      break;
+    }
+  }
+}
+
+static void test_json_fast_path_agrees_with_the_strict_one(void **state) {
+  (void)state;
+  static const char *const fixed[] = {"{}",
+                                      "[]",
+                                      " 42 ",
+                                      "\"x\"",
+                                      "{\"a\":1,\"a\":2}",
+                                      "{\"a\":1,}",
+                                      "[1,]",
+                                      "01",
+                                      "1.",
+                                      ".5",
+                                      "-",
+                                      "tru",
+                                      "nul",
+                                      "\"\\u0000\"",
+                                      "\"\\ud800\"",
+                                      "\"\\udc00\"",
+                                      "\"\\ud800\\u0041\"",
+                                      "\"\\x\"",
+                                      "\"\\u12\"",
+                                      "\"a\tb\"",
+                                      "\"\xc0\xaf\"",
+                                      "\"\xed\xa0\x80\"",
+                                      "1e999",
+                                      "[1 2]",
+                                      "{\"a\" 1}",
+                                      "{1:2}",
+                                      "// c\n1",
+                                      "1 2",
+                                      "",
+                                      "   ",
+                                      "[[[[]]]]",
+                                      "\"\xff\"",
+                                      "{\"k\": [true, false, null, -1.5e-3, \"\\\"\"]}",
+                                      "\"12345678\\\"12345678\""};
+  int accepted = 0;
+  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+    accepted += fast_agrees(fixed[i], strlen(fixed[i]));
+  assert_true(accepted >= 6);
+  // Nesting past the limit: both refuse.
+  rp_buf deep = RP_BUF_INIT;
+  for (int i = 0; i < 70; i++)
+    rp_buf_addc(&deep, '[');
+  for (int i = 0; i < 70; i++)
+    rp_buf_addc(&deep, ']');
+  assert_int_equal(fast_agrees(deep.data, deep.len), 0);
+  rp_buf_free(&deep);
+  // Generated documents, whole (the fast path must take them) and mutated:
+  // a byte changed, dropped or cut off.
+  int valid = 0, valid_fast = 0, mutated_fast = 0;
+  for (int round = 0; round < 3000; round++) {
+    rp_buf b = RP_BUF_INIT;
+    gen_value(&b, 0);
+    valid++;
+    valid_fast += fast_agrees(b.data, b.len);
+    for (int m = 0; m < 6; m++) {
+      rp_buf c = RP_BUF_INIT;
+      rp_buf_add(&c, b.data, b.len);
+      size_t at = rnd((uint32_t)c.len);
+      static const char bytes[] =
+          "\"\\{}[],:0-e. \n\x01\x80\xc3\xff"
+          "a";
+      switch (m % 3) {
+        case 0:
+          c.data[at] = bytes[rnd(sizeof bytes - 1)];
+          break;
+        case 1:
+          memmove(c.data + at, c.data + at + 1, c.len - at - 1);
+          c.len--;
+          break;
+        default:
+          c.len = at;
+          break;
+      }
+      mutated_fast += fast_agrees(c.data, c.len);
+      rp_buf_free(&c);
+    }
+    rp_buf_free(&b);
+  }
+  // Duplicate keys never come out of the generator: every document is
+  // valid, and the fast path must take it.
+  assert_int_equal(valid_fast, valid);
+  assert_true(mutated_fast > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_builders_scalars),
@@ -1539,6 +1744,7 @@ int main(void) {
       cmocka_unit_test(test_utf8_check_stops_at_the_end),
       cmocka_unit_test(test_empty_first_container),
       cmocka_unit_test(test_parse_adds_to_doc),
+      cmocka_unit_test(test_json_fast_path_agrees_with_the_strict_one),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

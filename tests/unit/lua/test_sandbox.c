@@ -607,6 +607,243 @@ static void test_collectgarbage_and_os(void **state) {
   expect_error("\nos.date('%Ez')\n", 2, "invalid conversion specifier");
 }
 
+// --- snapshots: what keeps sessions apart --------------------------------------------------
+
+// The chunk returns a probe: called with a name, it returns what every
+// place a plugin could keep data in holds now, then stores the name there.
+static const char probe_src[] =
+    "shared = 'fresh'\n"                   // a global
+    "local up = 'fresh'\n"                 // an upvalue
+    "local module = { last = 'fresh' }\n"  // a table the chunk keeps
+    "local meta = setmetatable({}, { __index = { v = 'fresh' } })\n"
+    "local co = coroutine.create(function()\n"  // a coroutine left suspended
+    "  local kept, new = 'fresh', coroutine.yield()\n"
+    "  while true do\n"
+    "    local old = kept\n"
+    "    kept = new\n"
+    "    new = coroutine.yield(old)\n"
+    "  end\n"
+    "end)\n"
+    "coroutine.resume(co)\n"
+    "local strings = {}\n"  // strings made by a call
+    "local n = 0\n"
+    "return function(name)\n"
+    "  n = n + 1\n"
+    "  local _, from_co = coroutine.resume(co, name)\n"
+    "  local seen = table.concat({ shared, up, module.last, meta.v, from_co,\n"
+    "    tostring(next(strings) or 'fresh'), tostring(n) }, ' ')\n"
+    "  shared, up, module.last = name, name, name\n"
+    "  getmetatable(meta).__index.v = name\n"
+    "  strings[name:rep(3)] = true\n"
+    "  return seen\n"
+    "end\n";
+
+// Calls the function held by ref with `arg`; returns its string result
+// (malloc'd) or the error.
+static char *call_probe(rp_lua *h, rp_lua_ref ref, const char *arg) {
+  rp_lua_push_ref(h, ref);
+  lua_pushstring(h->L, arg);
+  char *err = NULL;
+  if (rp_lua_pcall(h, 1, 1, &err) != RP_OK) return err;
+  char *out = rp_xstrndup(lua_tostring(h->L, -1), strlen(lua_tostring(h->L, -1)));
+  lua_pop(h->L, 1);
+  return out;
+}
+
+static void test_restore_brings_everything_back(void **state) {
+  (void)state;
+  rp_lua *h = rp_lua_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  rp_lua_ref probe = 0;
+  assert_int_equal(rp_lua_run_string(h, "@" CHUNK, probe_src, strlen(probe_src), &d, &probe),
+                   RP_OK);
+  rp_lua_snapshot(h);
+  assert_true(rp_lua_snapshot_size(h) > 0);
+  const char *fresh = "fresh fresh fresh fresh fresh fresh 1";
+  // Without a restore the second call sees the first one's name everywhere:
+  // the probe does reach every place it names.
+  char *a = call_probe(h, probe, "ALPHA");
+  char *b = call_probe(h, probe, "BRAVO");
+  assert_string_equal(a, fresh);
+  assert_string_equal(b, "ALPHA ALPHA ALPHA ALPHA ALPHA ALPHAALPHAALPHA 2");
+  free(a);
+  free(b);
+  // With one, every call starts from the snapshot, as every session does.
+  for (int i = 0; i < 50; i++) {
+    assert_true(rp_lua_restore(h));
+    char name[32];
+    snprintf(name, sizeof name, "CLIENT%d", i);
+    char *seen = call_probe(h, probe, name);
+    assert_string_equal(seen, fresh);
+    free(seen);
+  }
+  // Nothing changed since the last restore: nothing to copy.
+  assert_true(rp_lua_restore(h));
+  assert_false(rp_lua_restore(h));
+  rp_lua_unref(h, probe);
+  rp_diags_free(&d);
+  rp_lua_free(h);
+}
+
+// A call that changes the state without allocating a byte (an integer in
+// an upvalue) is undone as well.
+static void test_restore_undoes_calls_that_allocate_nothing(void **state) {
+  (void)state;
+  static const char src[] = "local n = 0\nreturn function() n = n + 1 return n end\n";
+  rp_lua *h = rp_lua_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  rp_lua_ref fn = 0;
+  assert_int_equal(rp_lua_run_string(h, "@" CHUNK, src, strlen(src), &d, &fn), RP_OK);
+  rp_lua_snapshot(h);
+  for (int i = 0; i < 5; i++) {
+    rp_lua_restore(h);
+    rp_lua_push_ref(h, fn);
+    char *err = NULL;
+    assert_int_equal(rp_lua_pcall(h, 0, 1, &err), RP_OK);
+    assert_int_equal(lua_tointeger(h->L, -1), 1);
+    lua_pop(h->L, 1);
+  }
+  rp_lua_unref(h, fn);
+  rp_diags_free(&d);
+  rp_lua_free(h);
+}
+
+// What a call can observe of memory and time depends on that call alone:
+// not on what ran before the restore.
+static void test_memory_count_and_clock_start_fresh(void **state) {
+  (void)state;
+  static const char src[] =
+      "return function(work)\n"
+      "  local m, c = collectgarbage('count'), os.clock()\n"
+      "  local keep = {}\n"
+      "  for i = 1, work do keep[i] = ('x'):rep(100) .. i end\n"
+      "  _G.kept = keep\n"
+      "  return string.format('%.4f %.6f', m, c)\n"
+      "end\n";
+  rp_lua *h = rp_lua_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  rp_lua_ref fn = 0;
+  assert_int_equal(rp_lua_run_string(h, "@" CHUNK, src, strlen(src), &d, &fn), RP_OK);
+  rp_lua_snapshot(h);
+  char *first = NULL;
+  // Small and large calls interleaved: each starts where the first did.
+  for (int i = 0; i < 6; i++) {
+    rp_lua_restore(h);
+    rp_lua_push_ref(h, fn);
+    lua_pushinteger(h->L, i % 2 ? 20000 : 1);
+    char *err = NULL;
+    assert_int_equal(rp_lua_pcall(h, 1, 1, &err), RP_OK);
+    const char *got = lua_tostring(h->L, -1);
+    if (!first)
+      first = rp_xstrndup(got, strlen(got));
+    else
+      assert_string_equal(got, first);
+    lua_pop(h->L, 1);
+  }
+  free(first);
+  // The clock counts the session's work, deterministically.
+  rp_lua_restore(h);
+  result r = run_in(h,
+                    "local c0 = os.clock()\n"
+                    "local x = 0 for i = 1, 200000 do x = x + i end\n"
+                    "local c1 = os.clock()\n"
+                    "assert(c1 > c0 and c1 - c0 < 1, c1 - c0)\n");
+  assert_int_equal(r.rc, RP_OK);
+  result_free(&r);
+  rp_lua_unref(h, fn);
+  rp_diags_free(&d);
+  rp_lua_free(h);
+}
+
+static void test_os_time_is_the_hosts_now(void **state) {
+  (void)state;
+  rp_lua *h = rp_lua_new(NULL);
+  rp_lua_set_time(h, 365LL * 86400 + 3600);  // 1971-01-01 01:00 UTC
+  result r = run_in(h,
+                    "assert(os.time() == 365 * 86400 + 3600)\n"
+                    "assert(os.date('!%Y-%m-%d %H', os.time()) == '1971-01-01 01')\n"
+                    "assert(os.date('!%Y-%m-%d %H') == '1971-01-01 01')\n"
+                    "assert(os.date('!*t').year == 1971)\n"
+                    "assert(os.date() == os.date('%c', os.time()))\n"
+                    "assert(os.date('!%Y', 0) == '1970')\n"
+                    "assert(os.time({ year = 2000, month = 1, day = 1, hour = 12 }) > 0)\n");
+  if (r.rc != RP_OK) fprintf(stderr, "%s\n", r.diag);
+  assert_int_equal(r.rc, RP_OK);
+  result_free(&r);
+  rp_lua_free(h);
+}
+
+// pairs and next walk keys in an order of the keys alone.
+static void test_pairs_order_is_fixed(void **state) {
+  (void)state;
+  expect_ok(
+      "local t = { b = 1, a = 2, aa = 3, [3] = 4, [1] = 5, [2.5] = 6, [-7] = 7, [true] = 8,\n"
+      "  [false] = 9, ['B'] = 10, [''] = 11 }\n"
+      "local got = {}\n"
+      "for k in pairs(t) do got[#got + 1] = tostring(k) end\n"
+      "assert(table.concat(got, ' ') == '-7 1 2.5 3  B a aa b false true', table.concat(got, ' "
+      "'))\n"
+      // next walks the same order.
+      "local k, seen = next(t), {}\n"
+      "while k ~= nil do seen[#seen + 1] = tostring(k) k = next(t, k) end\n"
+      "assert(table.concat(seen, ' ') == table.concat(got, ' '))\n"
+      "assert(next({}) == nil and select('#', next({})) == 1)\n"
+      "local v1, v2 = next({ x = 'y' })\n"
+      "assert(v1 == 'x' and v2 == 'y')\n"
+      // Clearing fields while walking, as Lua allows: each is skipped.
+      "local c = { a = 1, b = 2, c = 3, d = 4 }\n"
+      "local walked = {}\n"
+      "for k in pairs(c) do walked[#walked + 1] = k c[k] = nil c.d = nil end\n"
+      "assert(table.concat(walked) == 'abc', table.concat(walked))\n"
+      // __pairs still decides for a table that has one.
+      "local p = setmetatable({}, { __pairs = function(t) return function(_, k)\n"
+      "  if not k then return 1, 'one' end end, t, nil end })\n"
+      "for k, v in pairs(p) do assert(k == 1 and v == 'one') end\n"
+      "assert(not pcall(pairs, 5) and not pcall(next, 5))\n");
+  // Strings and tables as keys come out in the same order in two states,
+  // whose string hashes differ: what a worker sees is what any worker sees.
+  static const char src[] =
+      "local t, objs = {}, {}\n"
+      "for i = 1, 200 do t['key' .. (i * 7919 % 1000)] = i end\n"
+      "for i = 1, 50 do objs[i] = {} t[objs[i]] = i end\n"
+      "t[print] = 0\n"
+      "local out = {}\n"
+      "for k, v in pairs(t) do out[#out + 1] = type(k) == 'string' and k or tostring(v) end\n"
+      "print(table.concat(out, ','))\n";
+  result a = run(src), b = run(src);
+  assert_int_equal(a.rc, RP_OK);
+  assert_int_equal(b.rc, RP_OK);
+  assert_string_equal(a.out.data, b.out.data);
+  result_free(&a);
+  result_free(&b);
+  // The budget covers walking a large table.
+  expect_error(
+      "local t = {} for i = 1, 20000 do t['k' .. i] = i end\n"
+      "for r = 1, 10000 do for k in pairs(t) do end end\n",
+      2, "instruction budget exceeded");
+}
+
+// The state's region serves growing buffers and much garbage up to the cap.
+static void test_region_serves_up_to_the_cap(void **state) {
+  (void)state;
+  expect_ok(
+      "local s = ('x'):rep(1024 * 1024)\n"
+      "local t = {}\n"
+      "for i = 1, 12 do t[i] = s .. i end\n"  // 12 MiB alive under the 16 MiB cap
+      "assert(#t[12] == 1024 * 1024 + 2)\n");
+  expect_ok(
+      "local s = ''\n"
+      "for i = 1, 4000 do s = s .. 'xxxxxxxxxx' end\n"  // 80 MB of garbage, collected
+      "assert(#s == 40000)\n");
+  expect_ok(
+      "local b = {}\n"
+      "for round = 1, 20 do\n"
+      "  local t = {}\n"
+      "  for i = 1, 20000 do t[i] = { i } end\n"  // tables of every size, dropped
+      "  b[round] = #t\n"
+      "end\n");
+}
+
 // --- the table library ------------------------------------------------------------------
 
 static void test_table_functions(void **state) {
@@ -1118,6 +1355,12 @@ int main(void) {
       cmocka_unit_test(test_print_goes_to_the_sink),
       cmocka_unit_test(test_no_heap_addresses),
       cmocka_unit_test(test_collectgarbage_and_os),
+      cmocka_unit_test(test_restore_brings_everything_back),
+      cmocka_unit_test(test_restore_undoes_calls_that_allocate_nothing),
+      cmocka_unit_test(test_memory_count_and_clock_start_fresh),
+      cmocka_unit_test(test_os_time_is_the_hosts_now),
+      cmocka_unit_test(test_region_serves_up_to_the_cap),
+      cmocka_unit_test(test_pairs_order_is_fixed),
       cmocka_unit_test(test_table_functions),
       cmocka_unit_test(test_patterns_match_lua),
       cmocka_unit_test(test_pattern_limits),
