@@ -176,6 +176,7 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
                             .out_dir = out_dir,
                             .progress = progress,
                             .main_errors = load_errors,
+                            .notes = n,
                             .is_input = is_input,
                             .is_input_ud = inputs};
       rp_atomic sink;

@@ -460,6 +460,11 @@ void rp_plugins_set_print(rp_plugins *p, rp_lua_print_fn fn, void *ud) {
   rp_lua_set_print(p->lua, fn, ud);
 }
 
+void rp_plugins_get_print(const rp_plugins *p, rp_lua_print_fn *fn, void **ud) {
+  *fn = p->lua->print;
+  *ud = p->lua->print_ud;
+}
+
 // Loading is over: what the plugins built is what every session starts
 // from. The note types' schemas are built now, while their tables are as
 // their plugins left them (a session could change a table, and the C side

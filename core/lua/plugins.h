@@ -85,6 +85,10 @@ void rp_plugins_free(rp_plugins *p);
 // them (e.g. on a rendering thread, whose output must come out in order).
 void rp_plugins_set_print(rp_plugins *p, rp_lua_print_fn fn, void *ud);
 
+// Where the plugins' print and warn go now (to hand them elsewhere for a
+// while and back).
+void rp_plugins_get_print(const rp_plugins *p, rp_lua_print_fn *fn, void **ud);
+
 size_t rp_plugins_count(const rp_plugins *p);
 void rp_plugins_plugin(const rp_plugins *p, size_t i, rp_plugin_info *out);
 // Registered items of one kind, in registration order (overridden ones are

@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "batch/batch.h"
 #include "util/file.h"
 
 typedef struct job {
   const rp_notes_batch *b;
+  bool inline_notes;  // the one worker uses b->notes
   _Atomic long done;  // lines done, for progress
   bool problems;
 } job;
@@ -28,6 +30,10 @@ static void *worker_new(void *ud) {
   // The calling thread loaded the same plugins and reported their
   // problems; a worker that meets one it did not (out of memory) renders
   // nothing rather than notes without a plugin.
+  if (j->inline_notes) {
+    w->n = j->b->notes;
+    return w;
+  }
   rp_diags quiet = RP_DIAGS_INIT;
   rp_notes_opts o = {.strict = j->b->strict, .quiet_plugins = true};
   w->n = rp_notes_new(j->b->ws, &o, &quiet);
@@ -43,7 +49,7 @@ static void *worker_new(void *ud) {
 static void worker_free(void *ud) {
   worker *w = ud;
   rp_note_clear(&w->note);
-  rp_notes_free(w->n);
+  if (!w->job->inline_notes) rp_notes_free(w->n);
   free(w->load_error);
   free(w);
 }
@@ -146,12 +152,25 @@ void rp_notes_batch_run(const rp_notes_batch *b, rp_notes_batch_result *result) 
   bo.ud = &j;
   const char *jobs = getenv("RAPPORT_JOBS");
   if (jobs) bo.workers = atoi(jobs);
+  // A batch that fits one chunk runs on this thread with its own rp_notes.
+  struct stat st;
+  rp_lua_print_fn print = NULL;
+  void *print_ud = NULL;
+  if (b->notes && (bo.workers == 1 || !jobs) && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+      (size_t)st.st_size < RP_NOTES_BATCH_INLINE) {
+    j.inline_notes = true;
+    bo.workers = 1;
+    rp_plugins *p = rp_notes_plugins(b->notes);
+    rp_plugins_get_print(p, &print, &print_ud);
+    rp_plugins_set_print(p, NULL, NULL);
+  }
   rp_diags diags = RP_DIAGS_INIT;
   rp_batch_stats stats = {0};
   if (rp_batch_run(f, b->path, &bo, &stats, &diags) != RP_OK) j.problems = true;
   if (diags.errors) j.problems = true;
   rp_diags_print(&diags, stderr);
   rp_diags_free(&diags);
+  if (j.inline_notes) rp_plugins_set_print(rp_notes_plugins(b->notes), print, print_ud);
   fclose(f);
   result->lines = stats.lines;
   result->rendered = stats.lines - stats.failed;

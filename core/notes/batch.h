@@ -14,6 +14,10 @@
 #include "notes/notes.h"
 #include "util/atomic.h"
 
+// Batches smaller than this (bytes) run on the calling thread when it hands
+// its rp_notes: the chunk size of core/batch, so it would be one chunk.
+#define RP_NOTES_BATCH_INLINE ((size_t)256 << 10)
+
 typedef struct rp_notes_batch {
   const rp_workspace *ws;
   bool strict;
@@ -25,6 +29,12 @@ typedef struct rp_notes_batch {
   // Problems the calling thread met loading the same plugins (reported
   // already): a worker that meets more renders nothing.
   size_t main_errors;
+  // The calling thread's own rp_notes (made with the same options), or
+  // NULL: a batch small enough for one chunk runs on the calling thread
+  // with it, rather than loading the plugins again for workers it would not
+  // keep busy (one session as a .jsonl file costs one plugin load, not
+  // three). Plugin prints are dropped meanwhile, as on a worker.
+  rp_notes *notes;
   // The files the run reads (sessions, plugins, templates): a note is never
   // written over one of them. Returns what the file is, or NULL. May be NULL.
   const char *(*is_input)(void *ud, const char *path);

@@ -799,6 +799,9 @@ static void rebuild(rp_watch *w, char *const *paths, size_t npaths, bool full, c
   }
   bool templates = w->template_files.nchanged > 0;
   if (templates && !aff.all) rp_notes_reload_layouts(w->notes);
+  // What os.time() shows the plugins: when this rebuild began, the same for
+  // every note of it (no note's time depends on how long another took).
+  rp_plugins_set_time(rp_notes_plugins(w->notes), (long long)time(NULL));
 
   rp_inputs *inputs = inputs_of(w);
   size_t rendered = 0, failed = 0, written = 0;
