@@ -326,12 +326,8 @@ class New(RapportTest):
         defined = re.findall(r'rapport\.measure \{\n  id = "(\w+)",\n  title = "([^"]*)",\n'
                              r'  items = (\d+),\n  min = (\d+),\n  max = (\d+),', measures)
         self.assertEqual([d[0] for d in defined], ["wai_sr", "srs", "ors", "phq9", "gad7"])
-        # `rapport new` describes the first three from its own table; PHQ-9
-        # and GAD-7 are named with their file until that table has them.
-        for mid, title, items, lo, hi in defined[3:]:
-            self.assertIn("\n#   %s:  # %s: a list of scores, in item order; optional; see "
-                          "plugins/measures.lua\n" % (mid, title), skeleton)
-        for mid, title, items, lo, hi in defined[:3]:
+        # `rapport new` describes each built-in measure in full.
+        for mid, title, items, lo, hi in defined:
             self.assertIn("\n#   %s:  # %s: a list of %s scores, each a number from %s to %s; "
                           "optional\n" % (mid, title, items, lo, hi), skeleton)
 
