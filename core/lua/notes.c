@@ -17,6 +17,7 @@
 
 #include "lua/internal.h"
 #include "schema/schema.h"
+#include "util/names.h"
 #include "util/number.h"
 
 static const rp_item *find_item(const rp_plugins *p, rp_item_kind kind, const char *id) {
@@ -167,15 +168,34 @@ static void run_validate(rp_plugins *p, int nt, int note, const rp_item *it, rp_
 }
 
 static bool plain_name(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 40) return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '-'))
-      return false;
+  return rp_name_is_plain(s, strlen(s));
+}
+
+// The name, of those the list at `list` gives, nearest to `key` (see
+// rp_name_nearest), copied into `near` (65 bytes); false when none is near.
+// Each element of the list is a name, or a table whose `group` (when it has
+// one) or else `id` is the name.
+static bool nearest_in(lua_State *L, int list, const char *key, char near[65]) {
+  size_t n = lua_rawlen(L, list);
+  if (n > 1000) n = 1000;
+  char **names = rp_xcalloc(n + 1, sizeof *names);
+  for (size_t i = 1; i <= n; i++) {
+    int top = lua_gettop(L);
+    lua_rawgeti(L, list, (lua_Integer)i);
+    if (lua_istable(L, -1) && field(L, top + 1, "group") != LUA_TSTRING) {
+      lua_pop(L, 1);
+      field(L, top + 1, "id");
+    }
+    if (lua_type(L, -1) == LUA_TSTRING)
+      names[i - 1] = rp_xstrndup(lua_tostring(L, -1), lua_rawlen(L, -1));
+    lua_settop(L, top);
   }
-  return true;
+  const char *best = rp_name_nearest(key, strlen(key), (const char *const *)names, n);
+  if (best) snprintf(near, 65, "%s", best);
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return best != NULL;
 }
 
 // The keys an answer given as a table may have, besides its value's own key.
@@ -270,7 +290,11 @@ static bool check_answers(rp_plugins *p, int cl, int answers, const char *id, rp
       if (snprintf(where, sizeof where, "%s.%s", id, key ? key : "") < 0) where[0] = 0;
       int line, col;
       pos_of(in, root, where, &line, &col);
-      if (key && plain_name(key))
+      char near[65];
+      if (key && plain_name(key) && nearest_in(L, items, key, near))
+        rp_diags_add(diags, RP_SEV_ERROR, path, line, col,
+                     "unknown field '%s' (did you mean '%s.%s'?)", where, id, near);
+      else if (key && plain_name(key))
         rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "unknown field '%s'", where);
       else
         rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "an unknown field in %s", id);
@@ -1121,7 +1145,11 @@ static bool run_measures(rp_plugins *p, int nt, int note, rp_doc *in, rp_value r
             rp_buf_printf(&names, "%s%s", i > 1 ? ", " : "", lua_tostring(L, -1));
           lua_pop(L, 1);
         }
-        if (key && plain_name(key))
+        char near[65];
+        if (key && plain_name(key) && nearest_in(L, list, key, near))
+          rp_diags_add(diags, RP_SEV_ERROR, path, line, col,
+                       "unknown field '%s' (did you mean 'measures.%s'?)", where, near);
+        else if (key && plain_name(key))
           rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "unknown field '%s' (measures: %s)",
                        where, names.data ? names.data : "none");
         else

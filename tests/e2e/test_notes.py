@@ -75,6 +75,59 @@ colour: blue
         lines = [p[1] for p in self.problems(r)]
         self.assertEqual(lines, sorted(lines), r)
 
+    def test_every_problem_of_every_stage_in_one_pass(self):
+        # A misspelt field (schema), an out-of-range rating (the alliance
+        # checklist), a bad SRS item (the measure) and a broken rule (the
+        # note type's validate): all four at once, top to bottom, from check
+        # and from render alike.
+        self.write("s.yaml", SOAP.replace("assessment: Moderate", "asessment: Moderate")
+                   .replace("risk: { level: none }", "risk: { level: high }")
+                   .replace("  trust: 4", "  trust: 7")
+                   .replace("srs: [8.5, 9.0, 7.5, 8.0]", "srs: [8.5, 12, 7.5, 8.0]"))
+        expected = [
+            ("s.yaml", 8, 1, "unknown field 'asessment' (did you mean 'assessment'?)"),
+            ("s.yaml", 8, 1, "assessment is required"),
+            ("s.yaml", 10, 7, "a high risk level needs a safety plan"),
+            ("s.yaml", 12, 10, "alliance.trust must be a rating from 1 to 5 (got 7)"),
+            ("s.yaml", 20, 14, "measures.srs item 2 must be a score from 0 to 10 (got 12)"),
+        ]
+        for command in ("check", "render"):
+            with self.subTest(command=command):
+                r = self.rapport(command, "s.yaml")
+                self.assertEqual(r.code, 1, r)
+                self.assertEqual(r.out, "", r)
+                self.assertEqual(self.problems(r), expected, r)
+
+    def test_a_line_of_text_read_as_a_field_is_never_shown(self):
+        # Free text indented wrongly, with a colon: YAML reads it as a key.
+        # It is reported where it is, and never repeated.
+        self.write("s.yaml", SOAP.replace(
+            "objective: Affect", "Client disclosed abuse by her uncle: passive ideation\n"
+            "objective: Affect").replace(
+            "risk: { level: none }", "risk:\n  level: none\n  Uncle visits, she says: often"))
+        for command in ("check", "render"):
+            with self.subTest(command=command):
+                r = self.rapport(command, "s.yaml")
+                self.assertEqual(r.code, 1, r)
+                self.assertEqual(self.problems(r), [
+                    ("s.yaml", 7, 1, "an unknown field (if this line is text, it belongs in a "
+                     "text field, after '|')"),
+                    ("s.yaml", 13, 3, "an unknown field in risk (if this line is text, it "
+                     "belongs in a text field, after '|')"),
+                ], r)
+                for word in ("abuse", "uncle", "Uncle", "ideation", "often"):
+                    self.assertNotIn(word, r.err)
+
+    def test_a_day_the_month_lacks_and_a_value_in_the_wrong_case(self):
+        self.write("s.yaml", SOAP.replace("date: 2026-11-24", "date: 2026-11-31")
+                   .replace("modality: video", "modality: Video"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(self.problems(r), [
+            ("s.yaml", 3, 18, "session.date is not a day of November 2026 (it has 30 days)"),
+            ("s.yaml", 3, 64, "session.modality must be 'video', written in exactly that case"),
+        ], r)
+
     def test_typed_by_the_schema_not_by_yaml_guessing(self):
         # "no" is a valid clinician credential text, 0777 a client id.
         text = SOAP.replace("credentials: LCSW", "credentials: no").replace("C-1042", "0777")
@@ -687,7 +740,12 @@ class Answers(RapportTest):
         self.write("s.yaml", SOAP.replace("  srs: [8.5", "  sr: [8.5"))
         r = self.rapport("check", "s.yaml")
         self.assertEqual(r.code, 1, r)
-        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (measures: srs, ors, wai_sr, phq9, gad7)")
+        # Near a measure's id: the id meant; far from all: the ids there are.
+        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (did you mean 'measures.srs'?)")
+        self.write("s.yaml", SOAP.replace("  srs: [8.5", "  hamd: [8.5"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "s.yaml", 20, 9, "unknown field 'measures.hamd' (measures: srs, ors, wai_sr, phq9, gad7)")
 
     def test_an_unaddressed_rupture_written_no_is_flagged(self):
         self.write("s.yaml", SOAP.replace("measures:", "  rupture: { noticed: withdrawal, addressed: no }\nmeasures:"))
