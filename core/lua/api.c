@@ -666,15 +666,39 @@ static int api_test(lua_State *L) {
   return register_function(L, RP_ITEM_TEST, "rapport.test");
 }
 
+// rapport.map([t]): t (or a new table) marked as a map, so that it is `{}`
+// and not `[]` in a note's JSON when it is empty. Allowed at any time.
+static int api_map(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
+    lua_newtable(L);
+  } else {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    if (lua_getmetatable(L, 1)) {
+      lua_pop(L, 1);
+      if (!rp_lua_is_map(L, 1))
+        return luaL_error(L, "rapport.map: the table has a metatable of its own");
+    }
+  }
+  rp_lua_mark_map(L, 1);
+  return 1;
+}
+
 void rp_api_push(rp_plugins *p) {
   lua_State *L = p->lua->L;
   static const luaL_Reg fns[] = {
-      {"note_type", api_note_type}, {"checklist", api_checklist},
-      {"measure", api_measure},     {"filter", api_filter},
-      {"lambda", api_lambda},       {"on", api_on},
-      {"test", api_test},           {NULL, NULL},
+      {"note_type", api_note_type},
+      {"checklist", api_checklist},
+      {"measure", api_measure},
+      {"filter", api_filter},
+      {"lambda", api_lambda},
+      {"on", api_on},
+      {"test", api_test},
+      {"map", api_map},
+      {NULL, NULL},
   };
-  lua_createtable(L, 0, 9);
+  lua_createtable(L, 0, 10);
   lua_pushlightuserdata(L, p);
   luaL_setfuncs(L, fns, 1);
   lua_pushinteger(L, 1);

@@ -592,6 +592,7 @@ static bool run_checklists(rp_plugins *p, int nt, int note, rp_doc *in, rp_value
   lua_State *L = p->lua->L;
   lua_newtable(L);
   int out = lua_gettop(L);
+  rp_lua_mark_map(L, out);  // checklist id -> summary
   lua_newtable(L);
   int ordered = lua_gettop(L);
   if (field(L, nt, "checklists") == LUA_TTABLE) {
@@ -1045,8 +1046,10 @@ static bool score_measure(rp_plugins *p, const rp_item *m, int scores, rp_doc *i
   }
   int r = lua_gettop(L);
   round_field(L, r, "total", (int)places);
+  // Subscales are a map (name to score), `{}` in JSON when there are none.
   if (field(L, r, "subscales") == LUA_TTABLE) {
     int subs = lua_gettop(L);
+    rp_lua_mark_map(L, subs);
     lua_pushnil(L);
     while (lua_next(L, subs)) {
       lua_pop(L, 1);
@@ -1055,6 +1058,7 @@ static bool score_measure(rp_plugins *p, const rp_item *m, int scores, rp_doc *i
     }
   } else {
     lua_newtable(L);
+    rp_lua_mark_map(L, -1);
     lua_setfield(L, r, "subscales");
   }
   lua_settop(L, r);
@@ -1109,6 +1113,7 @@ static bool run_measures(rp_plugins *p, int nt, int note, rp_doc *in, rp_value r
   bool ok = true;
   lua_newtable(L);
   int out = lua_gettop(L);
+  rp_lua_mark_map(L, out);  // measure id -> score
   lua_newtable(L);
   int ordered = lua_gettop(L);
   lua_newtable(L);

@@ -230,6 +230,14 @@ function rapport.lambda(name, fn) end
 ---@param fn fun(...): any
 function rapport.on(event, fn) end
 
+---Marks `t` (or a new empty table) as a map and returns it, so that it is
+---`{}`, not `[]`, in a note's JSON when it is empty. An error when `t` has a
+---metatable of its own. Allowed at any time.
+---@generic T: table
+---@param t? T
+---@return T
+function rapport.map(t) end
+
 ---Registers a test, run by `rapport test`. Only while the plugin loads.
 ---@param name string 1 to 200 characters.
 ---@param fn fun(t: rapport.T)
