@@ -118,6 +118,33 @@ colour: blue
                 for word in ("abuse", "uncle", "Uncle", "ideation", "often"):
                     self.assertNotIn(word, r.err)
 
+    def test_a_comment_that_takes_text_away_is_a_warning(self):
+        # libyaml drops comments silently; "#3 next time." is not in the
+        # note, and check and render say so at the '#', then go on.
+        self.write("s.yaml", SOAP.replace(
+            "plan: Continue cognitive restructuring; review safety plan.",
+            "plan: review thought log #3 next time."))
+        warning = ("s.yaml:9:26: warning: the text after '#' is not in the note: a '#' after a "
+                   "space starts a comment; quote the value or use '|' to keep it")
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn(warning + "\n", r.err)
+        self.assertIn("0 problems", r.err)
+        r = self.rapport("render", "s.yaml", "-o", "s.md")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.err, warning + "\n")
+        with open(os.path.join(self.dir, "s.md"), encoding="utf-8") as f:
+            note = f.read()
+        self.assertIn("review thought log\n", note)
+        self.assertNotIn("next time", note)
+        # The explanations `rapport new` writes (two spaces before the '#')
+        # are comments on purpose: no warning.
+        self.write("s.yaml", SOAP.replace("objective: Affect congruent, engaged throughout.",
+                                          "objective: Engaged.  # Objective: what you observed"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("warning", r.err)
+
     def test_a_day_the_month_lacks_and_a_value_in_the_wrong_case(self):
         self.write("s.yaml", SOAP.replace("date: 2026-11-24", "date: 2026-11-31")
                    .replace("modality: video", "modality: Video"))
