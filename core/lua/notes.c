@@ -1252,6 +1252,126 @@ typedef struct compute_in {
   bool check_only;
 } compute_in;
 
+static int cmp_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+// Appends the value at idx in words: text as it is, numbers as JavaScript
+// prints them, booleans yes or no, a list's items joined with ", ", a
+// group's fields as "name: value" joined with "; " in name order.
+static void value_words(lua_State *L, int idx, rp_buf *b, int depth) {
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+      rp_buf_add(b, lua_tostring(L, idx), lua_rawlen(L, idx));
+      return;
+    case LUA_TNUMBER: {
+      char num[RP_NUMBER_BUF];
+      rp_buf_add(b, num, rp_number_format(lua_tonumber(L, idx), num));
+      return;
+    }
+    case LUA_TBOOLEAN:
+      rp_buf_adds(b, lua_toboolean(L, idx) ? "yes" : "no");
+      return;
+    case LUA_TTABLE:
+      break;
+    default:
+      return;
+  }
+  if (depth > 8 || !lua_checkstack(L, 4)) return;
+  size_t n = lua_rawlen(L, idx);
+  if (n > 0) {
+    for (size_t i = 1; i <= n; i++) {
+      if (i > 1) rp_buf_adds(b, ", ");
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      value_words(L, -1, b, depth + 1);
+      lua_pop(L, 1);
+    }
+    return;
+  }
+  // A group: its string keys in order.
+  size_t count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) count++;
+  }
+  const char **keys = rp_xcalloc(count ? count : 1, sizeof *keys);
+  size_t k = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && k < count) keys[k++] = lua_tostring(L, -1);
+  }
+  qsort(keys, k, sizeof *keys, cmp_strings);
+  for (size_t i = 0; i < k; i++) {
+    rp_buf_printf(b, "%s%s: ", i ? "; " : "", keys[i]);
+    lua_getfield(L, idx, keys[i]);
+    value_words(L, -1, b, depth + 1);
+    lua_pop(L, 1);
+  }
+  free(keys);
+}
+
+// note.note_type.added_fields: for a note type that extends another, each
+// of the extension's own fields the session gives, as { id, label, text },
+// so that a layout written for the base (which knows nothing of them) still
+// shows them (the built-in layouts' note-tail partial does).
+static void push_added_fields(lua_State *L, int nt, int note) {
+  int top = lua_gettop(L);
+  if (field(L, nt, "added") != LUA_TTABLE || field(L, note, "note_type") != LUA_TTABLE) {
+    lua_settop(L, top);
+    return;
+  }
+  int added = top + 1, ntt = top + 2;
+  lua_newtable(L);
+  int list = lua_gettop(L);
+  size_t n = lua_rawlen(L, added), k = 0;
+  for (size_t i = 1; i <= n && i <= 1000; i++) {
+    lua_settop(L, list);
+    lua_rawgeti(L, added, (lua_Integer)i);
+    int f = lua_gettop(L);
+    if (field(L, f, "id") != LUA_TSTRING) continue;
+    const char *id = lua_tostring(L, -1);
+    // The value at the dotted id.
+    lua_pushvalue(L, note);
+    for (const char *part = id;;) {
+      const char *dot = strchr(part, '.');
+      size_t len = dot ? (size_t)(dot - part) : strlen(part);
+      if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        break;
+      }
+      lua_pushlstring(L, part, len);
+      lua_rawget(L, -2);
+      lua_remove(L, -2);
+      if (!dot) break;
+      part = dot + 1;
+    }
+    int v = lua_gettop(L);
+    if (lua_isnil(L, v) || lua_islightuserdata(L, v)) continue;
+    rp_buf text = RP_BUF_INIT;
+    value_words(L, v, &text, 0);
+    if (text.len == 0) {
+      rp_buf_free(&text);
+      continue;
+    }
+    const char *label = field(L, f, "label") == LUA_TSTRING ? lua_tostring(L, -1) : id;
+    lua_createtable(L, 0, 3);
+    int a = lua_gettop(L);
+    set_string(L, a, "id", id);
+    set_string(L, a, "label", label);
+    lua_pushlstring(L, text.data, text.len);
+    lua_setfield(L, a, "text");
+    rp_buf_free(&text);
+    lua_rawseti(L, list, (lua_Integer)++k);
+  }
+  lua_settop(L, list);
+  lua_setfield(L, ntt, "added_fields");
+  lua_settop(L, top);
+}
+
 static int compute(rp_plugins *p, const char *note_type, const compute_in *in, rp_doc *out,
                    rp_value *note_out, char **layout, rp_diags *diags) {
   lua_State *L = p->lua->L;
@@ -1277,6 +1397,7 @@ static int compute(rp_plugins *p, const char *note_type, const compute_in *in, r
     lua_setfield(L, -2, "title");
   }
   lua_setfield(L, note, "note_type");
+  push_added_fields(L, nt, note);
   // A session whose fields have problems still has its rules, checklist
   // answers and measures checked, so that every problem shows at once; it
   // gets no note, so the handlers and compute do not run for it.
