@@ -73,6 +73,11 @@ struct rp_plugins {
   int requiring;  // depth of nested require, against cycles
   bool used;      // a session has run through the plugins since they were loaded
   bool dirty;     // the last session failed in the plugins' hands: reset before the next
+  // While rp_plugins_load runs: where a plugin that require loads reports
+  // its own problems, and the name of the last module require refused
+  // because it failed to load (its requirer gets a note, not a second error).
+  rp_diags *load_diags;
+  char failed_require[72];
 };
 
 // notes.c: checks the item scores at index `scores` against the measure `id`

@@ -319,6 +319,37 @@ class Extends(PluginTest):
                 self.assertIn(message, r.err)
 
 
+class FailedRequire(PluginTest):
+    def test_a_module_that_failed_is_reported_once(self):
+        # a_lib fails before b_user requires it; z_lib fails while c_user
+        # requires it (it loads later on the path); d_user requires c_user.
+        self.write("plugins/a_lib.lua", 'local M = {}\nerror("broken on purpose")\nreturn M\n')
+        self.write("plugins/b_user.lua", 'local lib = require "a_lib"\n'
+                   'rapport.filter("shout", function(v) return v end)\n')
+        self.write("plugins/c_user.lua", 'local lib = require "z_lib"\n')
+        self.write("plugins/d_user.lua", 'local c = require "c_user"\n')
+        self.write("plugins/z_lib.lua", 'error("z broken")\n')
+        self.write("plugins/ok.lua", 'rapport.filter("fine", function(v) return v end)\n')
+        for command in (["check"], ["list"]):
+            with self.subTest(command=command[0]):
+                r = self.rapport(*command)
+                self.assertEqual(r.code, 1, r)
+                self.assertEqual([p[:3] + (p[3],) for p in self.problems(r)], [
+                    ("plugins/a_lib.lua", 2, 1, "broken on purpose"),
+                    ("plugins/z_lib.lua", 1, 1, "z broken"),
+                ], r)
+                self.assertNotIn("not found", r.err)
+                self.assertEqual(r.err.count("broken on purpose"), 1, r)
+                self.assertEqual(r.err.count("z broken"), 1, r)
+                for user, lib in (("b_user", "a_lib"), ("c_user", "z_lib"), ("d_user", "c_user")):
+                    self.assertIn("plugins/%s.lua: note: not loaded: it requires '%s', which "
+                                  "failed to load\n" % (user, lib), r.err)
+        # The plugins that did not depend on them still work.
+        r = self.rapport("list")
+        self.assertIn("fine", r.out)
+        self.assertNotIn("shout", r.out)
+
+
 class MustacheWithPlugins(PluginTest):
     def test_filters_and_lambdas(self):
         self.plugin("a.lua", """
