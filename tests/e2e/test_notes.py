@@ -707,6 +707,25 @@ class Examples(RapportTest):
         self.assertEqual(c.code, 0, c)
         self.assertIn("4 sessions: 0 problems", c.err)
 
+    def test_the_clinic_shows_what_a_chart_needs(self):
+        # rb-12 holds the chart fields and the PHQ-9 and GAD-7.
+        r = self.rapport("-C", self.CLINIC, "render", "sessions/rb-12.yaml")
+        self.assertEqual(r.code, 0, r)
+        for text in ("| Date | 18 November 2026, 10:00 to 10:50 |",
+                     "| Service | 90834 (psychotherapy, 45 minutes) |",
+                     "- F43.21: Adjustment disorder with depressed mood",
+                     "- safety planning",
+                     "- No more than two drinks on any day (progress: new): Agreed to a drink log.",
+                     "- Thought content: No suicidal ideation; no plan or intent.",
+                     "## Patient Health Questionnaire (PHQ-9)\n\nTotal 12 of 27 (moderate).",
+                     "## Generalized Anxiety Disorder scale (GAD-7)\n\nTotal 10 of 21 (moderate).",
+                     "## Next appointment\n\n25 November 2026"):
+            self.assertIn(text, r.out)
+        # The exam's lines are the exam's: BIRP's own `behavior` section is
+        # not shown as the exam's Behavior, which this session leaves out.
+        mse = r.out[r.out.index("## Mental status exam"):r.out.index("## Risk and safety")]
+        self.assertNotIn("Behavior", mse)
+
     def test_readme_command(self):
         # The README's command, from the repository's root.
         r = self.rapport("-C", "examples/clinic", "render", "sessions/jd-07.yaml", cwd=ROOT)
