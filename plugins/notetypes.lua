@@ -390,7 +390,7 @@ rapport.test("validation names each problem", function(t)
     risk = { level = "severe" },
   }), {
     "client.initials is required",
-    "session.date must be a date written as YYYY-MM-DD, e.g. 2026-11-24",
+    "session.date is not a day of February 2026 (it has 28 days)",
     "risk.level must be none, low, moderate or high",
   })
 end)

@@ -238,9 +238,8 @@ static const struct builtin_measure {
   int items;
   int min, max;
 } BUILTIN_MEASURES[] = {
-    {"wai_sr", 12, 1, 5},
-    {"srs", 4, 0, 10},
-    {"ors", 4, 0, 10},
+    {"wai_sr", 12, 1, 5}, {"srs", 4, 0, 10}, {"ors", 4, 0, 10},
+    {"phq9", 9, 0, 3},    {"gad7", 7, 0, 3},
 };
 
 // Whether registration `it` comes from a built-in plugin that no plugin of

@@ -10,6 +10,14 @@ static void print_cb(void *ctx, const char *s, size_t len) {
   rp_buf_add(ctx, s, len);
 }
 
+// An empty list or map as `[]` or `{}`: yajl's beautifier writes an opening
+// and a closing line with a blank line between. yajl_gen_number writes its
+// text as one value, with the separators and indentation of any value, and
+// checks nothing else, so it writes these two tokens as they should read.
+static void empty(yajl_gen g, const char *token) {
+  yajl_gen_number(g, token, 2);
+}
+
 static void gen(yajl_gen g, rp_doc *doc, rp_value v, int depth) {
   switch (rp_doc_ops.kind(doc, v)) {
     case RP_KIND_NULL:
@@ -38,14 +46,22 @@ static void gen(yajl_gen g, rp_doc *doc, rp_value v, int depth) {
       return;
     }
     case RP_KIND_LIST: {
-      yajl_gen_array_open(g);
       size_t n = rp_doc_ops.len(doc, v);
+      if (n == 0) {
+        empty(g, "[]");
+        return;
+      }
+      yajl_gen_array_open(g);
       for (size_t i = 0; i < n && depth < RP_DATA_MAX_DEPTH; i++)
         gen(g, doc, rp_doc_ops.at(doc, v, i), depth + 1);
       yajl_gen_array_close(g);
       return;
     }
     case RP_KIND_MAP: {
+      if (rp_doc_ops.len(doc, v) == 0) {
+        empty(g, "{}");
+        return;
+      }
       yajl_gen_map_open(g);
       const char *key;
       size_t keylen;

@@ -182,6 +182,25 @@ static rp_build_frame *open_map_wanting_key(yaml_ctx *c) {
   return f->node->kind == RP_KIND_MAP && f->want_key ? f : NULL;
 }
 
+// libyaml drops comments without a word, and a therapist's "review thought
+// log #3 next time." loses "#3 next time." to one. A '#' after a single blank
+// that follows a plain value on its line is such a comment; it gets a
+// warning at the '#'. A '#' after two or more blanks is a comment written on
+// purpose (how `rapport new` writes its explanations, and YAML's own habit),
+// and is left alone.
+static void warn_comment_after(yaml_ctx *c, const yaml_mark_t *end) {
+  size_t at = byte_offset(c, end->index);
+  size_t blanks = 0;
+  while (at + blanks < c->len && (c->src[at + blanks] == ' ' || c->src[at + blanks] == '\t'))
+    blanks++;
+  if (blanks != 1 || at + blanks >= c->len || c->src[at + blanks] != '#') return;
+  uint32_t line, col;
+  rp_poscur_at(&c->pos, at + blanks, &line, &col);
+  rp_diags_add(c->diags, RP_SEV_WARNING, c->path, (int)line, (int)col,
+               "the text after '#' is not in the note: a '#' after a space starts a comment; "
+               "quote the value or use '|' to keep it");
+}
+
 static int on_scalar(yaml_ctx *c, const yaml_event_t *ev) {
   int st = check_properties(c, ev, ev->data.scalar.anchor, ev->data.scalar.tag);
   if (st) return st;
@@ -195,6 +214,7 @@ static int on_scalar(yaml_ctx *c, const yaml_event_t *ev) {
     rp_build_key(&c->b, s, n, line, col);
     return RP_OK;
   }
+  if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) warn_comment_after(c, &ev->end_mark);
   rp_node *node;
   if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && c->text) {
     node = rp_doc_node(c->b.doc, RP_KIND_STRING, line, col);

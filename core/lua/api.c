@@ -79,12 +79,14 @@ static const opt note_type_opts[] = {
     {"id", T_STRING, true, 0, NULL, NULL},
     {"title", T_STRING, false, 0, NULL, NULL},
     {"description", T_STRING, false, 0, NULL, NULL},
-    {"fields", T_LIST, true, T_TABLE, &field_set, NULL},
+    // Required unless the note type extends another (register_table).
+    {"fields", T_LIST, false, T_TABLE, &field_set, NULL},
     {"checklists", T_LIST, false, T_STRING, NULL, NULL},
     {"measures", T_LIST, false, T_STRING, NULL, NULL},
     {"layout", T_STRING, false, 0, NULL, NULL},
     {"compute", T_FUNCTION, false, 0, NULL, NULL},
     {"validate", T_FUNCTION, false, 0, NULL, NULL},
+    {"extends", T_STRING, false, 0, NULL, NULL},
     {NULL, 0, false, 0, NULL, NULL},
 };
 
@@ -597,6 +599,152 @@ static void check_measure(lua_State *L, int t, const char *fn) {
   lua_pop(L, 1);
 }
 
+// --- extends -------------------------------------------------------------------------
+
+// The base's function and the extension's, called in turn (upvalues 1 and
+// 2). validate: the problems of both, the base's first. compute: the base's
+// note (or the one it returns) handed to the extension's.
+static int chained_validate(lua_State *L) {
+  lua_settop(L, 1);
+  lua_newtable(L);  // [note, problems]
+  lua_Integer n = 0;
+  for (int k = 1; k <= 2; k++) {
+    lua_pushvalue(L, lua_upvalueindex(k));
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    if (lua_istable(L, -1)) {
+      lua_Integer m = (lua_Integer)lua_rawlen(L, -1);
+      for (lua_Integer i = 1; i <= m; i++) {
+        lua_rawgeti(L, -1, i);
+        lua_rawseti(L, 2, ++n);
+      }
+    } else if (!lua_isnil(L, -1)) {
+      return 1;  // not a list: what it is, for the host's message
+    }
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+static int chained_compute(lua_State *L) {
+  lua_settop(L, 1);
+  for (int k = 1; k <= 2; k++) {
+    lua_pushvalue(L, lua_upvalueindex(k));
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    if (lua_istable(L, -1))
+      lua_replace(L, 1);
+    else
+      lua_pop(L, 1);
+  }
+  return 1;
+}
+
+// Sets key of the table at m to the base's value (at b) and the extension's
+// (at t) combined: the extension's alone when the base has none, and the
+// chain of both when both are functions.
+static void merge_function(lua_State *L, int m, int b, int t, const char *key,
+                           lua_CFunction chain) {
+  lua_pushstring(L, key);
+  int tb = lua_rawget(L, b);
+  lua_pushstring(L, key);
+  int tt = lua_rawget(L, t);  // [base fn, own fn]
+  if (tb == LUA_TFUNCTION && tt == LUA_TFUNCTION)
+    lua_pushcclosure(L, chain, 2);
+  else if (tt == LUA_TFUNCTION)
+    lua_remove(L, -2);
+  else
+    lua_pop(L, 1);
+  lua_setfield(L, m, key);
+}
+
+// Appends to the list at `to` the elements of the list key of the table at
+// `from` (`unique`: only names `to` does not hold yet).
+static void append_list(lua_State *L, int to, int from, const char *key, bool unique) {
+  lua_pushstring(L, key);
+  if (lua_rawget(L, from) == LUA_TTABLE) {
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      bool seen = false;
+      lua_Integer m = (lua_Integer)lua_rawlen(L, to);
+      for (lua_Integer j = 1; unique && j <= m && !seen; j++) {
+        lua_rawgeti(L, to, j);
+        seen = lua_rawequal(L, -1, -2);
+        lua_pop(L, 1);
+      }
+      if (seen)
+        lua_pop(L, 1);
+      else
+        lua_rawseti(L, to, m + 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+// For rapport.note_type{ extends = "soap", ... } (options at t): pushes the
+// note type it registers, the base note type as it is registered now with
+// the extension's fields after the base's, its checklists and measures
+// added to the base's, its validate and compute run after the base's, and
+// its id, title, description and layout in place of the base's (the base's
+// layout when it names none). `added` keeps the extension's own fields, which
+// the base's layout does not know: the host lists them in the note
+// (note_type.added_fields) so that nothing typed is left out.
+static void push_extended(lua_State *L, rp_plugins *p, int t, const char *fn, const char *base) {
+  const rp_item *b = NULL;
+  for (size_t i = 0; i < p->nitems; i++)
+    if (p->items[i].kind == RP_ITEM_NOTE_TYPE && strcmp(p->items[i].id, base) == 0)
+      b = &p->items[i];
+  if (!b)
+    luaL_error(L,
+               "%s: extends '%s', which is not a note type registered before this one (the "
+               "built-in ones and those of plugins loaded earlier can be extended)",
+               fn, base);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
+  int bt = lua_gettop(L);
+  lua_newtable(L);
+  int m = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, bt)) {  // a shallow copy of the base
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, m);
+  }
+  static const char *const own[] = {"id", "title", "description", "layout", "extends", NULL};
+  for (const char *const *k = own; *k; k++) {
+    lua_pushstring(L, *k);
+    if (lua_rawget(L, t) != LUA_TNIL || strcmp(*k, "layout") == 0)
+      lua_setfield(L, m, *k);
+    else
+      lua_pop(L, 1);
+  }
+  // The base's layout, or its id when it names none.
+  if (lua_getfield(L, m, "layout") == LUA_TNIL) {
+    lua_pushstring(L, "layout");
+    if (lua_rawget(L, bt) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_pushstring(L, b->id);
+    }
+    lua_setfield(L, m, "layout");
+  }
+  lua_pop(L, 1);
+  static const char *const lists[] = {"fields", "checklists", "measures"};
+  for (int k = 0; k < 3; k++) {
+    lua_newtable(L);
+    int l = lua_gettop(L);
+    append_list(L, l, bt, lists[k], k > 0);
+    append_list(L, l, t, lists[k], k > 0);
+    lua_setfield(L, m, lists[k]);
+  }
+  lua_newtable(L);
+  append_list(L, lua_gettop(L), bt, "added", false);
+  append_list(L, lua_gettop(L), t, "fields", false);
+  lua_setfield(L, m, "added");
+  merge_function(L, m, bt, t, "validate", chained_validate);
+  merge_function(L, m, bt, t, "compute", chained_compute);
+  lua_remove(L, bt);
+}
+
 static int register_table(lua_State *L, rp_item_kind kind, const char *fn, const optset *set) {
   rp_plugins *p = plugins_of(L);
   require_loading(L, p, fn);
@@ -610,10 +758,23 @@ static int register_table(lua_State *L, rp_item_kind kind, const char *fn, const
                "%s: id '%s' must be 1 to 64 lowercase letters, digits and '_', starting "
                "with a letter",
                fn, id);
-  if (kind == RP_ITEM_NOTE_TYPE) check_fields(L, 1, fn, NULL, 0);
+  int table = 1;
+  if (kind == RP_ITEM_NOTE_TYPE) {
+    const char *base = raw_string(L, 1, "extends");
+    if (base) {
+      push_extended(L, p, 1, fn, base);
+      table = lua_gettop(L);
+    } else {
+      lua_pushstring(L, "fields");
+      if (lua_rawget(L, 1) == LUA_TNIL) luaL_error(L, "%s: option 'fields' is required", fn);
+      lua_pop(L, 1);
+    }
+    // The extension's fields with the base's: an id in both is an error.
+    check_fields(L, table, fn, NULL, 0);
+  }
   if (kind == RP_ITEM_CHECKLIST) check_checklist_items(L, 1, fn);
   if (kind == RP_ITEM_MEASURE) check_measure(L, 1, fn);
-  do_register(L, p, kind, fn, id, raw_string(L, 1, "title"), 1);
+  do_register(L, p, kind, fn, id, raw_string(L, table, "title"), table);
   return 0;
 }
 
@@ -671,15 +832,39 @@ static int api_test(lua_State *L) {
   return register_function(L, RP_ITEM_TEST, "rapport.test");
 }
 
+// rapport.map([t]): t (or a new table) marked as a map, so that it is `{}`
+// and not `[]` in a note's JSON when it is empty. Allowed at any time.
+static int api_map(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
+    lua_newtable(L);
+  } else {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    if (lua_getmetatable(L, 1)) {
+      lua_pop(L, 1);
+      if (!rp_lua_is_map(L, 1))
+        return luaL_error(L, "rapport.map: the table has a metatable of its own");
+    }
+  }
+  rp_lua_mark_map(L, 1);
+  return 1;
+}
+
 void rp_api_push(rp_plugins *p) {
   lua_State *L = p->lua->L;
   static const luaL_Reg fns[] = {
-      {"note_type", api_note_type}, {"checklist", api_checklist},
-      {"measure", api_measure},     {"filter", api_filter},
-      {"lambda", api_lambda},       {"on", api_on},
-      {"test", api_test},           {NULL, NULL},
+      {"note_type", api_note_type},
+      {"checklist", api_checklist},
+      {"measure", api_measure},
+      {"filter", api_filter},
+      {"lambda", api_lambda},
+      {"on", api_on},
+      {"test", api_test},
+      {"map", api_map},
+      {NULL, NULL},
   };
-  lua_createtable(L, 0, 9);
+  lua_createtable(L, 0, 10);
   lua_pushlightuserdata(L, p);
   luaL_setfuncs(L, fns, 1);
   lua_pushinteger(L, 1);

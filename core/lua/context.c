@@ -29,6 +29,41 @@ void rp_lua_push_null(rp_lua *h) {
   lua_pushlightuserdata(h->L, (void *)&null_sentinel);
 }
 
+// Maps and lists are both tables in Lua, and an empty table is either. A
+// table that stands for a map (a group read from a session, a map the host
+// builds, rapport.map()) carries this shared metatable, so that when the
+// note is turned back into data an empty one is `{}`, not `[]`. The
+// metatable has no metamethods, and its __metatable field protects it: a
+// plugin's getmetatable sees only "rapport.map" and cannot change it, so it
+// can carry nothing from one session to the next.
+static const char map_key = 0;
+
+static void push_map_metatable(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &map_key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "rapport.map");
+  lua_setfield(L, -2, "__metatable");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &map_key);
+}
+
+void rp_lua_mark_map(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  luaL_checkstack(L, 2, "map");
+  push_map_metatable(L);
+  lua_setmetatable(L, idx);
+}
+
+bool rp_lua_is_map(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return false;
+  luaL_checkstack(L, 2, "map");
+  push_map_metatable(L);
+  bool is = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return is;
+}
+
 static lua_State *S(void *ud) {
   return ((rp_lua_ctx *)ud)->L;
 }
@@ -226,6 +261,7 @@ static void push_doc(lua_State *L, rp_doc *doc, rp_value v, int depth, bool nil_
     }
     case RP_KIND_MAP: {
       lua_newtable(L);
+      rp_lua_mark_map(L, -1);
       const char *key;
       size_t keylen;
       rp_value val;
@@ -349,7 +385,9 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
     if (lua_type(L, -2) != LUA_TSTRING) strings = false;
     lua_pop(L, 1);
   }
-  if (count == n) {
+  if (count == 0 && rp_lua_is_map(L, idx)) {
+    *out = rp_doc_map(c->doc);
+  } else if (count == n) {
     *out = rp_doc_list(c->doc);
     for (size_t i = 1; i <= n && ok; i++) {
       lua_rawgeti(L, idx, (lua_Integer)i);

@@ -117,6 +117,11 @@ struct rp_plugins {
   size_t nitems, itemcap;
   long loading;   // index of the plugin whose chunk is running, or -1
   int requiring;  // depth of nested require, against cycles
+  // While rp_plugins_load runs: where a plugin that require loads reports
+  // its own problems, and the name of the last module require refused
+  // because it failed to load (its requirer gets a note, not a second error).
+  rp_diags *load_diags;
+  char failed_require[72];
 };
 
 // notes.c: checks the item scores at index `scores` against the measure `id`
@@ -133,8 +138,16 @@ void rp_api_push_test_helpers(rp_plugins *p);
 // metamethod runs), at most RP_DATA_MAX_DEPTH levels, and refusing cycles,
 // functions and mixed tables. Returns RP_OK, or RP_EDATA with *err set
 // (malloc'd) and *out null.
+// An empty table becomes a list, unless it is marked as a map
+// (rp_lua_mark_map): then it is an empty map, `{}` in JSON.
 struct rp_doc;
 int rp_lua_to_doc(rp_lua *h, int idx, struct rp_doc *doc, rp_value *out, char **err);
+// context.c: marks the table at idx as a map (sets the shared, protected map
+// metatable; any metatable it had is replaced), and tells whether a value
+// is so marked. rp_lua_push_doc marks every map it pushes; the host marks the
+// maps it builds (scores, checklists, subscales); plugins use rapport.map().
+void rp_lua_mark_map(lua_State *L, int idx);
+bool rp_lua_is_map(lua_State *L, int idx);
 
 // plugins.c: reports a Lua error message ("path:LINE: text" and a
 // traceback) as an error at that line with notes for the Lua frames.

@@ -17,6 +17,7 @@
 
 #include "lua/internal.h"
 #include "schema/schema.h"
+#include "util/names.h"
 #include "util/number.h"
 
 static const rp_item *find_item(const rp_plugins *p, rp_item_kind kind, const char *id) {
@@ -167,15 +168,34 @@ static void run_validate(rp_plugins *p, int nt, int note, const rp_item *it, rp_
 }
 
 static bool plain_name(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > 40) return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '-'))
-      return false;
+  return rp_name_is_plain(s, strlen(s));
+}
+
+// The name, of those the list at `list` gives, nearest to `key` (see
+// rp_name_nearest), copied into `near` (65 bytes); false when none is near.
+// Each element of the list is a name, or a table whose `group` (when it has
+// one) or else `id` is the name.
+static bool nearest_in(lua_State *L, int list, const char *key, char near[65]) {
+  size_t n = lua_rawlen(L, list);
+  if (n > 1000) n = 1000;
+  char **names = rp_xcalloc(n + 1, sizeof *names);
+  for (size_t i = 1; i <= n; i++) {
+    int top = lua_gettop(L);
+    lua_rawgeti(L, list, (lua_Integer)i);
+    if (lua_istable(L, -1) && field(L, top + 1, "group") != LUA_TSTRING) {
+      lua_pop(L, 1);
+      field(L, top + 1, "id");
+    }
+    if (lua_type(L, -1) == LUA_TSTRING)
+      names[i - 1] = rp_xstrndup(lua_tostring(L, -1), lua_rawlen(L, -1));
+    lua_settop(L, top);
   }
-  return true;
+  const char *best = rp_name_nearest(key, strlen(key), (const char *const *)names, n);
+  if (best) snprintf(near, 65, "%s", best);
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  return best != NULL;
 }
 
 // The keys an answer given as a table may have, besides its value's own key.
@@ -270,7 +290,11 @@ static bool check_answers(rp_plugins *p, int cl, int answers, const char *id, rp
       if (snprintf(where, sizeof where, "%s.%s", id, key ? key : "") < 0) where[0] = 0;
       int line, col;
       pos_of(in, root, where, &line, &col);
-      if (key && plain_name(key))
+      char near[65];
+      if (key && plain_name(key) && nearest_in(L, items, key, near))
+        rp_diags_add(diags, RP_SEV_ERROR, path, line, col,
+                     "unknown field '%s' (did you mean '%s.%s'?)", where, id, near);
+      else if (key && plain_name(key))
         rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "unknown field '%s'", where);
       else
         rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "an unknown field in %s", id);
@@ -568,6 +592,7 @@ static bool run_checklists(rp_plugins *p, int nt, int note, rp_doc *in, rp_value
   lua_State *L = p->lua->L;
   lua_newtable(L);
   int out = lua_gettop(L);
+  rp_lua_mark_map(L, out);  // checklist id -> summary
   lua_newtable(L);
   int ordered = lua_gettop(L);
   if (field(L, nt, "checklists") == LUA_TTABLE) {
@@ -1021,8 +1046,10 @@ static bool score_measure(rp_plugins *p, const rp_item *m, int scores, rp_doc *i
   }
   int r = lua_gettop(L);
   round_field(L, r, "total", (int)places);
+  // Subscales are a map (name to score), `{}` in JSON when there are none.
   if (field(L, r, "subscales") == LUA_TTABLE) {
     int subs = lua_gettop(L);
+    rp_lua_mark_map(L, subs);
     lua_pushnil(L);
     while (lua_next(L, subs)) {
       lua_pop(L, 1);
@@ -1031,6 +1058,7 @@ static bool score_measure(rp_plugins *p, const rp_item *m, int scores, rp_doc *i
     }
   } else {
     lua_newtable(L);
+    rp_lua_mark_map(L, -1);
     lua_setfield(L, r, "subscales");
   }
   lua_settop(L, r);
@@ -1085,6 +1113,7 @@ static bool run_measures(rp_plugins *p, int nt, int note, rp_doc *in, rp_value r
   bool ok = true;
   lua_newtable(L);
   int out = lua_gettop(L);
+  rp_lua_mark_map(L, out);  // measure id -> score
   lua_newtable(L);
   int ordered = lua_gettop(L);
   lua_newtable(L);
@@ -1121,7 +1150,11 @@ static bool run_measures(rp_plugins *p, int nt, int note, rp_doc *in, rp_value r
             rp_buf_printf(&names, "%s%s", i > 1 ? ", " : "", lua_tostring(L, -1));
           lua_pop(L, 1);
         }
-        if (key && plain_name(key))
+        char near[65];
+        if (key && plain_name(key) && nearest_in(L, list, key, near))
+          rp_diags_add(diags, RP_SEV_ERROR, path, line, col,
+                       "unknown field '%s' (did you mean 'measures.%s'?)", where, near);
+        else if (key && plain_name(key))
           rp_diags_add(diags, RP_SEV_ERROR, path, line, col, "unknown field '%s' (measures: %s)",
                        where, names.data ? names.data : "none");
         else
@@ -1219,6 +1252,126 @@ typedef struct compute_in {
   bool check_only;
 } compute_in;
 
+static int cmp_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+// Appends the value at idx in words: text as it is, numbers as JavaScript
+// prints them, booleans yes or no, a list's items joined with ", ", a
+// group's fields as "name: value" joined with "; " in name order.
+static void value_words(lua_State *L, int idx, rp_buf *b, int depth) {
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+      rp_buf_add(b, lua_tostring(L, idx), lua_rawlen(L, idx));
+      return;
+    case LUA_TNUMBER: {
+      char num[RP_NUMBER_BUF];
+      rp_buf_add(b, num, rp_number_format(lua_tonumber(L, idx), num));
+      return;
+    }
+    case LUA_TBOOLEAN:
+      rp_buf_adds(b, lua_toboolean(L, idx) ? "yes" : "no");
+      return;
+    case LUA_TTABLE:
+      break;
+    default:
+      return;
+  }
+  if (depth > 8 || !lua_checkstack(L, 4)) return;
+  size_t n = lua_rawlen(L, idx);
+  if (n > 0) {
+    for (size_t i = 1; i <= n; i++) {
+      if (i > 1) rp_buf_adds(b, ", ");
+      lua_rawgeti(L, idx, (lua_Integer)i);
+      value_words(L, -1, b, depth + 1);
+      lua_pop(L, 1);
+    }
+    return;
+  }
+  // A group: its string keys in order.
+  size_t count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) count++;
+  }
+  const char **keys = rp_xcalloc(count ? count : 1, sizeof *keys);
+  size_t k = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && k < count) keys[k++] = lua_tostring(L, -1);
+  }
+  qsort(keys, k, sizeof *keys, cmp_strings);
+  for (size_t i = 0; i < k; i++) {
+    rp_buf_printf(b, "%s%s: ", i ? "; " : "", keys[i]);
+    lua_getfield(L, idx, keys[i]);
+    value_words(L, -1, b, depth + 1);
+    lua_pop(L, 1);
+  }
+  free(keys);
+}
+
+// note.note_type.added_fields: for a note type that extends another, each
+// of the extension's own fields the session gives, as { id, label, text },
+// so that a layout written for the base (which knows nothing of them) still
+// shows them (the built-in layouts' note-tail partial does).
+static void push_added_fields(lua_State *L, int nt, int note) {
+  int top = lua_gettop(L);
+  if (field(L, nt, "added") != LUA_TTABLE || field(L, note, "note_type") != LUA_TTABLE) {
+    lua_settop(L, top);
+    return;
+  }
+  int added = top + 1, ntt = top + 2;
+  lua_newtable(L);
+  int list = lua_gettop(L);
+  size_t n = lua_rawlen(L, added), k = 0;
+  for (size_t i = 1; i <= n && i <= 1000; i++) {
+    lua_settop(L, list);
+    lua_rawgeti(L, added, (lua_Integer)i);
+    int f = lua_gettop(L);
+    if (field(L, f, "id") != LUA_TSTRING) continue;
+    const char *id = lua_tostring(L, -1);
+    // The value at the dotted id.
+    lua_pushvalue(L, note);
+    for (const char *part = id;;) {
+      const char *dot = strchr(part, '.');
+      size_t len = dot ? (size_t)(dot - part) : strlen(part);
+      if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        break;
+      }
+      lua_pushlstring(L, part, len);
+      lua_rawget(L, -2);
+      lua_remove(L, -2);
+      if (!dot) break;
+      part = dot + 1;
+    }
+    int v = lua_gettop(L);
+    if (lua_isnil(L, v) || lua_islightuserdata(L, v)) continue;
+    rp_buf text = RP_BUF_INIT;
+    value_words(L, v, &text, 0);
+    if (text.len == 0) {
+      rp_buf_free(&text);
+      continue;
+    }
+    const char *label = field(L, f, "label") == LUA_TSTRING ? lua_tostring(L, -1) : id;
+    lua_createtable(L, 0, 3);
+    int a = lua_gettop(L);
+    set_string(L, a, "id", id);
+    set_string(L, a, "label", label);
+    lua_pushlstring(L, text.data, text.len);
+    lua_setfield(L, a, "text");
+    rp_buf_free(&text);
+    lua_rawseti(L, list, (lua_Integer)++k);
+  }
+  lua_settop(L, list);
+  lua_setfield(L, ntt, "added_fields");
+  lua_settop(L, top);
+}
+
 static int compute(rp_plugins *p, const char *note_type, const compute_in *in, rp_doc *out,
                    rp_value *note_out, char **layout, rp_diags *diags) {
   lua_State *L = p->lua->L;
@@ -1244,6 +1397,7 @@ static int compute(rp_plugins *p, const char *note_type, const compute_in *in, r
     lua_setfield(L, -2, "title");
   }
   lua_setfield(L, note, "note_type");
+  push_added_fields(L, nt, note);
   // A session whose fields have problems still has its rules, checklist
   // answers and measures checked, so that every problem shows at once; it
   // gets no note, so the handlers and compute do not run for it.

@@ -344,6 +344,21 @@ static void push_env(rp_plugins *p) {
   lua_setfield(L, -2, "rapport");
 }
 
+// A plugin whose require of a module that failed to load stopped it: the
+// module's problem is reported once, at the module's own file; this plugin
+// gets a note saying why it is not loaded. False for any other error.
+static bool required_a_failed_module(rp_plugins *p, const rp_plugin *pl, const char *err,
+                                     rp_diags *diags) {
+  if (!p->failed_require[0] || !err) return false;
+  char what[128];
+  snprintf(what, sizeof what, "module '%s' failed to load", p->failed_require);
+  if (!strstr(err, what)) return false;
+  rp_diags_add(diags, RP_SEV_NOTE, pl->path, 0, 0,
+               "not loaded: it requires '%s', which failed to load", p->failed_require);
+  p->failed_require[0] = '\0';
+  return true;
+}
+
 // Runs plugin i's compiled chunk in a fresh environment, keeping what it
 // returns for require. Reports failures; returns RP_OK or a status.
 static int run_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
@@ -358,7 +373,8 @@ static int run_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
   int rc = rp_lua_pcall(p->lua, 0, 1, &err);
   p->loading = saved;
   if (rc != RP_OK) {
-    rp_plugins_report(p, diags, pl->path, err ? err : "error");
+    if (!required_a_failed_module(p, pl, err, diags))
+      rp_plugins_report(p, diags, pl->path, err ? err : "error");
     free(err);
     return rc;
   }
@@ -401,7 +417,14 @@ static int require_module(void *ud, rp_lua *h, const char *name, char **errmsg) 
   for (size_t i = 0; i < p->nplugins; i++) {
     rp_plugin *pl = &p->plugins[i];
     if (strcmp(pl->name, name) != 0) continue;
-    if (pl->failed) break;
+    if (pl->failed) {
+      // Its problem was reported when it loaded: say only that it failed.
+      snprintf(p->failed_require, sizeof p->failed_require, "%s", name);
+      rp_buf m = RP_BUF_INIT;
+      rp_buf_printf(&m, "module '%s' failed to load", name);
+      *errmsg = rp_buf_detach(&m);
+      return RP_EDATA;
+    }
     if (pl->module_ref == LUA_NOREF) {
       // Not run yet (later on the path): run it now, once.
       if (p->requiring > 8) {
@@ -410,11 +433,19 @@ static int require_module(void *ud, rp_lua *h, const char *name, char **errmsg) 
       }
       p->requiring++;
       rp_diags d = RP_DIAGS_INIT;
-      int rc = pl->chunk_ref == LUA_NOREF ? load_plugin(p, i, &d) : run_plugin(p, i, &d);
+      // While the plugins load, the module reports its own problems where
+      // every plugin does, once; otherwise its first problem is quoted.
+      rp_diags *to = p->load_diags ? p->load_diags : &d;
+      int rc = pl->chunk_ref == LUA_NOREF ? load_plugin(p, i, to) : run_plugin(p, i, to);
       p->requiring--;
       if (rc != RP_OK) {
         rp_buf m = RP_BUF_INIT;
-        rp_buf_printf(&m, "module '%s' failed to load: %s", name, d.n ? d.items[0].msg : "error");
+        if (p->load_diags) {
+          snprintf(p->failed_require, sizeof p->failed_require, "%s", name);
+          rp_buf_printf(&m, "module '%s' failed to load", name);
+        } else {
+          rp_buf_printf(&m, "module '%s' failed to load: %s", name, d.n ? d.items[0].msg : "error");
+        }
         *errmsg = rp_buf_detach(&m);
         rp_diags_free(&d);
         return rc;
@@ -487,10 +518,13 @@ rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags) {
   if (!opts || opts->builtins) scan_builtins(p);
   for (size_t i = 0; opts && i < opts->ndirs; i++)
     scan_dir(p, opts->dirs[i], (int)i + 1, diags);
+  p->load_diags = diags;
   for (size_t i = 0; i < p->nplugins; i++) {
     // A plugin another one required may have run already.
     if (p->plugins[i].chunk_ref == LUA_NOREF && !p->plugins[i].failed) load_plugin(p, i, diags);
   }
+  p->load_diags = NULL;
+  p->failed_require[0] = '\0';
   rp_plugins_check_references(p, diags);
   // rapport.on("loaded", fn): once everything is registered, for checks
   // across plugins. Registration is closed by then.

@@ -27,9 +27,8 @@ static const bool md_always[256] = {
     ['['] = true,  [']'] = true, ['<'] = true, ['|'] = true, ['#'] = true,
 };
 
-// Bytes that open a block only at the start of a line. A value's own bytes
-// are on one physical line (its newlines become entities), so only its first
-// byte can be at a line start.
+// Bytes that open a block only at the start of a line: the first byte of a
+// value, and of each line of a value written over several lines.
 static const bool md_at_start[256] = {
     ['>'] = true, ['-'] = true, ['+'] = true, ['='] = true, [':'] = true,
 };
@@ -86,7 +85,9 @@ static size_t space_len(const unsigned char *q, size_t avail, unsigned *cp) {
   return 0;
 }
 
-void rp_output_escape_markdown(rp_buf *out, const char *s, size_t len) {
+// Escapes `len` bytes as text on one physical line (the rules of output.h;
+// a line break in them becomes an entity).
+static void escape_line(rp_buf *out, const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   if (len == 0) return;
   rp_buf_grow(out, len + 8);
@@ -146,6 +147,48 @@ void rp_output_escape_markdown(rp_buf *out, const char *s, size_t len) {
     }
     add_entity(out, cp);
   }
+}
+
+// Whether the line of `out` that the value continues is a table row or an
+// ATX heading: its first byte after blanks is `|` or `#`. A line break
+// cannot stand in either, so a value there stays on one line.
+static bool line_holds_one_line(const rp_buf *out) {
+  size_t i = out->len;
+  while (i > 0 && out->data[i - 1] != '\n')
+    i--;
+  while (i < out->len && is_blank((unsigned char)out->data[i]))
+    i++;
+  return i < out->len && (out->data[i] == '|' || out->data[i] == '#');
+}
+
+void rp_output_escape_markdown(rp_buf *out, const char *s, size_t len) {
+  if (len == 0) return;
+  if (!memchr(s, '\n', len) || line_holds_one_line(out)) {
+    escape_line(out, s, len);
+    return;
+  }
+  // Line breaks at the start or the end of the value would be a hard break
+  // at the edge of a paragraph, where Markdown shows a backslash instead.
+  size_t from = 0, to = len;
+  while (from < len && s[from] == '\n')
+    from++;
+  while (to > from && s[to - 1] == '\n')
+    to--;
+  for (size_t i = 0; i < from; i++)
+    add_entity(out, '\n');
+  // Each line escaped as a value of its own (so its start is escaped where
+  // it could open a block, and white space at its ends kept), joined by
+  // hard breaks: the rest of the paragraph continues it, lazily inside a
+  // list item or block quote.
+  size_t start = from;
+  for (size_t i = from; i <= to; i++) {
+    if (i < to && s[i] != '\n') continue;
+    escape_line(out, s + start, i - start);
+    if (i < to) rp_buf_adds(out, "\\\n");
+    start = i + 1;
+  }
+  for (size_t i = to; i < len; i++)
+    add_entity(out, '\n');
 }
 
 // ---------------------------------------------------------------------------

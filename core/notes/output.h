@@ -21,6 +21,7 @@
 // Markdown text that CommonMark and GFM read back as exactly `s`, wherever a
 // template places it: in a paragraph, a heading, a list item or a table
 // cell, at the start of a line or after other text, next to other values.
+// `out` holds the Markdown written so far (it is read, see line breaks).
 //
 // Only what could be read as markup is changed, so the Markdown output stays
 // readable:
@@ -29,31 +30,40 @@
 //   it cannot start or end emphasis (client_id stays as typed); `&` is
 //   escaped where it could start an entity: before a letter, a digit or `#`,
 //   and at the end of the value ("a & b" stays as it is).
-// - `>` `-` `+` `=` `:` are escaped at the start of the value, where they
-//   could open a block quote, a list, a thematic break, a setext underline
-//   or a table's delimiter row; elsewhere they are plain text.
+// - `>` `-` `+` `=` `:` are escaped at the start of the value (and of each
+//   of its lines, below), where they could open a block quote, a list, a
+//   thematic break, a setext underline or a table's delimiter row;
+//   elsewhere they are plain text.
 // - `.` and `)` are escaped where they could end an ordered-list marker: when
-//   only digits precede them in the value and a space, a tab or the end of
-//   the value follows ("1986. A great year" -> "1986\. A great year", while
-//   "7.5" stays).
-// - Line breaks never reach the Markdown as line breaks: LF is written as
-//   `&#10;` and CR as `&#13;` (other C0 controls, except tab, likewise), so a
-//   value is always one physical line and cannot end a heading or a table
-//   row, start a block, or put a visible backslash at the end of a
-//   paragraph. (A hard line break, `\` at the end of the line, would read
-//   better in a paragraph, but it ends a table row and a heading, and shows
-//   as a backslash in a table cell; the escaper does not know where the
-//   template put the value, so it uses what is right everywhere.) The HTML
-//   keeps the newline in its text and shows it as a line break (its
-//   stylesheet preserves white space, see rp_output_html); the plain text
-//   has the newline itself.
-// - White space at the start and at the end of the value (spaces, tabs and
-//   Unicode space separators such as U+00A0) is written as numeric
-//   references (`&#32;`, `&#9;`, `&#160;`), because Markdown strips it (four
+//   only digits precede them on the value's line and a space, a tab or the
+//   end of the line follows ("1986. A great year" -> "1986\. A great year",
+//   while "7.5" stays).
+// - A line break (LF) is a line break in the Markdown too: a hard break, `\`
+//   at the end of the line, so that the Markdown reads as the session does.
+//   Each line of the value is escaped as a value of its own (its start where
+//   it could open a block, its edge white space), so the next line can only
+//   continue the paragraph (lazily inside a list item or a block quote). A
+//   line break cannot stand in a table row or a heading, where it would end
+//   the row or the heading; there it is written as `&#10;`, as it is at the
+//   very start or end of a value (a hard break at the edge of a paragraph
+//   shows as a backslash). CR is always `&#13;`, and so are the other C0
+//   controls except tab. The HTML shows a hard break and `&#10;` alike, as a
+//   line break (its stylesheet preserves white space, see rp_output_html);
+//   the plain text has the newline itself.
+//
+//   The escaper cannot see the template, so it learns where the value goes
+//   from `out`, the note so far: the line the value continues is a table
+//   row or a heading when its first byte after blanks is `|` or `#`. Layouts
+//   therefore start every table row with `|` and write headings with `#`
+//   (ATX), as the built-in layouts do; a value in a setext heading or in a
+//   table row written without its leading `|` would get hard breaks.
+// - White space at the start and at the end of the value and of each of its
+//   lines (spaces, tabs and Unicode space separators such as U+00A0) is
+//   written as numeric references (`&#32;`, `&#9;`, `&#160;`), because Markdown strips it (four
 //   leading spaces would make an indented code block, two trailing ones a
 //   hard break) and emphasis placed around the value would not close next
 //   to it. They decode to the same characters in HTML and plain text.
-// - A backslash that ends the value is written as `&#92;`: GFM splits table
+// - A backslash that ends the value (or one of its lines) is written as `&#92;`: GFM splits table
 //   rows at `|` before it reads escapes, so `\\|` would hide the template's
 //   cell separator. A byte-order mark at the start is written as `&#65279;`.
 // NUL cannot be represented (CommonMark replaces it with U+FFFD); Rapport's

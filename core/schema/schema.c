@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/names.h"
 #include "util/number.h"
 
 static const char *const type_names[] = {"text",    "string", "integer",  "number",
@@ -140,7 +141,7 @@ typedef struct vctx {
   rp_doc *in, *out;
   const char *path;
   rp_diags *diags;
-  bool failed;
+  size_t problems;          // how many this validation reported
   const rp_schema *schema;  // NULL inside a default value
 } vctx;
 
@@ -161,7 +162,7 @@ static void vproblem_at(vctx *c, spot at, const char *fmt, va_list ap)
 static void vproblem_at(vctx *c, spot at, const char *fmt, va_list ap) {
   rp_diags_vadd(c->diags, RP_SEV_ERROR, c->path, at.line > 0 ? at.line : 1, at.col > 0 ? at.col : 1,
                 fmt, ap);
-  c->failed = true;
+  c->problems++;
 }
 
 static void problem_at(vctx *c, spot at, const char *fmt, ...)
@@ -242,15 +243,38 @@ static bool digits(const char *s, size_t n) {
   return true;
 }
 
-static bool valid_date(const char *s, size_t len) {
-  if (len != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4) || !digits(s + 5, 2) ||
+static int days_in_month(int y, int m) {
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : mdays[m - 1];
+}
+
+// Whether s starts with a date written YYYY-MM-DD with a month from 01 to 12
+// and a day from 01 to 31, which may still not be a day of that month.
+static bool date_shape(const char *s, size_t len, int *y, int *m, int *d) {
+  if (len < 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4) || !digits(s + 5, 2) ||
       !digits(s + 8, 2))
     return false;
-  int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return false;
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return !(m == 2 && d == 29 && !leap);
+  *y = atoi(s), *m = atoi(s + 5), *d = atoi(s + 8);
+  return *m >= 1 && *m <= 12 && *d >= 1 && *d <= 31;
+}
+
+static bool valid_date(const char *s, size_t len) {
+  int y, m, d;
+  return len == 10 && date_shape(s, len, &y, &m, &d) && d <= days_in_month(y, m);
+}
+
+// A date written right whose day the month does not have (2026-02-30,
+// 2026-04-31) is not a slip of the format: the message says which month.
+static bool report_missing_day(vctx *c, rp_value v, const char *s, size_t len, const char *name) {
+  static const char *const months[] = {"January",   "February", "March",    "April",
+                                       "May",       "June",     "July",     "August",
+                                       "September", "October",  "November", "December"};
+  int y, m, d;
+  if (!date_shape(s, len, &y, &m, &d) || d <= days_in_month(y, m)) return false;
+  problem(c, v, "%s is not a day of %s %d (it has %d days)", name, months[m - 1], y,
+          days_in_month(y, m));
+  return true;
 }
 
 static bool valid_datetime(const char *s, size_t len) {
@@ -280,10 +304,38 @@ static rp_value check_value(vctx *c, const rp_field *f, rp_value v, const char *
 static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp_value map,
                              const char *name, const char *const *extra, size_t nextra);
 
-// Checks a scalar field; returns the typed value (or a null value after a
-// problem).
+// What the checks return for a value with a problem: no value at all, so
+// that the typed session leaves the field out (is_bad).
+static const rp_value bad = {NULL, 0};
+
+static bool is_bad(rp_value v) {
+  return v.p == NULL;
+}
+
+// The problem of an enum value that is none of the values: written in
+// another case ("Video"), near one ("vidoe"), or just not one of them.
+static void report_enum(vctx *c, const rp_field *f, rp_value v, const char *s, size_t len,
+                        const char *name) {
+  for (size_t i = 0; i < f->nvalues; i++) {
+    if (strlen(f->values[i]) == len && rp_name_distance(f->values[i], len, s, len) == 0) {
+      problem(c, v, "%s must be '%s', written in exactly that case", name, f->values[i]);
+      return;
+    }
+  }
+  rp_buf allowed = RP_BUF_INIT;
+  for (size_t i = 0; i < f->nvalues; i++)
+    rp_buf_printf(&allowed, "%s%s", i ? (i + 1 == f->nvalues ? " or " : ", ") : "", f->values[i]);
+  const char *values = allowed.data ? allowed.data : "one of the values";
+  const char *near = rp_name_nearest(s, len, (const char *const *)f->values, f->nvalues);
+  if (near)
+    problem(c, v, "%s must be %s (did you mean '%s'?)", name, values, near);
+  else
+    problem(c, v, "%s must be %s", name, values);
+  rp_buf_free(&allowed);
+}
+
+// Checks a scalar field; returns the typed value, or `bad` after a problem.
 static rp_value check_scalar(vctx *c, const rp_field *f, rp_value v, const char *name) {
-  rp_value bad = rp_doc_null(c->out);
   rp_kind k = rp_doc_ops.kind(c->in, v);
   if (k == RP_KIND_LIST || k == RP_KIND_MAP) {
     problem(c, v, "%s must be %s, not a %s", name,
@@ -349,12 +401,15 @@ static rp_value check_scalar(vctx *c, const rp_field *f, rp_value v, const char 
     }
     case RP_FIELD_DATE:
       if (!valid_date(s, len)) {
+        if (len == 10 && report_missing_day(c, v, s, len, name)) return bad;
         problem(c, v, "%s must be a date written as YYYY-MM-DD, e.g. 2026-11-24", name);
         return bad;
       }
       return rp_doc_string(c->out, s, len);
     case RP_FIELD_DATETIME:
       if (!valid_datetime(s, len)) {
+        if (len > 10 && (s[10] == 'T' || s[10] == ' ') && report_missing_day(c, v, s, len, name))
+          return bad;
         problem(c, v,
                 "%s must be a date and time written as YYYY-MM-DDTHH:MM, e.g. "
                 "2026-11-24T14:30",
@@ -366,14 +421,7 @@ static rp_value check_scalar(vctx *c, const rp_field *f, rp_value v, const char 
       for (size_t i = 0; i < f->nvalues; i++)
         if (strlen(f->values[i]) == len && memcmp(f->values[i], s, len) == 0)
           return rp_doc_string(c->out, s, len);
-      {
-        rp_buf allowed = RP_BUF_INIT;
-        for (size_t i = 0; i < f->nvalues; i++)
-          rp_buf_printf(&allowed, "%s%s", i ? (i + 1 == f->nvalues ? " or " : ", ") : "",
-                        f->values[i]);
-        problem(c, v, "%s must be %s", name, allowed.data ? allowed.data : "one of the values");
-        rp_buf_free(&allowed);
-      }
+      report_enum(c, f, v, s, len, name);
       return bad;
     default:
       return bad;
@@ -388,18 +436,22 @@ static rp_value default_value(vctx *c, const rp_field *f, const char *name) {
   dc.in = tmp;
   rp_value v = check_scalar(&dc, f, text, name);
   rp_doc_free(tmp);
-  if (dc.failed) c->failed = true;
+  c->problems = dc.problems;
   return v;
 }
 
+// A list with a problem in any item is left out whole: the rules that read
+// it count its items, and a list without the bad ones would number the rest
+// wrongly. A group keeps the fields that are right.
 static rp_value check_value(vctx *c, const rp_field *f, rp_value v, const char *name) {
   rp_kind k = rp_doc_ops.kind(c->in, v);
   if (f->type == RP_FIELD_LIST) {
     if (k != RP_KIND_LIST) {
       problem(c, v, "%s must be a list (items on lines starting with '- ')", name);
-      return rp_doc_null(c->out);
+      return bad;
     }
     rp_value list = rp_doc_list(c->out);
+    size_t before = c->problems;
     size_t n = rp_doc_ops.len(c->in, v);
     for (size_t i = 0; i < n; i++) {
       char sub[512];
@@ -409,14 +461,15 @@ static rp_value check_value(vctx *c, const rp_field *f, rp_value v, const char *
         problem(c, el, "%s is empty", sub);
         continue;
       }
-      rp_doc_list_push(c->out, list, check_value(c, f->items, el, sub));
+      rp_value typed = check_value(c, f->items, el, sub);
+      if (!is_bad(typed)) rp_doc_list_push(c->out, list, typed);
     }
-    return list;
+    return c->problems == before ? list : bad;
   }
   if (f->type == RP_FIELD_OBJECT) {
     if (k != RP_KIND_MAP) {
       problem(c, v, "%s must be a group of fields (name: value lines)", name);
-      return rp_doc_null(c->out);
+      return bad;
     }
     return check_fields(c, f->fields, f->nfields, v, name, NULL, 0);
   }
@@ -502,31 +555,90 @@ static spot key_spot(vctx *c, rp_value map, const char *id) {
   return s;
 }
 
+// The names a key of a group could have meant: its fields and the extra
+// keys allowed beside them, less those the group already has. NULL entries
+// stand for the left-out ones; the caller frees the array (not the names).
+static const char **known_names(vctx *c, const rp_field *fields, size_t nfields, rp_value map,
+                                const char *const *extra, size_t nextra) {
+  const char **names = rp_xcalloc(nfields + nextra + 1, sizeof *names);
+  for (size_t j = 0; j < nfields + nextra; j++) {
+    const char *id = j < nfields ? fields[j].id : extra[j - nfields];
+    rp_value v;
+    if (!rp_doc_ops.get(c->in, map, id, strlen(id), &v)) names[j] = id;
+  }
+  return names;
+}
+
+// Reports the key at index i of `map`, which no field has. A plain name is
+// shown, with the nearest known name when one is near; anything else may be
+// a line of the session's text read as a key, and is never shown.
+static void report_unknown(vctx *c, rp_value map, size_t i, const char *key, size_t keylen,
+                           const char *const *names, size_t nnames, const char *name) {
+  spot at = {0, 0};
+  rp_doc_key_pos(c->in, map, i, &at.line, &at.col);
+  const char *dot = name[0] ? "." : "";
+  if (!rp_name_is_plain(key, keylen)) {
+    if (name[0])
+      problem_at(c, at,
+                 "an unknown field in %s (if this line is text, it belongs in a text field, "
+                 "after '|')",
+                 name);
+    else
+      problem_at(c, at,
+                 "an unknown field (if this line is text, it belongs in a text field, "
+                 "after '|')");
+    return;
+  }
+  const char *near = rp_name_nearest(key, keylen, names, nnames);
+  if (near)
+    problem_at(c, at, "unknown field '%s%s%.*s' (did you mean '%s%s%s'?)", name, dot, (int)keylen,
+               key, name, dot, near);
+  else
+    problem_at(c, at, "unknown field '%s%s%.*s'", name, dot, (int)keylen, key);
+}
+
+// Where a required field that is not there is reported: at a misspelt key
+// that stands for it when there is one, else at `fallback`.
+static spot missing_spot(vctx *c, rp_value map, const char *id, const char *const *names,
+                         size_t nnames, spot fallback) {
+  const char *key;
+  size_t keylen;
+  for (size_t i = 0; rp_doc_map_at(c->in, map, i, &key, &keylen, NULL); i++) {
+    if (!rp_name_is_plain(key, keylen)) continue;
+    const char *near = rp_name_nearest(key, keylen, names, nnames);
+    if (near && strcmp(near, id) == 0) {
+      spot s = {0, 0};
+      rp_doc_key_pos(c->in, map, i, &s.line, &s.col);
+      return s;
+    }
+  }
+  return fallback;
+}
+
+static bool is_known(const char *key, size_t keylen, const char *const *ids, size_t n) {
+  for (size_t j = 0; j < n; j++)
+    if (strlen(ids[j]) == keylen && memcmp(ids[j], key, keylen) == 0) return true;
+  return false;
+}
+
 static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp_value map,
                              const char *name, const char *const *extra, size_t nextra) {
   rp_value out = rp_doc_map(c->out);
+  const char **names = known_names(c, fields, nfields, map, extra, nextra);
+  size_t nnames = nfields + nextra;
   // Keys the schema does not know: a typo must not pass silently.
   const char *key;
   size_t keylen;
   rp_value val;
   for (size_t i = 0; rp_doc_map_at(c->in, map, i, &key, &keylen, &val); i++) {
-    bool known = false;
-    for (size_t j = 0; j < nfields && !known; j++)
-      known = strlen(fields[j].id) == keylen && memcmp(fields[j].id, key, keylen) == 0;
-    for (size_t j = 0; j < nextra && !known; j++)
-      known = strlen(extra[j]) == keylen && memcmp(extra[j], key, keylen) == 0;
-    if (!known) {
-      int line = 0, col = 0;
-      rp_doc_key_pos(c->in, map, i, &line, &col);
-      rp_diags_add(c->diags, RP_SEV_ERROR, c->path, line > 0 ? line : 1, col > 0 ? col : 1,
-                   "unknown field '%s%s%.*s'", name, name[0] ? "." : "", (int)keylen, key);
-      c->failed = true;
-    } else {
-      bool is_field = false;
-      for (size_t j = 0; j < nfields && !is_field; j++)
-        is_field = strlen(fields[j].id) == keylen && memcmp(fields[j].id, key, keylen) == 0;
-      if (!is_field) rp_doc_map_set(c->out, out, key, keylen, copy_value(c, val, 0));
-    }
+    bool is_field = false;
+    for (size_t j = 0; j < nfields && !is_field; j++)
+      is_field = strlen(fields[j].id) == keylen && memcmp(fields[j].id, key, keylen) == 0;
+    if (is_field) continue;
+    if (is_known(key, keylen, extra, nextra))
+      rp_doc_map_set(c->out, out, key, keylen, copy_value(c, val, 0));
+    else
+      report_unknown(c, map, i, key, keylen, names, nnames, name);
   }
   for (size_t j = 0; j < nfields; j++) {
     const rp_field *f = &fields[j];
@@ -534,24 +646,31 @@ static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp
     if (snprintf(sub, sizeof sub, "%s%s%s", name, name[0] ? "." : "", f->id) < 0) sub[0] = 0;
     rp_value v = {NULL, 0};
     bool named = rp_doc_ops.get(c->in, map, f->id, strlen(f->id), &v);
+    rp_value typed;
     if (!named || is_absent(c, v)) {
       if (f->default_text) {
-        rp_doc_map_set(c->out, out, f->id, strlen(f->id), default_value(c, f, sub));
+        typed = default_value(c, f, sub);
       } else {
-        report_missing(c, f, named ? key_spot(c, map, f->id) : spot_of(c, map), sub);
+        spot at = named ? key_spot(c, map, f->id)
+                        : missing_spot(c, map, f->id, names, nnames, spot_of(c, map));
+        report_missing(c, f, at, sub);
         // Absent fields are null in the typed session: layouts may test them.
-        rp_doc_map_set(c->out, out, f->id, strlen(f->id), rp_doc_null(c->out));
+        typed = rp_doc_null(c->out);
       }
-      continue;
+    } else {
+      typed = check_value(c, f, v, sub);
     }
-    rp_doc_map_set(c->out, out, f->id, strlen(f->id), check_value(c, f, v, sub));
+    // A value with a problem is left out, so that the stages after this one
+    // (rules, checklists, measures) check the rest and never see it.
+    if (!is_bad(typed)) rp_doc_map_set(c->out, out, f->id, strlen(f->id), typed);
   }
+  free(names);
   return out;
 }
 
 int rp_schema_validate(const rp_schema *s, rp_doc *in, rp_value root, const char *path, rp_doc *out,
                        rp_value *typed, rp_diags *diags) {
-  vctx c = {in, out, path, diags, false, s};
+  vctx c = {in, out, path, diags, 0, s};
   if (rp_doc_ops.kind(in, root) != RP_KIND_MAP) {
     problem(&c, root, "a session file is a group of fields (name: value lines)");
     *typed = rp_doc_null(out);
@@ -563,5 +682,5 @@ int rp_schema_validate(const rp_schema *s, rp_doc *in, rp_value root, const char
     extra[i + 1] = s->passthrough[i];
   *typed = check_fields(&c, s->fields, s->nfields, root, "", extra, s->npassthrough + 1);
   free(extra);
-  return c.failed ? RP_EDATA : RP_OK;
+  return c.problems ? RP_EDATA : RP_OK;
 }

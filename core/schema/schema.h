@@ -82,5 +82,16 @@ void rp_field_clear(rp_field *f);
 // typed session in `out` (a separate document, which may be `in` itself only
 // when no typing is needed) and setting *typed. The top-level `type` key is
 // always allowed. Returns RP_OK, or RP_EDATA after reporting every problem.
+// After problems *typed still holds every field that validated, so that the
+// stages after this one can check the rest of the session at once: a value
+// with a problem is left out (a list with a bad item, the whole list), a
+// group keeps its good fields, and an absent field is null as always. Only
+// a root that is not a map gives a null *typed.
+//
+// Messages name fields, never the text of a value, nor a key that is not a
+// plain name (util/names.h: a line of text YAML took for a key is "an
+// unknown field" at its line:col). A plain unknown key, or an enum value,
+// near a known one gets "did you mean '...'?"; an enum value in another case
+// says so; a date with a day its month lacks says "not a day of MONTH YEAR".
 int rp_schema_validate(const rp_schema *s, rp_doc *in, rp_value root, const char *path, rp_doc *out,
                        rp_value *typed, rp_diags *diags);

@@ -55,12 +55,46 @@
 ---@field id string 1 to 64 lowercase letters, digits and "_", starting with a letter; a session's `type:`. Required.
 ---@field title? string The name people see.
 ---@field description? string What the note type is for.
----@field fields rapport.Field[] The session file's schema. Required.
+---@field fields? rapport.Field[] The session file's schema. Required unless the note type extends another.
 ---@field checklists? string[] Ids of the checklists this note type uses.
 ---@field measures? string[] Ids of the measures this note type uses.
 ---@field layout? string The name of the layout template.
----@field compute? fun(...): any Derives values; checked to be a function now, called once notes render from sessions.
----@field validate? fun(...): any Adds validation rules; checked to be a function now, called once notes render from sessions.
+---@field compute? rapport.ComputeFn Derives values; checked to be a function now, called once notes render from sessions.
+---@field validate? rapport.ValidateFn Adds validation rules; checked to be a function now, called once notes render from sessions.
+---@field extends? string The id of a note type registered before this one: its fields, checklists, measures, rules, compute and layout come first, this one's are added.
+
+---A session as plugins see it: its fields typed by the note type (nested
+---tables for dotted ids, absent fields nil), the checklists' and measures'
+---answers as written, and `note_type` ({ id, title }).
+---@alias rapport.Session table<string, any>
+
+---A note: the session with what the host and plugins computed (`checklists`,
+---`scores`, `note_type.checklists`, `note_type.measures`,
+---`note_type.risk_flags`, `note_type.added_fields`).
+---@alias rapport.Note table<string, any>
+
+---A problem a validate rule reports: a message (at line 1), or one placed at
+---the field's line and column; `warning = true` makes it a warning.
+---@alias rapport.Problem string|{ field?: string, message: string, warning?: boolean }
+
+---validate(session): the problems it finds, or nil (or {}) for none.
+---@alias rapport.ValidateFn fun(session: rapport.Session): rapport.Problem[]?
+
+---compute(note): changes the note in place and returns nothing, or returns
+---the note to use instead.
+---@alias rapport.ComputeFn fun(note: rapport.Note): rapport.Note?
+
+---summarize(answers): the checklist's answers as the session writes them
+---(item id to answer; a rating alone or { rating, note }, a flag alone or
+---{ noticed, note, plan }) to a summary table for the note. Rapport adds
+---`id`, `title` and `answers` to it; `flags` and `plan` (lists of text) are
+---shown by the built-in layouts, and `summary` (text) as its first line.
+---@alias rapport.SummarizeFn fun(answers: table<string, any>): { summary?: string, flags?: string[], plan?: string[], [string]: any }
+
+---An event handler: `loaded` gets nothing; `session` gets the session and
+---`note` the note, each may change it in place or return the table to use
+---instead (nil keeps it).
+---@alias rapport.Handler fun(value?: rapport.Session|rapport.Note): (rapport.Session|rapport.Note)?
 
 ---An item of a checklist.
 ---@class rapport.ChecklistItem
@@ -80,7 +114,7 @@
 ---@field title? string The name people see.
 ---@field description? string What the checklist is for.
 ---@field items rapport.ChecklistItem[] The items, in order. Required.
----@field summarize? fun(...): any Sums up a session's answers; checked to be a function now, called once notes render from sessions.
+---@field summarize? rapport.SummarizeFn Sums up a session's answers; checked to be a function now, called once notes render from sessions.
 
 ---A cutoff of a measure.
 ---@class rapport.Cutoff
@@ -230,8 +264,16 @@ function rapport.lambda(name, fn) end
 ---Registers a handler for an event; every plugin's handlers run. Checked now,
 ---called once notes render from sessions. Only while the plugin loads.
 ---@param event rapport.Event
----@param fn fun(...): any
+---@param fn rapport.Handler
 function rapport.on(event, fn) end
+
+---Marks `t` (or a new empty table) as a map and returns it, so that it is
+---`{}`, not `[]`, in a note's JSON when it is empty. An error when `t` has a
+---metatable of its own. Allowed at any time.
+---@generic T: table
+---@param t? T
+---@return T
+function rapport.map(t) end
 
 ---Registers a test, run by `rapport test`. Only while the plugin loads.
 ---@param name string 1 to 200 characters.

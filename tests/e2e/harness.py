@@ -12,7 +12,10 @@ import re
 import shlex
 import subprocess
 import tempfile
+import time
 import unittest
+
+import note_schema
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -59,17 +62,22 @@ class Result:
 
 def run(args, cwd=None, stdin=None, timeout=60, env=None):
     """Runs `rapport ARGS...` and returns a Result. stdin may be str or bytes;
-    env adds variables to the environment."""
+    env adds variables to the environment. Every note a `render --format
+    json` writes is checked against docs/note.schema.json (an
+    AssertionError when one does not fit)."""
     if isinstance(stdin, str):
         stdin = stdin.encode("utf-8")
     full_env = dict(os.environ, **env) if env else None
     if wrapper():
         timeout *= 20  # memcheck runs a program 20 to 50 times slower
+    started = time.time()
     proc = subprocess.run(wrapper() + [binary()] + list(args), cwd=cwd, input=stdin, env=full_env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=timeout, check=False,
                           stdin=None if stdin is not None else subprocess.DEVNULL)
-    return Result(proc)
+    result = Result(proc)
+    note_schema.check_outputs(args, cwd, result.out, started)
+    return result
 
 
 class RapportTest(unittest.TestCase):

@@ -75,6 +75,86 @@ colour: blue
         lines = [p[1] for p in self.problems(r)]
         self.assertEqual(lines, sorted(lines), r)
 
+    def test_every_problem_of_every_stage_in_one_pass(self):
+        # A misspelt field (schema), an out-of-range rating (the alliance
+        # checklist), a bad SRS item (the measure) and a broken rule (the
+        # note type's validate): all four at once, top to bottom, from check
+        # and from render alike.
+        self.write("s.yaml", SOAP.replace("assessment: Moderate", "asessment: Moderate")
+                   .replace("risk: { level: none }", "risk: { level: high }")
+                   .replace("  trust: 4", "  trust: 7")
+                   .replace("srs: [8.5, 9.0, 7.5, 8.0]", "srs: [8.5, 12, 7.5, 8.0]"))
+        expected = [
+            ("s.yaml", 8, 1, "unknown field 'asessment' (did you mean 'assessment'?)"),
+            ("s.yaml", 8, 1, "assessment is required"),
+            ("s.yaml", 10, 7, "a high risk level needs a safety plan"),
+            ("s.yaml", 12, 10, "alliance.trust must be a rating from 1 to 5 (got 7)"),
+            ("s.yaml", 20, 14, "measures.srs item 2 must be a score from 0 to 10 (got 12)"),
+        ]
+        for command in ("check", "render"):
+            with self.subTest(command=command):
+                r = self.rapport(command, "s.yaml")
+                self.assertEqual(r.code, 1, r)
+                self.assertEqual(r.out, "", r)
+                self.assertEqual(self.problems(r), expected, r)
+
+    def test_a_line_of_text_read_as_a_field_is_never_shown(self):
+        # Free text indented wrongly, with a colon: YAML reads it as a key.
+        # It is reported where it is, and never repeated.
+        self.write("s.yaml", SOAP.replace(
+            "objective: Affect", "Client disclosed abuse by her uncle: passive ideation\n"
+            "objective: Affect").replace(
+            "risk: { level: none }", "risk:\n  level: none\n  Uncle visits, she says: often"))
+        for command in ("check", "render"):
+            with self.subTest(command=command):
+                r = self.rapport(command, "s.yaml")
+                self.assertEqual(r.code, 1, r)
+                self.assertEqual(self.problems(r), [
+                    ("s.yaml", 7, 1, "an unknown field (if this line is text, it belongs in a "
+                     "text field, after '|')"),
+                    ("s.yaml", 13, 3, "an unknown field in risk (if this line is text, it "
+                     "belongs in a text field, after '|')"),
+                ], r)
+                for word in ("abuse", "uncle", "Uncle", "ideation", "often"):
+                    self.assertNotIn(word, r.err)
+
+    def test_a_comment_that_takes_text_away_is_a_warning(self):
+        # libyaml drops comments silently; "#3 next time." is not in the
+        # note, and check and render say so at the '#', then go on.
+        self.write("s.yaml", SOAP.replace(
+            "plan: Continue cognitive restructuring; review safety plan.",
+            "plan: review thought log #3 next time."))
+        warning = ("s.yaml:9:26: warning: the text after '#' is not in the note: a '#' after a "
+                   "space starts a comment; quote the value or use '|' to keep it")
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn(warning + "\n", r.err)
+        self.assertIn("0 problems", r.err)
+        r = self.rapport("render", "s.yaml", "-o", "s.md")
+        self.assertEqual(r.code, 0, r)
+        self.assertEqual(r.err, warning + "\n")
+        with open(os.path.join(self.dir, "s.md"), encoding="utf-8") as f:
+            note = f.read()
+        self.assertIn("review thought log\n", note)
+        self.assertNotIn("next time", note)
+        # The explanations `rapport new` writes (two spaces before the '#')
+        # are comments on purpose: no warning.
+        self.write("s.yaml", SOAP.replace("objective: Affect congruent, engaged throughout.",
+                                          "objective: Engaged.  # Objective: what you observed"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("warning", r.err)
+
+    def test_a_day_the_month_lacks_and_a_value_in_the_wrong_case(self):
+        self.write("s.yaml", SOAP.replace("date: 2026-11-24", "date: 2026-11-31")
+                   .replace("modality: video", "modality: Video"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(self.problems(r), [
+            ("s.yaml", 3, 18, "session.date is not a day of November 2026 (it has 30 days)"),
+            ("s.yaml", 3, 64, "session.modality must be 'video', written in exactly that case"),
+        ], r)
+
     def test_typed_by_the_schema_not_by_yaml_guessing(self):
         # "no" is a valid clinician credential text, 0777 a client id.
         text = SOAP.replace("credentials: LCSW", "credentials: no").replace("C-1042", "0777")
@@ -326,12 +406,8 @@ class New(RapportTest):
         defined = re.findall(r'rapport\.measure \{\n  id = "(\w+)",\n  title = "([^"]*)",\n'
                              r'  items = (\d+),\n  min = (\d+),\n  max = (\d+),', measures)
         self.assertEqual([d[0] for d in defined], ["wai_sr", "srs", "ors", "phq9", "gad7"])
-        # `rapport new` describes the first three from its own table; PHQ-9
-        # and GAD-7 are named with their file until that table has them.
-        for mid, title, items, lo, hi in defined[3:]:
-            self.assertIn("\n#   %s:  # %s: a list of scores, in item order; optional; see "
-                          "plugins/measures.lua\n" % (mid, title), skeleton)
-        for mid, title, items, lo, hi in defined[:3]:
+        # `rapport new` describes each built-in measure in full.
+        for mid, title, items, lo, hi in defined:
             self.assertIn("\n#   %s:  # %s: a list of %s scores, each a number from %s to %s; "
                           "optional\n" % (mid, title, items, lo, hi), skeleton)
 
@@ -652,6 +728,25 @@ class Examples(RapportTest):
         self.assertEqual(c.code, 0, c)
         self.assertIn("4 sessions: 0 problems", c.err)
 
+    def test_the_clinic_shows_what_a_chart_needs(self):
+        # rb-12 holds the chart fields and the PHQ-9 and GAD-7.
+        r = self.rapport("-C", self.CLINIC, "render", "sessions/rb-12.yaml")
+        self.assertEqual(r.code, 0, r)
+        for text in ("| Date | 18 November 2026, 10:00 to 10:50 |",
+                     "| Service | 90834 (psychotherapy, 45 minutes) |",
+                     "- F43.21: Adjustment disorder with depressed mood",
+                     "- safety planning",
+                     "- No more than two drinks on any day (progress: new): Agreed to a drink log.",
+                     "- Thought content: No suicidal ideation; no plan or intent.",
+                     "## Patient Health Questionnaire (PHQ-9)\n\nTotal 12 of 27 (moderate).",
+                     "## Generalized Anxiety Disorder scale (GAD-7)\n\nTotal 10 of 21 (moderate).",
+                     "## Next appointment\n\n25 November 2026"):
+            self.assertIn(text, r.out)
+        # The exam's lines are the exam's: BIRP's own `behavior` section is
+        # not shown as the exam's Behavior, which this session leaves out.
+        mse = r.out[r.out.index("## Mental status exam"):r.out.index("## Risk and safety")]
+        self.assertNotIn("Behavior", mse)
+
     def test_readme_command(self):
         # The README's command, from the repository's root.
         r = self.rapport("-C", "examples/clinic", "render", "sessions/jd-07.yaml", cwd=ROOT)
@@ -712,7 +807,12 @@ class Answers(RapportTest):
         self.write("s.yaml", SOAP.replace("  srs: [8.5", "  sr: [8.5"))
         r = self.rapport("check", "s.yaml")
         self.assertEqual(r.code, 1, r)
-        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (measures: srs, ors, wai_sr, phq9, gad7)")
+        # Near a measure's id: the id meant; far from all: the ids there are.
+        self.assertProblem(r, "s.yaml", 20, 7, "unknown field 'measures.sr' (did you mean 'measures.srs'?)")
+        self.write("s.yaml", SOAP.replace("  srs: [8.5", "  hamd: [8.5"))
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "s.yaml", 20, 9, "unknown field 'measures.hamd' (measures: srs, ors, wai_sr, phq9, gad7)")
 
     def test_an_unaddressed_rupture_written_no_is_flagged(self):
         self.write("s.yaml", SOAP.replace("measures:", "  rupture: { noticed: withdrawal, addressed: no }\nmeasures:"))

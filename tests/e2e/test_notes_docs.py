@@ -329,7 +329,8 @@ def skeleton_lines(text):
 def skeleton_fields(note_type, text=None):
     """{dotted id: field} of the fields `rapport new TYPE` writes (or the
     skeleton `text`). A field is a dict: type, required, values, range,
-    default, label, item (a list's item type, else ""), and line, col and
+    default, label, item (a list's item type, else ""; a list of enum's
+    values are its items' values), and line, col and
     commented (where its name is). Groups are left out (their fields' dotted
     ids say they are there); a list's item fields are `LIST[].FIELD`."""
     if text is None:
@@ -370,13 +371,16 @@ def skeleton_fields(note_type, text=None):
             stack.append((indent + 2, dotted))
         if typ == "object":
             continue
-        item = ""
+        item, values = "", d["values"].split(", ") if d["values"] else []
         if d["item"]:
-            item = kind_type(re.sub(RANGE + "$", "", d["item"]))
+            item_kind = re.sub(RANGE + "$", "", d["item"])
+            item = kind_type(item_kind)
+            if item == "enum":
+                values = item_kind[len("one of "):].split(", ")
         fields[dotted] = {
             "type": typ,
             "required": bool(d["required"]),
-            "values": d["values"].split(", ") if d["values"] else [],
+            "values": values,
             "range": rng,
             "default": d["default"] or "",
             "label": d["label"] or "",
@@ -425,7 +429,7 @@ def doc_field(cells):
     m = re.fullmatch(r"`([\w.\[\]]+)`", fid)
     if not m:
         raise AssertionError("a field id must be written `id`: %r" % cells)
-    item = {"list of text": "text", "list of groups": "object"}.get(kind, "")
+    item = {"list of text": "text", "list of groups": "object", "list of enum": "enum"}.get(kind, "")
     typ = "list" if item else kind
     values = re.findall(r"`([^`]+)`", allowed.split("default")[0])
     rng = ""
@@ -438,7 +442,7 @@ def doc_field(cells):
     return m.group(1), {
         "type": typ,
         "required": required == "yes",
-        "values": values if typ == "enum" else [],
+        "values": values if "enum" in (typ, item) else [],
         "range": rng,
         "default": d.group(1) if d else "",
         "label": label,
@@ -482,6 +486,8 @@ class FieldTables(unittest.TestCase):
         self.assertEqual(soap["homework"]["type"], "list")
         self.assertEqual(soap["homework"]["item"], "text")
         self.assertEqual(soap["diagnoses"]["item"], "object")
+        self.assertEqual(soap["interventions"]["item"], "enum")
+        self.assertIn("psychoeducation", soap["interventions"]["values"])
         self.assertEqual(soap["subjective"]["label"], "Subjective: what the client reports")
         self.assertNotIn("client", soap)
         self.assertNotIn("alliance.trust", soap)
@@ -492,7 +498,12 @@ class FieldTables(unittest.TestCase):
             with self.subTest(note_type=nt):
                 own = self.table("`%s`" % nt)
                 self.assertFalse(set(own) & set(common))
-                self.assertEqual(dict(common, **own), table_fields(nt))
+                skeleton = table_fields(nt)
+                self.assertEqual(dict(common, **own), skeleton)
+                # Each table lists its fields in the order of the schema
+                # (the order `rapport new` writes them in).
+                self.assertEqual(list(common), [k for k in skeleton if k in common])
+                self.assertEqual(list(own), [k for k in skeleton if k in own])
 
     def test_list_kinds(self):
         # The table says which kind of list each is, as the skeleton's
@@ -504,7 +515,8 @@ class FieldTables(unittest.TestCase):
                 has_items = any(k.startswith(fid + "[].") for k in soap)
                 self.assertEqual(has_items, field["item"] == "object", fid)
                 kind = common.get(fid)
-                self.assertEqual(kind, "list of groups" if has_items else "list of text", fid)
+                self.assertEqual(kind, "list of " + {"object": "groups"}.get(field["item"],
+                                                                            field["item"]), fid)
 
     def test_the_skeleton_names_what_the_page_documents(self):
         # The checklists' and measures' parts of the skeleton are documented

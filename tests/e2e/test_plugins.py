@@ -252,6 +252,133 @@ api.test("require works", function(t) t.eq(shared.greet("x"), "hello x") end)
         self.assertIn("lies outside its plugin folder", r.err)
 
 
+EXTENDED = """
+rapport.note_type {
+  id = "soap_plus",
+  title = "SOAP note with homework review",
+  extends = "soap",
+  fields = {
+    { id = "homework_done", type = "enum", values = { "all", "some", "none" },
+      label = "Homework done" },
+    { id = "session.location", type = "string", label = "Where it took place" },
+    { id = "homework_items", type = "list", items = { type = "string" }, label = "Reviewed" },
+  },
+  measures = { "gad7" },
+  validate = function(note)
+    if note.homework_done == "none" then
+      return { { field = "homework_done", message = "say in the plan what changes" } }
+    end
+  end,
+  compute = function(note)
+    note.reviewed = true
+  end,
+}
+"""
+
+PLUS = """type: soap_plus
+client: { id: C-1042, initials: J.D. }
+session: { date: 2026-11-24, location: room 2 }
+clinician: { name: Dana Whitfield }
+subjective: Slept better.
+objective: Engaged.
+assessment: Progress.
+plan: Continue.
+risk: { level: high }
+homework_done: none
+homework_items: [sleep diary, breathing]
+measures:
+  gad7: [3, 2, 2, 1, 1, 2, 1]
+"""
+
+
+class Extends(PluginTest):
+    def test_an_extension_has_the_base_and_its_own(self):
+        self.write("plugins/plus.lua", EXTENDED)
+        self.write("s.yaml", PLUS)
+        r = self.rapport("check", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        # The base's rule and the extension's, in one pass.
+        self.assertProblem(r, "s.yaml", 9, 7, "a high risk level needs a safety plan")
+        self.assertProblem(r, "s.yaml", 10, 16, "say in the plan what changes")
+        self.assertEqual(len(self.problems(r)), 2, r)
+        self.write("s.yaml", PLUS.replace("level: high", "level: none")
+                   .replace("homework_done: none", "homework_done: some"))
+        r = self.rapport("render", "--format", "json", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        note = json.loads(r.out)
+        self.assertEqual(note["note_type"]["id"], "soap_plus")
+        self.assertEqual(note["note_type"]["title"], "SOAP note with homework review")
+        self.assertTrue(note["reviewed"])  # the extension's compute ran
+        self.assertIn("gad7", note["scores"])
+        self.assertEqual(note["note_type"]["added_fields"], [
+            {"id": "homework_done", "label": "Homework done", "text": "some"},
+            {"id": "session.location", "label": "Where it took place", "text": "room 2"},
+            {"id": "homework_items", "label": "Reviewed", "text": "sleep diary, breathing"},
+        ])
+        # The base's layout shows what the extension added: nothing is lost.
+        r = self.rapport("render", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("## Subjective\n\nSlept better.", r.out)
+        self.assertIn("- Homework done: some\n- Where it took place: room 2\n"
+                      "- Reviewed: sleep diary, breathing\n", r.out)
+        self.assertIn("## Generalized Anxiety Disorder scale (GAD-7)", r.out)
+        # rapport new writes the base's fields and the extension's.
+        r = self.rapport("new", "soap_plus")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("\n  location:  # Where it took place: text on one line; optional\n", r.out)
+        self.assertIn("\nhomework_done:  # Homework done: one of all, some, none; optional\n",
+                      r.out)
+        self.assertIn("\nsubjective:  # Subjective", r.out)
+
+    def test_what_cannot_be_extended(self):
+        cases = [
+            ('rapport.note_type { id = "x", extends = "nope", fields = {} }',
+             "extends 'nope', which is not a note type registered before this one"),
+            ('rapport.note_type { id = "x", extends = "soap", fields = '
+             '{ { id = "plan", type = "text" } } }', "field 'plan' is defined twice"),
+            ('rapport.note_type { id = "x", extends = 3 }', "option 'extends' must be text"),
+            ('rapport.note_type { id = "x" }', "option 'fields' is required"),
+        ]
+        for lua, message in cases:
+            with self.subTest(message=message):
+                self.write("plugins/x.lua", lua + "\n")
+                r = self.rapport("list")
+                self.assertEqual(r.code, 1, r)
+                self.assertIn("plugins/x.lua:1:", r.err)
+                self.assertIn(message, r.err)
+
+
+class FailedRequire(PluginTest):
+    def test_a_module_that_failed_is_reported_once(self):
+        # a_lib fails before b_user requires it; z_lib fails while c_user
+        # requires it (it loads later on the path); d_user requires c_user.
+        self.write("plugins/a_lib.lua", 'local M = {}\nerror("broken on purpose")\nreturn M\n')
+        self.write("plugins/b_user.lua", 'local lib = require "a_lib"\n'
+                   'rapport.filter("shout", function(v) return v end)\n')
+        self.write("plugins/c_user.lua", 'local lib = require "z_lib"\n')
+        self.write("plugins/d_user.lua", 'local c = require "c_user"\n')
+        self.write("plugins/z_lib.lua", 'error("z broken")\n')
+        self.write("plugins/ok.lua", 'rapport.filter("fine", function(v) return v end)\n')
+        for command in (["check"], ["list"]):
+            with self.subTest(command=command[0]):
+                r = self.rapport(*command)
+                self.assertEqual(r.code, 1, r)
+                self.assertEqual([p[:3] + (p[3],) for p in self.problems(r)], [
+                    ("plugins/a_lib.lua", 2, 1, "broken on purpose"),
+                    ("plugins/z_lib.lua", 1, 1, "z broken"),
+                ], r)
+                self.assertNotIn("not found", r.err)
+                self.assertEqual(r.err.count("broken on purpose"), 1, r)
+                self.assertEqual(r.err.count("z broken"), 1, r)
+                for user, lib in (("b_user", "a_lib"), ("c_user", "z_lib"), ("d_user", "c_user")):
+                    self.assertIn("plugins/%s.lua: note: not loaded: it requires '%s', which "
+                                  "failed to load\n" % (user, lib), r.err)
+        # The plugins that did not depend on them still work.
+        r = self.rapport("list")
+        self.assertIn("fine", r.out)
+        self.assertNotIn("shout", r.out)
+
+
 class MustacheWithPlugins(PluginTest):
     def test_filters_and_lambdas(self):
         self.plugin("a.lua", """

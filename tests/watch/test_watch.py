@@ -690,6 +690,19 @@ class Folders(WatchCase):
         self.expect_one(m, (0, 0, 0, 1, False))
         self.assert_notes(["jd-07.md", "mk-03.md", "rb-12.md"])
 
+    def test_a_comment_that_eats_text_is_a_warning_and_the_note_is_written(self):
+        self.start()
+        m = self.w.mark()
+        text = soap("Slept better.", plan="review thought log #3 next time.")
+        self.write_atomic("sessions/hash.yaml", text)
+        self.wait_note("out/hash.md", self.render(text))
+        warning = ("sessions/hash.yaml:%d:%d: warning: the text after '#' is not in the note: a "
+                   "'#' after a space starts a comment; quote the value or use '|' to keep it")
+        line = text.decode().split("\n").index("plan: review thought log #3 next time.") + 1
+        self.wait_for(lambda: warning % (line, 26) in self.w.snapshot()[m:],
+                      "the warning in the watch's log")
+        self.assertIn(b"review thought log", self.read("out/hash.md"))
+
     def test_rename(self):
         self.start()
         m = self.w.mark()

@@ -907,6 +907,44 @@ static void test_yaml_text_mode(void **state) {
   rp_doc_free(doc);
 }
 
+// A '#' after a single blank that follows a plain value is a comment that
+// took text away: a warning at the '#'. Two blanks or more, a quoted value,
+// or a '#' inside a word are not.
+static void test_yaml_comment_after_a_value_warns(void **state) {
+  (void)state;
+  const char *src =
+      "plan: review thought log #3 next time.\n"  // 1: warns at 26
+      "a: b  # an explanation\n"                  // 2: on purpose
+      "c: 'quoted' # after a quote\n"             // 3: the value is whole
+      "d: goal#2\n"                               // 4: no blank, no comment
+      "e: [x, y] # after a list\n"                // 5: after the bracket
+      "f:\n"                                      // 6
+      "  - sleep diary # daily\n"                 // 7: warns at 17
+      "g: tab\t# too\n"                           // 8: warns at 8
+      "# a line of its own\n";
+  for (int text = 0; text < 2; text++) {
+    rp_doc *doc = rp_doc_new();
+    rp_diags d = RP_DIAGS_INIT;
+    rp_value root;
+    int rc = text ? rp_yaml_parse_text(doc, "s.yaml", src, strlen(src), &d, &root)
+                  : rp_yaml_parse(doc, "s.yaml", src, strlen(src), &d, &root);
+    assert_int_equal(rc, RP_OK);
+    assert_int_equal(d.n, 3);
+    assert_int_equal(d.errors, 0);
+    static const int where[][2] = {{1, 26}, {7, 17}, {8, 8}};
+    for (size_t i = 0; i < 3; i++) {
+      assert_int_equal(d.items[i].sev, RP_SEV_WARNING);
+      assert_int_equal(d.items[i].line, where[i][0]);
+      assert_int_equal(d.items[i].col, where[i][1]);
+      assert_string_equal(d.items[i].msg,
+                          "the text after '#' is not in the note: a '#' after a space starts a "
+                          "comment; quote the value or use '|' to keep it");
+    }
+    rp_diags_free(&d);
+    rp_doc_free(doc);
+  }
+}
+
 static void test_yaml_empty(void **state) {
   (void)state;
   static const char *const empties[] = {"", "---\n", "# only a comment\n", "\n\n", "--- ~\n"};
@@ -1710,6 +1748,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_builders_scalars),
       cmocka_unit_test(test_yaml_text_mode),
+      cmocka_unit_test(test_yaml_comment_after_a_value_warns),
       cmocka_unit_test(test_builders_containers),
       cmocka_unit_test(test_builders_large_map),
       cmocka_unit_test(test_lambda),

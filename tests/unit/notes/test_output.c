@@ -97,6 +97,10 @@ static const char *const corpus[] = {
     "x\n    code after newline\n\ttab line",
     "<?php echo 1; ?> <![CDATA[x]]> <!DOCTYPE html>",
     "said \"I'm fine\" -- then <cried> & left *early*",
+    // Each line of a value is escaped where it could open a block.
+    "a\n> q\n+ p\n* s\n= x\n: y\n| t |\n~~~\n___\n2) z\n<!-- c -->\n#\n- ",
+    "ends with a backslash line\\\nnext\\\n\\",
+    "spaces around  \n  line breaks \n\t\n\xC2\xA0",
 };
 enum { NCORPUS = sizeof corpus / sizeof *corpus };
 
@@ -275,12 +279,33 @@ static const context contexts[] = {
 };
 enum { NCONTEXTS = sizeof contexts / sizeof *contexts };
 
-// Places the value `s` (already escaped: `esc`) in context `c` and checks
-// the HTML and the plain text.
-static void check_in_context(const context *c, const char *s, size_t slen, const char *esc) {
+// Whether a line break can stand in the context: not in a heading or a
+// table cell, where the escaper keeps a value on one line.
+static bool multi_line(const context *c) {
+  return c->md_before[0] != '#' && c->md_before[0] != '|';
+}
+
+// Escapes the values `vals` (n of them, one after the other) in context `c`,
+// as a template would place them there, and checks the HTML and the plain
+// text against `s`, the values joined.
+static void check_in_context(const context *c, const char *s, size_t slen, const char *const *vals,
+                             size_t n) {
   rp_buf md = RP_BUF_INIT;
   rp_buf_adds(&md, c->md_before);
-  rp_buf_adds(&md, esc);
+  size_t from = md.len;
+  for (size_t k = 0; k < n; k++)
+    rp_output_escape_markdown(&md, vals[k], strlen(vals[k]));
+  // A value stays one physical line where a line break cannot stand;
+  // elsewhere each of its line breaks is a hard break (`\` at the end of
+  // the line), never a line of its own.
+  assert_null(memchr(md.data + from, '\r', md.len - from));
+  for (size_t i = from; i < md.len; i++) {
+    if (md.data[i] != '\n') continue;
+    if (!multi_line(c) || md.data[i - 1] != '\\') {
+      show("markdown", md.data, md.len);
+      fail_msg("a raw line break in %s", c->name);
+    }
+  }
   rp_buf_adds(&md, c->md_after);
 
   char *html = to_html(md.data, md.len);
@@ -328,13 +353,8 @@ static void check_in_context(const context *c, const char *s, size_t slen, const
 }
 
 static void check_value(const char *s, size_t len) {
-  char *esc = escaped(s, len);
-  // An escaped value is one physical line.
-  assert_null(memchr(esc, '\n', strlen(esc)));
-  assert_null(memchr(esc, '\r', strlen(esc)));
   for (size_t c = 0; c < NCONTEXTS; c++)
-    check_in_context(&contexts[c], s, len, esc);
-  free(esc);
+    check_in_context(&contexts[c], s, len, &s, 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -350,6 +370,22 @@ static void expect_escape(const char *in, const char *want) {
     fail();
   }
   free(got);
+}
+
+// As expect_escape, for a value placed after `before` in the Markdown.
+static void expect_escape_after(const char *before, const char *in, const char *want) {
+  rp_buf b = RP_BUF_INIT;
+  rp_buf_adds(&b, before);
+  rp_output_escape_markdown(&b, in, strlen(in));
+  const char *got = b.data + strlen(before);
+  if (strcmp(got, want) != 0) {
+    show("before", before, strlen(before));
+    show("input", in, strlen(in));
+    show("want", want, strlen(want));
+    show("got ", got, strlen(got));
+    fail();
+  }
+  rp_buf_free(&b);
 }
 
 static void test_escape_keeps_prose_readable(void **state) {
@@ -390,16 +426,29 @@ static void test_escape_rules(void **state) {
   // Entities.
   expect_escape("a & b", "a & b");
   expect_escape("&amp; &#1; &", "\\&amp; \\&\\#1; \\&");
-  // Line breaks and edge white space.
-  expect_escape("a\nb", "a&#10;b");
-  expect_escape("a\r\nb", "a&#13;&#10;b");
+  // Line breaks: a hard break in a paragraph, each line escaped as a value
+  // of its own; at the ends of the value, entities (a hard break there
+  // would show as a backslash).
+  expect_escape("a\nb", "a\\\nb");
+  expect_escape("a\r\nb", "a&#13;\\\nb");
+  expect_escape("a\n\nb", "a\\\n\\\nb");
+  expect_escape("\na\n", "&#10;a&#10;");
+  expect_escape("a \n  - b\n1. c\n# d", "a&#32;\\\n&#32;&#32;- b\\\n1\\. c\\\n\\# d");
+  // Where a line break cannot stand (the line is a table row or a
+  // heading), an entity.
+  expect_escape_after("| x | ", "a\nb", "a&#10;b");
+  expect_escape_after("|", "a\r\nb", "a&#13;&#10;b");
+  expect_escape_after("## Plan: ", "a\n- b", "a&#10;- b");
+  expect_escape_after("Text\n  | cell | ", "a\nb", "a&#10;b");
+  expect_escape_after("| x |\n- item ", "a\nb", "a\\\nb");
+  // Edge white space.
   expect_escape("  a  b\t", "&#32;&#32;a  b&#9;");
   expect_escape(" \t ", "&#32;&#9;&#32;");
   expect_escape("\xC2\xA0x\xC2\xA0y\xE3\x80\x80", "&#160;x\xC2\xA0y&#12288;");
   expect_escape("\x01\x0B\x0C", "&#1;&#11;&#12;");
   expect_escape("\xEF\xBB\xBFx", "&#65279;x");
   // Not at the start: a value need not open a line.
-  expect_escape("a\n- b", "a&#10;- b");
+  expect_escape("a - b", "a - b");
   // `_` inside a word cannot be emphasis.
   expect_escape("snake_case and client_id_2", "snake_case and client_id_2");
   expect_escape("_x a_ b _c", "\\_x a\\_ b \\_c");
@@ -428,14 +477,12 @@ static void test_pairs_round_trip(void **state) {
   const context *c = &contexts[0];  // a paragraph: the value opens the line
   for (size_t i = 0; i < NCORPUS; i++) {
     for (size_t j = 0; j < NCORPUS; j++) {
-      rp_buf both = RP_BUF_INIT, esc = RP_BUF_INIT;
+      rp_buf both = RP_BUF_INIT;
       rp_buf_adds(&both, corpus[i]);
       rp_buf_adds(&both, corpus[j]);
-      rp_output_escape_markdown(&esc, corpus[i], strlen(corpus[i]));
-      rp_output_escape_markdown(&esc, corpus[j], strlen(corpus[j]));
-      check_in_context(c, both.data, both.len, esc.data);
+      const char *vals[] = {corpus[i], corpus[j]};
+      check_in_context(c, both.data, both.len, vals, 2);
       rp_buf_free(&both);
-      rp_buf_free(&esc);
     }
   }
 }
@@ -449,14 +496,11 @@ static void test_split_pairs_round_trip(void **state) {
   };
   for (size_t c = 0; c < NCONTEXTS; c++) {
     for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
-      rp_buf both = RP_BUF_INIT, esc = RP_BUF_INIT;
+      rp_buf both = RP_BUF_INIT;
       rp_buf_adds(&both, pairs[i][0]);
       rp_buf_adds(&both, pairs[i][1]);
-      rp_output_escape_markdown(&esc, pairs[i][0], strlen(pairs[i][0]));
-      rp_output_escape_markdown(&esc, pairs[i][1], strlen(pairs[i][1]));
-      check_in_context(&contexts[c], both.data, both.len, esc.data);
+      check_in_context(&contexts[c], both.data, both.len, pairs[i], 2);
       rp_buf_free(&both);
-      rp_buf_free(&esc);
     }
   }
 }

@@ -82,6 +82,13 @@ static void done(run *r) {
   rp_doc_free(r->out);
 }
 
+// Whether the typed session has a (and, when b is given, a.b).
+static bool has(run *r, const char *a, const char *b) {
+  rp_value v;
+  if (!rp_doc_ops.get(r->out, r->typed, a, strlen(a), &v)) return false;
+  return !b || rp_doc_ops.get(r->out, v, b, strlen(b), &v);
+}
+
 static rp_value at(run *r, const char *a, const char *b) {
   rp_value v;
   assert_true(rp_doc_ops.get(r->out, r->typed, a, strlen(a), &v));
@@ -162,7 +169,7 @@ static void test_every_problem_at_its_position(void **state) {
            "session2: {}\n");                                        // 10
   assert_int_equal(r.rc, RP_EDATA);
   expect_problem(&r, 2, 9, "client.initials is required");
-  expect_problem(&r, 3, 18, "session.date must be a date written as YYYY-MM-DD, e.g. 2026-11-24");
+  expect_problem(&r, 3, 18, "session.date is not a day of February 2026 (it has 28 days)");
   expect_problem(&r, 3, 38, "session.number must be a whole number of at least 1 (got 0)");
   expect_problem(&r, 3, 50, "session.minutes must be a whole number from 1 to 600");
   expect_problem(&r, 5, 10, "consent must be true or false");
@@ -277,6 +284,179 @@ static void test_an_empty_group_at_its_name(void **state) {
   done(&r);
 }
 
+// After problems the typed session still holds every field that validated,
+// for the stages after validation (rules, checklists, measures) to check;
+// the values with a problem are left out, never passed on as they were.
+static void test_what_validated_is_kept_and_bad_values_left_out(void **state) {
+  (void)state;
+  run r;
+  validate(&r,
+           "type: soap\n"
+           "client: { id: C-1, initials: J.D. }\n"
+           "session: { date: 2026-13-01, number: 7, minutes: 9999, modality: Video }\n"
+           "subjective: fine\n"
+           "consent: maybe\n"
+           "trust: 4\n"
+           "country: [a]\n"
+           "diagnoses:\n"
+           "  - { code: F41.1 }\n"
+           "  - { label: no code }\n"
+           "alliance: { trust: 4 }\n");
+  assert_int_equal(r.rc, RP_EDATA);
+  assert_int_equal(r.d.n, 6);
+  assert_int_equal(rp_doc_ops.kind(r.out, r.typed), RP_KIND_MAP);
+  // What validated is typed as in a valid session.
+  assert_text(&r, at(&r, "client", "initials"), "J.D.");
+  assert_text(&r, at(&r, "subjective", NULL), "fine");
+  assert_true(rp_doc_ops.number(r.out, at(&r, "session", "number")) == 7);
+  assert_true(rp_doc_ops.number(r.out, at(&r, "trust", NULL)) == 4);
+  assert_int_equal(rp_doc_ops.kind(r.out, at(&r, "alliance", "trust")), RP_KIND_NUMBER);
+  // The bad values are not there at all: not the text as written, not null.
+  assert_false(has(&r, "session", "date"));
+  assert_false(has(&r, "session", "minutes"));
+  assert_false(has(&r, "session", "modality"));
+  assert_false(has(&r, "consent", NULL));
+  assert_false(has(&r, "country", NULL));
+  // A list with a bad item is left out whole: a rule reading diagnoses[2]
+  // must not be handed another item under that number.
+  assert_false(has(&r, "diagnoses", NULL));
+  // An absent optional field without a default is null, as always.
+  assert_int_equal(rp_doc_ops.kind(r.out, at(&r, "code", NULL)), RP_KIND_NULL);
+  done(&r);
+}
+
+// A date written right whose day its month lacks is not a slip of the
+// format: the message names the month (leap years counted).
+static void test_a_day_the_month_lacks(void **state) {
+  (void)state;
+  run r;
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"
+           "subjective: x\n"
+           "session: { date: 2026-02-29 }\n");
+  expect_problem(&r, 3, 18, "session.date is not a day of February 2026 (it has 28 days)");
+  assert_int_equal(r.d.n, 1);
+  done(&r);
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"
+           "subjective: x\n"
+           "session: { date: 2028-02-29 }\n");
+  assert_int_equal(r.rc, RP_OK);
+  done(&r);
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"
+           "subjective: x\n"
+           "session: { date: 2026-04-31 }\n");
+  expect_problem(&r, 3, 18, "session.date is not a day of April 2026 (it has 30 days)");
+  done(&r);
+  // Not a date written right at all: the format is what is wrong.
+  static const char *const wrong[] = {"2026-13-01", "2026-00-10", "2026-01-32",
+                                      "2026-1-05",  "27/11/2026", "2026-02-30x"};
+  for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+    char yaml[200];
+    snprintf(yaml, sizeof yaml,
+             "client: { id: C-1, initials: J.D. }\nsubjective: x\nsession: { date: '%s' }\n",
+             wrong[i]);
+    validate(&r, yaml);
+    expect_problem(&r, 3, 18, "session.date must be a date written as YYYY-MM-DD, e.g. 2026-11-24");
+    done(&r);
+  }
+}
+
+// A plain key no field has gets the nearest known name, when one is near;
+// the required field it stands for is reported at the misspelt key.
+static void test_a_misspelt_field_gets_the_name_it_means(void **state) {
+  (void)state;
+  run r;
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"  // 1
+           "session: { dtae: 2026-11-24 }\n"        // 2
+           "subjetcive: fine\n"                     // 3
+           "Consent: true\n"                        // 4
+           "turst: 4\n"                             // 5
+           "homework: [a]\n");                      // 6
+  assert_int_equal(r.rc, RP_EDATA);
+  expect_problem(&r, 2, 12, "unknown field 'session.dtae' (did you mean 'session.date'?)");
+  expect_problem(&r, 2, 12, "session.date is required");
+  expect_problem(&r, 3, 1, "unknown field 'subjetcive' (did you mean 'subjective'?)");
+  expect_problem(&r, 3, 1, "subjective is required");
+  expect_problem(&r, 4, 1, "unknown field 'Consent' (did you mean 'consent'?)");
+  expect_problem(&r, 5, 1, "unknown field 'turst' (did you mean 'trust'?)");
+  // Far from every name: no guess.
+  expect_problem(&r, 6, 1, "unknown field 'homework'");
+  assert_int_equal(r.d.n, 7);
+  done(&r);
+  // A name the group has already is not suggested for a second key.
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"
+           "session: { date: 2026-11-24 }\n"
+           "subjective: fine\n"
+           "subjectiv: more\n");
+  expect_problem(&r, 4, 1, "unknown field 'subjectiv'");
+  assert_int_equal(r.d.n, 1);
+  done(&r);
+}
+
+// An enum value in another case, or near a value, says so.
+static void test_enum_value_case_and_near_misses(void **state) {
+  (void)state;
+  run r;
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"
+           "subjective: x\n"
+           "session: { date: 2026-11-24, modality: VIDEO }\n");
+  expect_problem(&r, 3, 40, "session.modality must be 'video', written in exactly that case");
+  assert_int_equal(r.d.n, 1);
+  done(&r);
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"
+           "subjective: x\n"
+           "session: { date: 2026-11-24, modality: vidoe }\n");
+  expect_problem(&r, 3, 40,
+                 "session.modality must be in_person, video or phone (did you mean 'video'?)");
+  done(&r);
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"
+           "subjective: x\n"
+           "session: { date: 2026-11-24, modality: zoom }\n");
+  expect_problem(&r, 3, 40, "session.modality must be in_person, video or phone");
+  done(&r);
+}
+
+// A line of the session's text that YAML read as a key (indented wrongly,
+// with a colon in it) may hold health information: it is "an unknown
+// field" at its line and column, never shown.
+static void test_a_key_that_is_text_is_never_shown(void **state) {
+  (void)state;
+  run r;
+  validate(&r,
+           "client: { id: C-1, initials: J.D. }\n"                    // 1
+           "session: { date: 2026-11-24 }\n"                          // 2
+           "subjective: fine\n"                                       // 3
+           "SECRET disclosed abuse by her uncle: passive ideation\n"  // 4
+           "client2:\n"                                               // 5
+           "  x: 1\n"                                                 // 6
+           "diagnoses:\n"                                             // 7
+           "  - code: F41.1\n"                                        // 8
+           "    SECRET Mentioned the uncle again: yes\n"              // 9
+           "\"SECRET, quoted\": 1\n"                                  // 10
+           "SECRET\u00e9t\u00e9: 1\n");                               // 11
+  assert_int_equal(r.rc, RP_EDATA);
+  expect_problem(&r, 4, 1,
+                 "an unknown field (if this line is text, it belongs in a text field, after "
+                 "'|')");
+  expect_problem(&r, 9, 5,
+                 "an unknown field in diagnoses[1] (if this line is text, it belongs in a text "
+                 "field, after '|')");
+  expect_problem(&r, 5, 1, "unknown field 'client2'");  // client is there already
+  assert_int_equal(r.d.n, 5);
+  for (size_t i = 0; i < r.d.n; i++) {
+    assert_null(strstr(r.d.items[i].msg, "SECRET"));
+    assert_null(strstr(r.d.items[i].msg, "uncle"));
+  }
+  done(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_valid_session_is_typed_by_the_schema),
@@ -285,6 +465,11 @@ int main(void) {
       cmocka_unit_test(test_absent_and_wrong_shapes),
       cmocka_unit_test(test_empty_slots_are_reported_at_their_names),
       cmocka_unit_test(test_an_empty_group_at_its_name),
+      cmocka_unit_test(test_what_validated_is_kept_and_bad_values_left_out),
+      cmocka_unit_test(test_a_day_the_month_lacks),
+      cmocka_unit_test(test_a_misspelt_field_gets_the_name_it_means),
+      cmocka_unit_test(test_enum_value_case_and_near_misses),
+      cmocka_unit_test(test_a_key_that_is_text_is_never_shown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
