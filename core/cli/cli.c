@@ -254,6 +254,12 @@ static void add_dir(const char ***list, size_t *n, const char *dir) {
   (*list)[(*n)++] = dir;
 }
 
+const char *rp_cli_record_path(const rp_cli *cli) {
+  if (cli->record) return cli->record;
+  const char *env = getenv("RAPPORT_RECORD");
+  return env && *env ? env : "record.db";
+}
+
 int rp_cli_main(int argc, char **argv) {
   rp_cli cli = {0};
   cli.color = -1;

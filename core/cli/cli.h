@@ -23,6 +23,10 @@ typedef struct rp_cli {
 
 int rp_cli_main(int argc, char **argv);
 
+// The record of the workspace: --record, else $RAPPORT_RECORD, else
+// record.db.
+const char *rp_cli_record_path(const rp_cli *cli);
+
 // Commands: argv[0] is the command's name.
 int rp_cmd_mustache(rp_cli *cli, int argc, char **argv);
 int rp_cmd_list(rp_cli *cli, int argc, char **argv);

@@ -32,9 +32,7 @@
 #define SIGN_CHUNK 256
 
 static const char *record_path(const rp_cli *cli) {
-  if (cli->record) return cli->record;
-  const char *env = getenv("RAPPORT_RECORD");
-  return env && *env ? env : "record.db";
+  return rp_cli_record_path(cli);
 }
 
 static char *key_path(rp_diags *diags) {
@@ -221,6 +219,10 @@ static int build_note(rp_notes *n, const char *path, draft *d, rp_diags *diags) 
     rc = rp_notes_build(n, &ss, &note, diags);
   }
   if (rc == RP_OK) rc = rp_notes_render(n, &note, RP_FMT_JSON, false, &json, diags);
+  // The Markdown kept is the note as render shows it once signed: the layout
+  // leaves out its blank signature line, and the signature block (made when
+  // the entry is sealed) follows.
+  if (rc == RP_OK) rp_note_set_signature(&note, "", 0, NULL, 0);
   if (rc == RP_OK) rc = rp_notes_render(n, &note, RP_FMT_MD, false, &md, diags);
   if (rc == RP_OK) layout = note.layout_t;
   rp_plugins *plugins = rp_notes_plugins(n);

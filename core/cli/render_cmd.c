@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "notes/batch.h"
 #include "notes/notes.h"
+#include "record/record.h"
 #include "util/atomic.h"
 #include "util/dir.h"
 
@@ -57,9 +58,12 @@ static void target_list_free(target_list *tl) {
 // Renders one session file to `target` (NULL: standard output). Returns
 // whether its note was written.
 static bool render_one(rp_notes *n, rp_note *note, const char *file, rp_format fmt,
-                       const char *target, const rp_inputs *inputs, rp_diags *diags) {
+                       const char *target, const rp_inputs *inputs, rp_record *rec,
+                       rp_diags *diags) {
   rp_session_src src = {.path = file};
   if (rp_notes_build(n, &src, note, diags) != RP_OK) return false;
+  // A session signed in the record shows its signature.
+  if (rp_record_mark_note(rec, note, file, diags) != RP_OK) return false;
   rp_buf out = RP_BUF_INIT;
   bool ok = false;
   const char *what;
@@ -160,6 +164,11 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
   // session), after the run's own so that those are named as such.
   rp_inputs_add_sessions(inputs, "sessions", out_dir, "a session file of the workspace");
   target_list taken = {0};
+  // The record, when the workspace has one: signed notes show it.
+  rp_record *rec = NULL;
+  if (rp_record_open_if_any(rp_cli_record_path(cli), &rec, &diags) != RP_OK) problems = true;
+  rp_diags_print(&diags, stderr);
+  rp_diags_clear(&diags);
   long rendered = 0, total = 0;
   bool progress = (nfiles > 1 || njsonl) && isatty(STDERR_FILENO) && !cli->quiet;
   if (out_dir && !rp_is_dir(out_dir) && mkdir(out_dir, 0700) != 0) {
@@ -220,7 +229,7 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
                    target, first);
     } else {
       if (target) target_add(&taken, target, files[i]);
-      if (render_one(n, &note, files[i], fmt, target, inputs, &diags)) rendered++;
+      if (render_one(n, &note, files[i], fmt, target, inputs, rec, &diags)) rendered++;
     }
     free(target);
     if (diags.errors) problems = true;
@@ -242,6 +251,7 @@ finish:
   if (fflush(stdout) != 0) problems = true;
   status = problems ? RP_EXIT_PROBLEM : RP_EXIT_OK;
   target_list_free(&taken);
+  rp_record_close(rec);
   rp_inputs_free(inputs);
   rp_note_clear(&note);
   rp_notes_free(n);

@@ -57,7 +57,11 @@ static bool all_digits(const char *s) {
 }
 
 int rp_cmd_watch(rp_cli *cli, int argc, char **argv) {
-  rp_watch_opts wo = {.ws = &cli->ws, .out_dir = "out", .fmt = RP_FMT_MD, .quiet = cli->quiet};
+  rp_watch_opts wo = {.ws = &cli->ws,
+                      .out_dir = "out",
+                      .fmt = RP_FMT_MD,
+                      .quiet = cli->quiet,
+                      .record = rp_cli_record_path(cli)};
   bool serve = false;
   int port = 0;
   const char **roots = rp_xcalloc((size_t)argc + 1, sizeof *roots);

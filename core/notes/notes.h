@@ -89,6 +89,7 @@ typedef struct rp_note {
   rp_buf md;                    // the rendered Markdown, once a human format was asked for
   bool md_done;                 // md holds the layout's output
   const rp_template *layout_t;  // the compiled layout used (owned by the rp_notes)
+  char *signature_md;           // the signature block a signed note carries, or NULL
 } rp_note;
 
 #define RP_NOTE_INIT \
@@ -99,6 +100,13 @@ void rp_note_clear(rp_note *note);
 // when the session has problems (every one reported to diags; `note` then
 // holds nothing).
 int rp_notes_build(rp_notes *n, const rp_session_src *src, rp_note *note, rp_diags *diags);
+
+// Marks a built note as signed: `md` (`len` bytes of Markdown, the signature
+// block) ends the note in every human format, and the note's data gets a
+// `signature` object of the `nfields` text pairs in `fields` (name, value,
+// name, value...), which the JSON format shows. Copies what it is given.
+void rp_note_set_signature(rp_note *note, const char *md, size_t len, const char *const *fields,
+                           size_t nfields);
 
 // Appends the note in `fmt` to `out`. `one_line` writes JSON as one JSON
 // Lines record. The layout is rendered once per note however many formats

@@ -69,6 +69,7 @@ void rp_note_clear(rp_note *note) {
   free(note->layout);
   free(note->path);
   rp_buf_free(&note->md);
+  free(note->signature_md);
   memset(note, 0, sizeof *note);
 }
 
@@ -168,10 +169,33 @@ static int render_layout(rp_notes *n, rp_note *note, rp_diags *diags) {
         .escape = RP_ESCAPE_HTML, .escape_fn = rp_output_escape_markdown, .user = n->p};
     note->md.len = 0;
     rc = rp_template_render(t, &ctx, &ro, &note->md, diags);
+    if (rc == RP_OK && note->signature_md) {
+      if (note->md.len && note->md.data[note->md.len - 1] != '\n') rp_buf_addc(&note->md, '\n');
+      rp_buf_addc(&note->md, '\n');
+      rp_buf_adds(&note->md, note->signature_md);
+    }
     note->md_done = rc == RP_OK;
   }
   rp_buf_free(&name);
   return rc;
+}
+
+void rp_note_set_signature(rp_note *note, const char *md, size_t len, const char *const *fields,
+                           size_t nfields) {
+  if (!note->doc) return;
+  free(note->signature_md);
+  note->signature_md = rp_xstrndup(md, len);
+  if (note->md_done) {
+    // Rendered already: the block goes after what was rendered.
+    rp_buf_addc(&note->md, '\n');
+    rp_buf_add(&note->md, md, len);
+  }
+  if (rp_doc_ops.kind(note->doc, note->data) != RP_KIND_MAP) return;
+  rp_value sig = rp_doc_map(note->doc);
+  for (size_t i = 0; i + 1 < nfields; i += 2)
+    rp_doc_map_set(note->doc, sig, fields[i], strlen(fields[i]),
+                   rp_doc_string(note->doc, fields[i + 1], strlen(fields[i + 1])));
+  rp_doc_map_set(note->doc, note->data, "signature", 9, sig);
 }
 
 // The note type's title, for the HTML page's title; NULL when none.

@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 #include "util/buf.h"
+#include "notes/notes.h"
 #include "util/error.h"
 
 #define RP_RECORD_KEY_BYTES 32     // an Ed25519 public key
@@ -361,6 +362,21 @@ void rp_record_signature_clear(rp_record_signature *s);
 // The signature block a signed note carries (Markdown), appended to `out`:
 // the signature line of the note and one per amendment, with its reason.
 void rp_record_signature_block(const rp_record_signature *s, rp_buf *out);
+
+// Opens the record at `path` to read, when there is one: *out is NULL and
+// RP_OK when the file does not exist (nothing is signed then).
+int rp_record_open_if_any(const char *path, struct rp_record **out, rp_diags *diags);
+
+// Marks the note built from the session file `path` as signed when the
+// record holds that session unchanged: the signature block ends the note in
+// every format and the note's data gets a `signature` object (name,
+// credentials, signed_at, entry, key). When the file has changed since it
+// was signed, a warning at `path` says so and the note stays unmarked. r may
+// be NULL (no record). Returns RP_OK, or a status after reporting when the
+// record could not be read.
+struct rp_note;
+int rp_record_mark_note(struct rp_record *r, struct rp_note *note, const char *path,
+                        rp_diags *diags);
 
 // The time now in UTC, "2026-11-25T14:03:07Z".
 void rp_record_now(char out[24]);

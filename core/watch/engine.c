@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "record/record.h"
 #include "util/atomic.h"
 #include "util/dir.h"
 #include "util/file.h"
@@ -301,6 +302,7 @@ struct rp_watch {
 
   // Owned by the thread running the rebuild.
   rp_notes *notes;
+  rp_record *record;      // open during a rebuild, when the workspace has one
   bool plugins_ok;        // the plugin set in use loaded without problems
   char *plugin_problems;  // the problems of the last failed load, as text
   fileset plugin_files, template_files;
@@ -529,6 +531,7 @@ static bool render_session(rp_watch *w, session *s, const rp_inputs *inputs, boo
   rp_session_src src = {.path = s->path};
   int rc = rp_notes_build(w->notes, &src, &note, &diags);
   if (rc == RP_OK) note_type_of(s, &note);
+  if (rc == RP_OK) rc = rp_record_mark_note(w->record, &note, s->path, &diags);
   if (rc == RP_OK) rc = rp_notes_render(w->notes, &note, w->o.fmt, false, &out, &diags);
   *wrote = false;
   // Another session with the same output name (two roots holding jd-07.yaml).
@@ -804,6 +807,9 @@ static void rebuild(rp_watch *w, char *const *paths, size_t npaths, bool full, c
   rp_plugins_set_time(rp_notes_plugins(w->notes), (long long)time(NULL));
 
   rp_inputs *inputs = inputs_of(w);
+  // The record as it is now, for the signed notes among those rendered.
+  if (w->o.record && rp_record_open_if_any(w->o.record, &w->record, NULL) != RP_OK)
+    w->record = NULL;
   size_t rendered = 0, failed = 0, written = 0;
   for (size_t i = 0; i < w->nsessions; i++) {
     session *s = &w->sessions[i];
@@ -828,6 +834,8 @@ static void rebuild(rp_watch *w, char *const *paths, size_t npaths, bool full, c
     s->dirty = false;
   }
   rp_inputs_free(inputs);
+  rp_record_close(w->record);
+  w->record = NULL;
   affected_free(&aff);
   if (rendered || failed || removed || plugins_failed) {
     r->changed = true;

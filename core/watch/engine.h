@@ -65,6 +65,9 @@ typedef struct rp_watch_opts {
   bool want_html;     // render every note as HTML too, for events.page
   bool quiet;         // no log line per rebuild
   unsigned quiet_ms;  // the watcher's quiet window (0: its default)
+  // The record (NULL: none; must outlive the engine): a session signed
+  // there shows as signed, and one changed since it was signed is reported.
+  const char *record;
   rp_watch_events events;
 } rp_watch_opts;
 

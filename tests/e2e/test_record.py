@@ -10,6 +10,7 @@ mounts when running as root, as CI does (and say why they skip otherwise).
 """
 
 import hashlib
+import json
 import os
 import pty
 import re
@@ -273,15 +274,18 @@ class Record(RapportTest):
         self.assertEqual(row["client_id"], "C-1042")
         self.assertEqual(row["note_type"], "soap")
         self.assertEqual((row["signer_name"], row["signer_credentials"]), ("Dana Whitfield", "LCSW"))
-        # The note as render makes it, then its signature block.
-        md = self.rapport("render", "sessions/jd-07.yaml").out
+        # The note exactly as render shows it now that it is signed, its
+        # signature block included.
+        md = self.run_env("render", "sessions/jd-07.yaml").out
         stored = bytes(row["note_md"]).decode()
-        self.assertTrue(stored.startswith(md), stored)
+        self.assertEqual(stored, md)
         m = SIGNED.search(stored)
         self.assertIsNotNone(m, stored)
         self.assertEqual((m["who"], m["entry"], m["fpr"]), ("Dana Whitfield, LCSW", "1", fpr))
-        self.assertEqual(bytes(row["note_json"]).decode(),
-                         self.rapport("render", "--format", "json", "sessions/jd-07.yaml").out)
+        # The computed note; render adds the signature beside it.
+        shown = json.loads(self.run_env("render", "--format", "json", "sessions/jd-07.yaml").out)
+        self.assertEqual(shown.pop("signature")["entry"], "1")
+        self.assertEqual(json.loads(bytes(row["note_json"]).decode()), shown)
         made = row["made_by"]
         self.assertRegex(made, r'"note_type":"soap"')
         self.assertRegex(made, r'"plugin":\{"path":"plugins/[a-z]+\.lua","sha256":"[0-9a-f]{64}"\}')
@@ -463,6 +467,46 @@ class Record(RapportTest):
                      "'Client reports', 'Client denies') AS BLOB) WHERE seq = 2")
         self.assertVerifyFails(2, "its contents do not match its hash: it was changed after "
                                   "signing")
+
+    def test_render_shows_a_signed_note_as_signed(self):
+        fpr = self.key()
+        self.write("sessions/s.yaml", soap("C-7", 3))
+        self.write("sessions/u.yaml", soap("C-8", 4))
+        self.assertEqual(self.sign("sessions/s.yaml").code, 0)
+        line = re.compile(r"^Electronically signed by Dana Whitfield, LCSW on \d{4}-\d\d-\d\d "
+                          r"\d\d:\d\d UTC · entry 1 · key %s$" % fpr, re.M)
+        for fmt in ("md", "txt", "html"):
+            r = self.run_env("render", "--format", fmt, "sessions/s.yaml")
+            self.assertEqual(r.code, 0, r)
+            text = re.sub(r"<[^>]+>", "", r.out) if fmt == "html" else r.out
+            self.assertRegex(text.replace("&middot;", "·"), line, fmt)
+            self.assertNotIn("Signed: ____", r.out, fmt)
+        r = self.run_env("render", "--format", "json", "sessions/s.yaml")
+        sig = json.loads(r.out)["signature"]
+        self.assertEqual((sig["name"], sig["credentials"], sig["entry"], sig["key"]),
+                         ("Dana Whitfield", "LCSW", "1", fpr))
+        # A session not in the record keeps the blank signature line.
+        r = self.run_env("render", "sessions/u.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("Electronically signed", r.out)
+        self.assertIn("Signed: ____", r.out)
+        self.assertNotIn("signature", json.loads(
+            self.run_env("render", "--format", "json", "sessions/u.yaml").out))
+        # Changed since it was signed: a warning, and no signature on the note.
+        self.write("sessions/s.yaml", soap("C-7", 3, text="sleeping worse"))
+        r = self.run_env("render", "sessions/s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("sessions/s.yaml: warning: signed as entry 1; the file has changed since",
+                      r.err)
+        self.assertNotIn("Electronically signed", r.out)
+        # No record at all: nothing is marked and nothing is created.
+        os.rename(self.path("record.db"), self.path("elsewhere.db"))
+        for f in ("record.db-wal", "record.db-shm"):
+            if os.path.exists(self.path(f)):
+                os.unlink(self.path(f))
+        r = self.run_env("render", "sessions/u.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertFalse(os.path.exists(self.path("record.db")))
 
     def test_a_byte_changed_in_the_file(self):
         self.signed_three()

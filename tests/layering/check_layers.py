@@ -29,7 +29,7 @@ ALLOWED = {
     "notes": {"workspace", "lua", "schema", "template", "data", "batch", "util"},
     "record": {"notes", "data", "util"},  # the signature block is Markdown, escaped as notes escape
     "serve": {"util"},
-    "watch": {"notes", "workspace", "lua", "template", "data", "util"},
+    "watch": {"notes", "workspace", "record", "lua", "template", "data", "util"},
     "cli": {"watch", "serve", "notes", "workspace", "record", "lua", "schema", "template", "data",
             "batch", "util"},
 }
