@@ -143,8 +143,7 @@ char *rp_diag_format(const rp_diag *e) {
   // entry stays one line, so none can pose as another problem.
   rp_buf b = RP_BUF_INIT;
   add_escaped(&b, e->path);
-  if (e->line > 0)
-    rp_buf_printf(&b, ":%d:%d", e->line, e->col > 0 ? e->col : 1);
+  if (e->line > 0) rp_buf_printf(&b, ":%d:%d", e->line, e->col > 0 ? e->col : 1);
   rp_buf_printf(&b, ": %s: ", severity_word(e->sev));
   add_escaped(&b, e->msg);
   return rp_buf_detach(&b);
