@@ -388,7 +388,8 @@ static void add_scalar_text(lua_State *L, int idx, rp_buf *b) {
   switch (lua_type(L, idx)) {
     case LUA_TNUMBER: {
       char num[RP_NUMBER_BUF];
-      rp_buf_add(b, num, rp_number_format(lua_tonumber(L, idx), num));
+      size_t nlen = rp_number_format(lua_tonumber(L, idx), num);
+      rp_buf_add(b, num, nlen);
       break;
     }
     case LUA_TBOOLEAN:
@@ -1267,7 +1268,8 @@ static void value_words(lua_State *L, int idx, rp_buf *b, int depth) {
       return;
     case LUA_TNUMBER: {
       char num[RP_NUMBER_BUF];
-      rp_buf_add(b, num, rp_number_format(lua_tonumber(L, idx), num));
+      size_t nlen = rp_number_format(lua_tonumber(L, idx), num);
+      rp_buf_add(b, num, nlen);
       return;
     }
     case LUA_TBOOLEAN:
