@@ -989,6 +989,13 @@ static void close_handles(rp_watch *w) {
   }
 }
 
+// The watcher's question: is `path` a file the engine follows?
+static bool followed(void *ud, const char *path) {
+  (void)ud;
+  return rp_workspace_is_session(path) || rp_workspace_is_plugin_file(path) ||
+         rp_workspace_is_template(path);
+}
+
 int rp_watch_start(rp_watch *w, rp_diags *diags) {
   if (mkdir(w->out_dir, 0700) != 0 && errno != EEXIST) {
     rp_diags_add(diags, RP_SEV_ERROR, w->out_dir, 0, 0, "cannot create the output folder: %s",
@@ -1002,8 +1009,13 @@ int rp_watch_start(rp_watch *w, rp_diags *diags) {
     w->skip.skip_set = true;
   }
   // A quiet window the user chose (--debounce) is kept for every change.
-  rp_watcher_opts wo = {
-      .quiet_ms = w->o.quiet_ms, .immediate = w->o.quiet_ms == 0, .rebuild = on_change, .ud = w};
+  // Only sessions, plugin files and templates decide whether a save is one
+  // file's.
+  rp_watcher_opts wo = {.quiet_ms = w->o.quiet_ms,
+                        .immediate = w->o.quiet_ms == 0,
+                        .counts = followed,
+                        .rebuild = on_change,
+                        .ud = w};
   w->watcher = rp_watcher_new(&w->loop, &wo, diags);
   if (!w->watcher) return RP_EIO;
   rp_watcher_ignore(w->watcher, w->out_dir);

@@ -131,16 +131,24 @@ static void note_change(rp_watcher *w, const char *path, bool complete) {
     w->burst_start = now;
     w->several = false;
     free(w->first);
-    w->first = path ? rp_xstrndup(path, strlen(path)) : NULL;
-  } else if (!path || !w->first || strcmp(path, w->first) != 0) {
-    w->several = true;
+    w->first = NULL;
   }
+  // A file the owner follows no kind of (an editor's backup, sed's
+  // temporary file) does not make a burst of a save.
+  bool counted = path && (!w->opts.counts || w->opts.counts(w->opts.ud, path));
+  if (!path)
+    w->several = true;
+  else if (counted && !w->first)
+    w->first = rp_xstrndup(path, strlen(path));
+  else if (counted && strcmp(path, w->first) != 0)
+    w->several = true;
   uint64_t waited = now - w->burst_start;
   uint64_t delay = w->opts.quiet_ms;
   bool settled = w->last_fire == 0 || now - w->last_fire >= w->opts.quiet_ms;
   if (waited >= w->opts.max_ms)
     delay = 0;
-  else if (w->opts.immediate && complete && w->nwrites == 0 && settled && !w->several && !w->full)
+  else if (w->opts.immediate && complete && counted && w->nwrites == 0 && settled && !w->several &&
+           !w->full)
     delay = 1;
   else if (waited + delay > w->opts.max_ms)
     delay = w->opts.max_ms - waited;

@@ -49,6 +49,10 @@ typedef struct rp_watcher_opts {
   // Report an editor's complete save of one file after 1 ms rather than the
   // quiet window (see note_change in watcher.c).
   bool immediate;
+  // Whether a change of `path` counts as a file the owner follows (NULL: all
+  // do): only those decide whether a save is one file's (a backup or a
+  // temporary file beside it does not make it a burst).
+  bool (*counts)(void *ud, const char *path);
   rp_rebuild_fn rebuild;
   void *ud;
 } rp_watcher_opts;
