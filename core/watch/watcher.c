@@ -51,6 +51,7 @@ struct rp_watcher {
   uint64_t burst_start;
   uint64_t last_fire;  // when `rebuild` was last called (loop time), 0 never
   char *first;         // the first path of this burst
+  bool soon;           // a complete save of one file is due after the settle time
   bool several;        // this burst has more than one path
   pending *writes;     // files open for writing
   size_t nwrites, capwrites;
@@ -145,13 +146,19 @@ static void note_change(rp_watcher *w, const char *path, bool complete) {
   uint64_t waited = now - w->burst_start;
   uint64_t delay = w->opts.quiet_ms;
   bool settled = w->last_fire == 0 || now - w->last_fire >= w->opts.quiet_ms;
-  if (waited >= w->opts.max_ms)
+  // The tail of a save already due (vim deleting its backup, emacs its
+  // autosave file) does not put it off.
+  if (w->soon && !counted && !w->several && w->nwrites == 0) return;
+  w->soon = false;
+  if (waited >= w->opts.max_ms) {
     delay = 0;
-  else if (w->opts.immediate && complete && counted && w->nwrites == 0 && settled && !w->several &&
-           !w->full)
+  } else if (w->opts.immediate && complete && counted && w->nwrites == 0 && settled &&
+             !w->several && !w->full) {
     delay = 1;
-  else if (waited + delay > w->opts.max_ms)
+    w->soon = true;
+  } else if (waited + delay > w->opts.max_ms) {
     delay = w->opts.max_ms - waited;
+  }
   if (w->closing == 0) uv_timer_start(&w->timer, on_timer, delay, 0);
 }
 
@@ -206,6 +213,7 @@ static void on_timer(uv_timer_t *t) {
   w->nchanged = 0;
   w->full = false;
   w->burst = false;
+  w->soon = false;
   w->last_fire = now;
   w->opts.rebuild(w->opts.ud, (const char *const *)w->changed, n, full);
   for (size_t i = 0; i < n; i++)
