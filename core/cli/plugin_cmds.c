@@ -137,14 +137,14 @@ static const rp_field *find_field(const rp_field *fields, size_t n, const char *
 
 // A name the layout looks up in the note's root must be one the note has:
 // a field of the note type (down its groups), a checklist's or the
-// measures' data, or what the plugins compute (checklists, scores,
-// note_type). Names inside sections are looked up in list items and groups
-// first, so only root names are checked.
+// measures' data, what the plugins compute (checklists, scores,
+// note_type), or what the signed record adds (signature). Names inside sections are looked up in
+// list items and groups first, so only root names are checked.
 static void check_layout_name(void *ud, const char *path, const char *name, int line, int col,
                               int depth) {
   xcheck *x = ud;
   if (depth > 0 || strcmp(name, ".") == 0) return;
-  static const char *const computed[] = {"checklists", "scores", "note_type", "type"};
+  static const char *const computed[] = {"checklists", "scores", "note_type", "type", "signature"};
   const char *dot = strchr(name, '.');
   size_t len = dot ? (size_t)(dot - name) : strlen(name);
   for (size_t i = 0; i < sizeof computed / sizeof *computed; i++)
