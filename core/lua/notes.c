@@ -1262,23 +1262,9 @@ static int cmp_strings(const void *a, const void *b) {
 // group's fields as "name: value" joined with "; " in name order.
 static void value_words(lua_State *L, int idx, rp_buf *b, int depth) {
   idx = lua_absindex(L, idx);
-  switch (lua_type(L, idx)) {
-    case LUA_TSTRING:
-      rp_buf_add(b, lua_tostring(L, idx), lua_rawlen(L, idx));
-      return;
-    case LUA_TNUMBER: {
-      char num[RP_NUMBER_BUF];
-      size_t nlen = rp_number_format(lua_tonumber(L, idx), num);
-      rp_buf_add(b, num, nlen);
-      return;
-    }
-    case LUA_TBOOLEAN:
-      rp_buf_adds(b, lua_toboolean(L, idx) ? "yes" : "no");
-      return;
-    case LUA_TTABLE:
-      break;
-    default:
-      return;
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    add_scalar_text(L, idx, b);
+    return;
   }
   if (depth > 8 || !lua_checkstack(L, 4)) return;
   size_t n = lua_rawlen(L, idx);
