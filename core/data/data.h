@@ -119,6 +119,9 @@ void rp_doc_list_push(rp_doc *doc, rp_value list, rp_value v);
 // key is already there (the map is unchanged), or RP_EUSAGE when `map` is not
 // a MAP. Entries keep their insertion order.
 int rp_doc_map_set(rp_doc *doc, rp_value map, const char *key, size_t len, rp_value v);
+// As rp_doc_map_set, but a key already there gets v as its value (in its
+// place in the order).
+int rp_doc_map_put(rp_doc *doc, rp_value map, const char *key, size_t len, rp_value v);
 // A LAMBDA node; rp_doc_ops.call runs fn(fn_ud, ...). fn_ud is borrowed: it
 // must outlive every render that can reach the node.
 rp_value rp_doc_lambda(rp_doc *doc, rp_doc_lambda_fn fn, void *fn_ud);

@@ -364,6 +364,16 @@ int rp_doc_map_set(rp_doc *doc, rp_value map, const char *key, size_t len, rp_va
   return RP_OK;
 }
 
+int rp_doc_map_put(rp_doc *doc, rp_value map, const char *key, size_t len, rp_value v) {
+  rp_node *m = node_of(map, RP_KIND_MAP);
+  if (!m) return RP_EUSAGE;
+  rp_entry *e = map_find(m, key, len);
+  if (!e) return rp_doc_map_set(doc, map, key, len, v);
+  e->val = (rp_node *)v.p;
+  e->line = e->col = 0;
+  return RP_OK;
+}
+
 rp_value rp_doc_lambda(rp_doc *doc, rp_doc_lambda_fn fn, void *fn_ud) {
   rp_node *n = rp_doc_node(doc, RP_KIND_LAMBDA, 0, 0);
   n->a.fn = fn;

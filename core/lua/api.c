@@ -438,8 +438,9 @@ static void check_field_rules(lua_State *L, int f, const char *fn, const where *
 
 // The note pipeline (core/lua/notes.c) puts these into every note, over a
 // session value of the same name: a field there would be silently lost.
-static const char *const reserved_fields[] = {
-    "scores", "score_list", "checklists", "checklist_list", "risk_flags", "note_type", NULL};
+static const char *const reserved_fields[] = {"scores",         "score_list", "checklists",
+                                              "checklist_list", "risk_flags", "note_type",
+                                              "signature",      NULL};
 
 // Refuses a top-level field whose id, or the first component of its dotted
 // id ("scores.total"), is a reserved name.
@@ -448,8 +449,8 @@ static void check_reserved(lua_State *L, const char *id, const char *fn, const w
   for (const char *const *r = reserved_fields; *r; r++) {
     if (strlen(*r) == len && strncmp(*r, id, len) == 0)
       luaL_error(L,
-                 "%s: %s uses the reserved name '%s' (Rapport fills in scores, checklists and "
-                 "note_type for every note); give the field another id",
+                 "%s: %s uses the reserved name '%s' (Rapport fills in scores, checklists, "
+                 "note_type and signature for every note); give the field another id",
                  fn, where_text(L, w), *r);
   }
 }

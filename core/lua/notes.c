@@ -866,8 +866,9 @@ static void copy_key(lua_State *L, int from, int to, const char *key, const char
 // same way: id, title, items (the item scores as given), item_list ({ n,
 // score, label }), min_total, max_total, precision, band, cutoffs, rci and
 // sources, and subscale_list ({ name, score, max }).
-static void describe_score(lua_State *L, const rp_item *m, int def, int r, int scores,
+static void describe_score(rp_lua *h, const rp_item *m, int def, int r, int scores,
                            lua_Integer items, double min, double max) {
+  lua_State *L = h->L;
   set_string(L, r, "id", m->id);
   set_string(L, r, "title", m->title ? m->title : m->id);
   lua_pushvalue(L, scores);
@@ -881,10 +882,12 @@ static void describe_score(lua_State *L, const rp_item *m, int def, int r, int s
     lua_setfield(L, -2, "n");
     lua_rawgeti(L, scores, k);
     lua_setfield(L, -2, "score");
-    if (labels) {
-      lua_rawgeti(L, labels, k);
-      lua_setfield(L, -2, "label");
+    // Every item has a label, null when the measure ships no wording.
+    if (!labels || lua_rawgeti(L, labels, k) != LUA_TSTRING) {
+      if (labels) lua_pop(L, 1);
+      rp_lua_push_null(h);
     }
+    lua_setfield(L, -2, "label");
     lua_rawseti(L, -2, k);
   }
   lua_setfield(L, r, "item_list");
@@ -916,6 +919,13 @@ static void describe_score(lua_State *L, const rp_item *m, int def, int r, int s
     }
   }
   lua_settop(L, top);
+  // Every score has a band, null when no band holds the total (or the
+  // measure has none), so layouts may test it under --strict.
+  if (field(L, r, "band") == LUA_TNIL) {
+    rp_lua_push_null(h);
+    lua_setfield(L, r, "band");
+  }
+  lua_settop(L, top);
   // Subscales in name order, each with its highest possible score.
   lua_newtable(L);
   int list = lua_gettop(L);
@@ -942,6 +952,10 @@ static void describe_score(lua_State *L, const rp_item *m, int def, int r, int s
         lua_pushnumber(L, max * (double)lua_rawlen(L, -1));
         lua_setfield(L, -3, "max");
         round_field(L, -2, "max", 6);
+      } else {
+        // A subscale the score made up has no known highest score.
+        rp_lua_push_null(h);
+        lua_setfield(L, -2 - (defsubs != 0), "max");
       }
       if (defsubs) lua_pop(L, 1);
       list_push_top(L, list);
@@ -1071,7 +1085,7 @@ static bool score_measure(rp_plugins *p, const rp_item *m, int scores, rp_doc *i
     lua_setfield(L, r, "flags");
   }
   lua_settop(L, r);
-  describe_score(L, m, def, r, scores, items, min, max);
+  describe_score(p->lua, m, def, r, scores, items, min, max);
   lua_settop(L, r);
   // The score table replaces what was pushed for it.
   lua_replace(L, scores + 1);
@@ -1245,7 +1259,8 @@ typedef struct compute_in {
   const char *path;  // names the session in messages
   rp_doc *src;       // the session as read, for the positions of problems
   rp_value root;
-  rp_doc *typed_doc;  // the session typed by its note type's schema
+  const rp_schema *schema;  // the note type's
+  rp_doc *typed_doc;        // the session typed by that schema
   rp_value typed;
   // The fields have problems already: run only the stages that report
   // problems (rules, checklist answers, measures), so every problem shows
@@ -1307,14 +1322,17 @@ static void value_words(lua_State *L, int idx, rp_buf *b, int depth) {
 // shows them (the built-in layouts' note-tail partial does).
 static void push_added_fields(lua_State *L, int nt, int note) {
   int top = lua_gettop(L);
-  if (field(L, nt, "added") != LUA_TTABLE || field(L, note, "note_type") != LUA_TTABLE) {
+  field(L, nt, "added");
+  if (field(L, note, "note_type") != LUA_TTABLE) {
     lua_settop(L, top);
     return;
   }
   int added = top + 1, ntt = top + 2;
   lua_newtable(L);
   int list = lua_gettop(L);
-  size_t n = lua_rawlen(L, added), k = 0;
+  // A note type that extends none has an empty list, so that every note has
+  // the same shape.
+  size_t n = lua_istable(L, added) ? lua_rawlen(L, added) : 0, k = 0;
   for (size_t i = 1; i <= n && i <= 1000; i++) {
     lua_settop(L, list);
     lua_rawgeti(L, added, (lua_Integer)i);
@@ -1360,6 +1378,80 @@ static void push_added_fields(lua_State *L, int nt, int note) {
   lua_settop(L, top);
 }
 
+// Whether the table at idx holds anything but nulls and empty tables (deep
+// or cyclic tables count as content: rp_lua_to_doc reports a cycle).
+static bool has_content(lua_State *L, int idx, int depth) {
+  if (depth > 32 || !lua_checkstack(L, 3)) return true;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int type = lua_type(L, -1);
+    bool empty = type == LUA_TLIGHTUSERDATA || type == LUA_TNIL ||
+                 (type == LUA_TTABLE && !has_content(L, lua_gettop(L), depth + 1));
+    lua_pop(L, 1);
+    if (!empty) {
+      lua_pop(L, 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool has_required(const rp_field *f) {
+  for (size_t i = 0; i < f->nfields; i++)
+    if (f->fields[i].required) return true;
+  return false;
+}
+
+// Gives the note table at t every field that it lacks, so that a note has one
+// shape whatever the session left out (Lua has no null in a table: what the
+// session left out is not there): a layout may test any field of its note
+// type, under --strict too, and JSON shows every field. An absent list
+// becomes an empty list and any other absent field null, including a group
+// of dotted ids that the session left out entirely (`service` for
+// service.code), so that `{{#mse}}` still tells whether the session has a
+// mental status exam. Groups that are there, and the groups a list holds,
+// are filled in the same way; values that are there are never changed.
+static void complete_fields(rp_lua *h, const rp_field *fields, size_t nfields, int t, int depth) {
+  lua_State *L = h->L;
+  if (depth > 64) return;
+  luaL_checkstack(L, 4, "note");
+  for (size_t j = 0; j < nfields; j++) {
+    const rp_field *f = &fields[j];
+    lua_pushstring(L, f->id);
+    int type = lua_rawget(L, t);
+    int v = lua_gettop(L);
+    if (type == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_pushstring(L, f->id);
+      if (f->type == RP_FIELD_LIST)
+        lua_newtable(L);  // a table with no map mark: `[]`
+      else
+        rp_lua_push_null(h);
+      lua_rawset(L, t);
+      continue;
+    }
+    if (type == LUA_TTABLE && f->type == RP_FIELD_OBJECT) {
+      complete_fields(h, f->fields, f->nfields, v, depth + 1);
+      if (!has_content(L, v, 0) && !has_required(f)) {
+        // A group with nothing typed in it (a skeleton's `mse:` left blank)
+        // is as absent as a group left out.
+        lua_pushstring(L, f->id);
+        rp_lua_push_null(h);
+        lua_rawset(L, t);
+      }
+    } else if (type == LUA_TTABLE && f->type == RP_FIELD_LIST && f->items &&
+               f->items->type == RP_FIELD_OBJECT) {
+      lua_Integer n = (lua_Integer)lua_rawlen(L, v);
+      for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, v, i) == LUA_TTABLE)
+          complete_fields(h, f->items->fields, f->items->nfields, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+}
+
 static int compute(rp_plugins *p, const char *note_type, const compute_in *in, rp_doc *out,
                    rp_value *note_out, char **layout, rp_diags *diags) {
   lua_State *L = p->lua->L;
@@ -1402,6 +1494,11 @@ static int compute(rp_plugins *p, const char *note_type, const compute_in *in, r
     lua_pop(L, 1);
   }
   if (!run_hooks(p, "note", note, diags)) goto done;
+  complete_fields(p->lua, in->schema->fields, in->schema->nfields, note, 0);
+  // Unsigned until the record says otherwise (rp_note_set_signature).
+  lua_pushliteral(L, "signature");
+  rp_lua_push_null(p->lua);
+  lua_rawset(L, note);
   char *err = NULL;
   if (rp_lua_to_doc(p->lua, note, out, note_out, &err) != RP_OK) {
     rp_diags_add(diags, RP_SEV_ERROR, nt_item->path, nt_item->line, 1,
@@ -1458,7 +1555,7 @@ int rp_plugins_build_note(rp_plugins *p, const char *path, rp_doc *in, rp_value 
   if (!schema) return RP_EDATA;
   char *type = rp_xstrndup(it->id, strlen(it->id));
   rp_doc *typed_doc = rp_doc_new();
-  compute_in ci = {.path = path, .src = in, .root = root, .typed_doc = typed_doc};
+  compute_in ci = {.path = path, .src = in, .root = root, .schema = schema, .typed_doc = typed_doc};
   ci.check_only = rp_schema_validate(schema, in, root, path, typed_doc, &ci.typed, diags) != RP_OK;
   int rc = RP_EDATA;
   // A session that is not a group of fields has nothing for the plugins.

@@ -195,7 +195,7 @@ void rp_note_set_signature(rp_note *note, const char *md, size_t len, const char
   for (size_t i = 0; i + 1 < nfields; i += 2)
     rp_doc_map_set(note->doc, sig, fields[i], strlen(fields[i]),
                    rp_doc_string(note->doc, fields[i + 1], strlen(fields[i + 1])));
-  rp_doc_map_set(note->doc, note->data, "signature", 9, sig);
+  rp_doc_map_put(note->doc, note->data, "signature", 9, sig);
 }
 
 // The note type's title, for the HTML page's title; NULL when none.

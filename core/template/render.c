@@ -210,16 +210,22 @@ static void push(render *r, rp_value v) {
   r->stack[r->sp++] = v;
 }
 
-static bool lookup(render *r, const rp_name *name, rp_value *out) {
+// What a name lookup found. NO_ELEMENT is an index past the end of a list
+// the data has (items.0 of an empty list): nothing to show, as for a missing
+// name, but not a mistake in the template, so strict mode does not report it
+// and `{{#items.0}}` stays the way to test that a list has items.
+typedef enum { NAME_MISSING, NAME_FOUND, NAME_NO_ELEMENT } name_lookup;
+
+static name_lookup lookup(render *r, const rp_name *name, rp_value *out) {
   if (name->nparts == 0) {
     *out = r->stack[r->sp - 1];
-    return true;
+    return NAME_FOUND;
   }
   const rp_name_part *part = &name->parts[0];
   rp_value v;
   size_t d = r->sp;
   for (;;) {
-    if (d == 0) return false;
+    if (d == 0) return NAME_MISSING;
     d--;
     rp_value frame_v = r->stack[d];
     if (r->ops->kind(r->ud, frame_v) == RP_KIND_MAP &&
@@ -239,14 +245,15 @@ static bool lookup(render *r, const rp_name *name, rp_value *out) {
         digits = part->s[j] >= '0' && part->s[j] <= '9';
         idx = idx * 10 + (size_t)(part->s[j] - '0');
       }
-      if (!digits || idx >= r->ops->len(r->ud, v)) return false;
+      if (!digits) return NAME_MISSING;
+      if (idx >= r->ops->len(r->ud, v)) return NAME_NO_ELEMENT;
       v = r->ops->at(r->ud, v, idx);
       continue;
     }
-    if (k != RP_KIND_MAP || !r->ops->get(r->ud, v, part->s, part->len, &v)) return false;
+    if (k != RP_KIND_MAP || !r->ops->get(r->ud, v, part->s, part->len, &v)) return NAME_MISSING;
   }
   *out = v;
-  return true;
+  return NAME_FOUND;
 }
 
 static bool truthy(render *r, rp_value v, rp_kind k) {
@@ -450,12 +457,12 @@ bool rp_fval_truthy(const rp_filter_call *call, const rp_fval *v) {
   }
 }
 
-static void interpolate_filtered(render *r, const rp_template *t, const rp_node *n, bool found,
-                                 rp_value v, bool escape) {
+static void interpolate_filtered(render *r, const rp_template *t, const rp_node *n,
+                                 name_lookup found, rp_value v, bool escape) {
   rp_ctx ctx = {r->ops, r->ud, {0}};
   rp_fval cur = {0};
-  cur.missing = !found;
-  cur.from_ctx = found;
+  cur.missing = found != NAME_FOUND;
+  cur.from_ctx = found == NAME_FOUND;
   cur.v = v;
   for (uint32_t i = 0; i < n->nfilters; i++) {
     const rp_filter_ref *f = &n->filters[i];
@@ -486,7 +493,8 @@ static void interpolate_filtered(render *r, const rp_template *t, const rp_node 
     cur = out;
   }
   if (cur.missing) {
-    if (r->strict) rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
+    if (r->strict && found == NAME_MISSING)
+      rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
     return;
   }
   if (cur.from_ctx) {
@@ -525,13 +533,14 @@ static void interpolate_filtered(render *r, const rp_template *t, const rp_node 
 static void interpolate(render *r, const rp_template *t, const rp_node *n) {
   bool escape = n->type == RP_N_VAR;
   rp_value v = {0};
-  bool found = lookup(r, &n->name, &v);
+  name_lookup found = lookup(r, &n->name, &v);
   if (n->nfilters) {
     interpolate_filtered(r, t, n, found, v, escape);
     return;
   }
-  if (!found) {
-    if (r->strict) rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
+  if (found != NAME_FOUND) {
+    if (r->strict && found == NAME_MISSING)
+      rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
     return;
   }
   rp_kind k = r->ops->kind(r->ud, v);
@@ -552,8 +561,10 @@ static void interpolate(render *r, const rp_template *t, const rp_node *n) {
 static void render_section(render *r, const rp_template *t, const rp_node *n) {
   uint32_t self = (uint32_t)(n - t->nodes);
   rp_value v;
-  if (!lookup(r, &n->name, &v)) {
-    if (r->strict) rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
+  name_lookup found = lookup(r, &n->name, &v);
+  if (found != NAME_FOUND) {
+    if (r->strict && found == NAME_MISSING)
+      rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
     return;
   }
   rp_kind k = r->ops->kind(r->ud, v);
@@ -598,8 +609,9 @@ static void render_section(render *r, const rp_template *t, const rp_node *n) {
 
 static void render_inverted(render *r, const rp_template *t, const rp_node *n) {
   rp_value v;
-  bool found = lookup(r, &n->name, &v);
-  if (!found && r->strict) {
+  name_lookup looked = lookup(r, &n->name, &v);
+  bool found = looked == NAME_FOUND;
+  if (looked == NAME_MISSING && r->strict) {
     // A misspelt name would otherwise always show the "absent" branch.
     rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
     return;
@@ -617,7 +629,7 @@ static const rp_template *resolve(render *r, const rp_template *t, const rp_node
     rp_value v;
     size_t m = r->ops->mark ? r->ops->mark(r->ud) : 0;
     const char *s = NULL;
-    if (lookup(r, &n->name, &v) && r->ops->kind(r->ud, v) == RP_KIND_STRING)
+    if (lookup(r, &n->name, &v) == NAME_FOUND && r->ops->kind(r->ud, v) == RP_KIND_STRING)
       s = r->ops->str(r->ud, v, &len);
     if (!s) {
       if (r->ops->release) r->ops->release(r->ud, m);

@@ -65,6 +65,21 @@ OPTIONAL = [
     ("ors", {"measures": {"ors": [5, 6, 4, 6]}}, ["## Outcome Rating Scale"]),
     ("wai_sr", {"measures": {"wai_sr": [5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4]}},
      ["Total 54 of 60.", "- bond: 20 of 20", "- goal: 17 of 20", "- task: 17 of 20"]),
+    ("start", {"session": {"start": "14:00"}}, ["| Date | 01 December 2026, 14:00 |"]),
+    ("end", {"session": {"end": "14:50"}}, ["| Date | 01 December 2026, ended 14:50 |"]),
+    ("service", {"service": {"code": "90834"}}, ["| Service | 90834"]),
+    ("attendees", {"attendees": ["client", "partner"]}, ["| Attended | client, partner |"]),
+    ("interventions", {"interventions": ["psychoeducation"]}, ["## Interventions"]),
+    ("goal", {"treatment_goals": [{"goal": "Sleep 7 hours"}]},
+     ["## Treatment-plan goals", "- Sleep 7 hours"]),
+    ("goal note", {"treatment_goals": [{"goal": "Sleep 7 hours", "note": "Log kept."}]},
+     ["- Sleep 7 hours: Log kept."]),
+    ("one exam line", {"mse": {"mood": "Low."}}, ["## Mental status exam", "- Mood: Low."]),
+    ("next appointment", {"next_appointment": "2026-12-08"},
+     ["## Next appointment", "08 December 2026"]),
+    ("phq9", {"measures": {"phq9": [1, 1, 1, 1, 1, 1, 1, 1, 0]}},
+     ["## Patient Health Questionnaire (PHQ-9)", "Total 8 of 27 (mild)."]),
+    ("gad7", {"measures": {"gad7": [0, 0, 0, 0, 0, 0, 0]}}, ["Total 0 of 21 (minimal)."]),
 ]
 
 
@@ -112,20 +127,34 @@ INSIDE = [
 
 
 class Layouts(RapportTest):
-    def render_all(self, fmt):
+    def render_all(self, fmt, *flags):
         """{(note type, variant): note text} for every variant of every
         built-in note type, rendered in one batch per note type."""
         notes = {}
         for nt in SECTIONS:
             vs = variants(nt)
             self.write("%s.jsonl" % nt, "".join(json.dumps(s) + "\n" for _, s, _ in vs))
-            r = self.rapport("-q", "render", "--format", fmt, "--out-dir", fmt, "%s.jsonl" % nt)
+            out = fmt + "".join(flags)
+            r = self.rapport("-q", "render", "--format", fmt, *flags, "--out-dir", out,
+                             "%s.jsonl" % nt)
             self.assertEqual(r.code, 0, r)
             for i, (name, _, _) in enumerate(vs, 1):
-                path = os.path.join(self.dir, fmt, "%s-%d.%s" % (nt, i, fmt))
+                path = os.path.join(self.dir, out, "%s-%d.%s" % (nt, i, fmt))
                 with open(path, encoding="utf-8") as f:
                     notes[(nt, name)] = f.read()
         return notes
+
+    def test_strict_mode_passes_and_changes_nothing(self):
+        # A layout may test any field of its note type: the note has every
+        # field, absent ones empty, so --strict finds nothing missing in any
+        # variant, and each note is the one rendered without it.
+        for fmt in ("md", "txt", "html", "json"):
+            plain = self.render_all(fmt)
+            strict = self.render_all(fmt, "--strict")
+            self.assertEqual(set(strict), set(plain))
+            for key in plain:
+                with self.subTest(format=fmt, variant=key):
+                    self.assertEqual(strict[key], plain[key])
 
     def test_markdown_reads_as_finished_text(self):
         notes = self.render_all("md")

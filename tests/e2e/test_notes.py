@@ -324,10 +324,19 @@ class New(RapportTest):
                 note = json.loads(self.rapport("render", "--format", "json", "filled.yaml").out)
                 for section in SECTIONS[note_type]:
                     self.assertEqual(note[section], "Written by the therapist.")
-                self.assertEqual(note["session"], {"date": "2026-12-01", "modality": "in_person"})
-                self.assertEqual(note["risk"], {"level": "none"})
-                # Optional fields left empty are absent, the commented parts too.
-                for absent in ("diagnoses", "homework", "alliance", "measures"):
+                # Optional fields left empty are empty in the note (the note
+                # has every field of its type); the commented parts, which
+                # are not fields, are absent.
+                self.assertEqual(note["session"], {"date": "2026-12-01", "modality": "in_person",
+                                                   "number": None, "minutes": None,
+                                                   "start": None, "end": None})
+                self.assertEqual(note["risk"], {"level": "none", "notes": None,
+                                                "safety_plan": None})
+                for empty in ("diagnoses", "homework", "interventions", "attendees"):
+                    self.assertEqual(note[empty], [])
+                for absent in ("mse", "service", "next_appointment", "signature"):
+                    self.assertIsNone(note[absent])
+                for absent in ("alliance", "measures"):
                     self.assertNotIn(absent, note)
 
     def test_every_part_of_a_skeleton_filled_in_renders(self):
@@ -883,9 +892,30 @@ class NothingIsLost(RapportTest):
             "Authenticity: 1 of 5", "Cultural differences: noticed", "Power imbalance: not noticed",
             "noticed: withdrawal", "addressed: no",
             "1.1, 2.2, 3.3, 4.4", "5.5, 6.6, 7.7, 8.8", "1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2",
-            "0, 1, 2, 3, 0, 1, 2, 3, 1", "3, 2, 1, 0, 1, 2, 3",
             "Total 11 of 40", "Total 28.6 of 40", "Total 13 of 27 (moderate)",
             "Total 12 of 21 (moderate)"]
+        # PHQ-9 and GAD-7 ship their items' wording: each item is shown with
+        # its score (the numbering is the list's own in HTML).
+        phq9 = ["Little interest or pleasure in doing things",
+                "Feeling down, depressed, or hopeless",
+                "Trouble falling or staying asleep, or sleeping too much",
+                "Feeling tired or having little energy", "Poor appetite or overeating",
+                "Feeling bad about yourself, or that you are a failure or have let yourself or "
+                "your family down",
+                "Trouble concentrating on things, such as reading the newspaper or watching "
+                "television",
+                "Moving or speaking so slowly that other people could have noticed; or the "
+                "opposite, being so fidgety or restless that you have been moving around a lot "
+                "more than usual",
+                "Thoughts that you would be better off dead, or of hurting yourself in some way"]
+        gad7 = ["Feeling nervous, anxious, or on edge",
+                "Not being able to stop or control worrying",
+                "Worrying too much about different things", "Trouble relaxing",
+                "Being so restless that it is hard to sit still",
+                "Becoming easily annoyed or irritable",
+                "Feeling afraid, as if something awful might happen"]
+        for words, scores in ((phq9, s["measures"]["phq9"]), (gad7, s["measures"]["gad7"])):
+            expected += ["%s: %d" % (w, x) for w, x in zip(words, scores)]
         return s, expected
 
     def test_every_value_typed_appears_in_every_format(self):

@@ -153,9 +153,9 @@ rapport.note_type{
                 self.assertProblem(r, "pl/a.lua", 2, 1, fragment)
 
     def test_reserved_field_names_are_refused(self):
-        # Rapport puts scores, checklists and note_type into every note; a
-        # field of one of those names would be replaced without a word.
-        for fid in ("scores", "checklists", "note_type", "scores.total"):
+        # Rapport puts scores, checklists, note_type and signature into every
+        # note; a field of one of those names would be replaced without a word.
+        for fid in ("scores", "checklists", "note_type", "signature", "scores.total"):
             with self.subTest(id=fid):
                 self.plugin("a.lua", """
 rapport.note_type{ id = "x", fields = {
@@ -167,7 +167,7 @@ rapport.note_type{ id = "x", fields = {
                 self.assertEqual(r.code, 1, r)
                 self.assertProblem(r, "pl/a.lua", 2, 1, "rapport.note_type: fields[2] ('%s') uses "
                                    "the reserved name '%s'" % (fid, fid.split(".")[0]))
-                self.assertIn("scores, checklists and note_type", r.err)
+                self.assertIn("scores, checklists, note_type and signature", r.err)
 
     def test_reserved_names_are_free_below_the_top_level(self):
         self.plugin("a.lua", """

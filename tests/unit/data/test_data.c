@@ -197,6 +197,17 @@ static void test_builders_containers(void **state) {
   assert_string_equal(key, "");
   assert_false(rp_doc_map_at(d, map, 4, &key, &keylen, &v));
   assert_false(rp_doc_map_at(d, list, 0, &key, &keylen, &v));
+  // put replaces a value in its place, and adds a key that is not there.
+  assert_int_equal(rp_doc_map_put(d, map, S("name"), rp_doc_string(d, S("y"))), RP_OK);
+  assert_int_equal(rp_doc_map_put(d, map, S("more"), rp_doc_bool(d, true)), RP_OK);
+  assert_int_equal(rp_doc_map_put(d, list, S("k"), rp_doc_null(d)), RP_EUSAGE);
+  assert_int_equal(rp_doc_ops.len(d, map), 5);
+  assert_true(rp_doc_map_at(d, map, 1, &key, NULL, &v));
+  assert_string_equal(key, "name");
+  assert_text(d, v, "y");
+  assert_text(d, get(d, map, "name"), "y");
+  assert_true(rp_doc_map_at(d, map, 4, &key, NULL, NULL));
+  assert_string_equal(key, "more");
   int line = -1, col = -1;
   rp_doc_key_pos(d, map, 0, &line, &col);
   assert_int_equal(line, 0);

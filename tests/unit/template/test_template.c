@@ -386,10 +386,31 @@ static void test_strict_allowed_forms(void **state) {
   // A name that is there with a null value is not missing.
   expect_lib(lib, "[{{x}}]", "{\"x\":null}", "[]");
   expect_lib(lib, "[{{#x}}y{{/x}}]", "{\"x\":false}", "[]");
+  // An index past the end of a list that is there is no element, not a
+  // missing name: a section, an inverted section and a variable show it as
+  // absent, so {{#items.0}} tests for items.
+  expect_lib(lib, "[{{#x.0}}has{{/x.0}}{{^x.0}}none{{/x.0}}{{x.3}}]", "{\"x\":[]}", "[none]");
+  expect_lib(lib, "[{{#x.1}}has{{/x.1}}{{x.0}}]", "{\"x\":[7]}", "[7]");
+  expect_lib(lib, "[{{x.2.y | default \"-\"}}]", "{\"x\":[1]}", "[-]");
   // ...but a missing one is an error: a misspelt name would otherwise always
   // show the "absent" branch.
   rp_buf out = RP_BUF_INIT;
   rp_diags d = RP_DIAGS_INIT;
+  // So is a part after the index that the element lacks, a name that is not
+  // an index into a list, and an index into a name that is not there.
+  static const char *const missing[][2] = {
+      {"{{#x.0.y}}a{{/x.0.y}}", "{\"x\":[{}]}"},
+      {"{{x.first}}", "{\"x\":[1]}"},
+      {"{{#gone.0}}a{{/gone.0}}", "{\"x\":[]}"},
+      {"{{x.0}}", "{\"x\":null}"},
+  };
+  for (size_t i = 0; i < sizeof missing / sizeof *missing; i++) {
+    assert_int_equal(render_src(lib, missing[i][0], missing[i][1], RP_ESCAPE_HTML, &out, &d),
+                     RP_ESTRICT);
+    assert_errors(&d, 1);
+    rp_buf_free(&out);
+    rp_diags_free(&d);
+  }
   assert_int_equal(
       render_src(lib, "[{{^gaols}}none{{/gaols}}]", "{\"goals\":[]}", RP_ESCAPE_HTML, &out, &d),
       RP_ESTRICT);
