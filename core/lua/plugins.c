@@ -383,26 +383,51 @@ static int run_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
   return RP_OK;
 }
 
+// Loads a built-in plugin's bytecode, compiled from its source when the
+// binary was built (util/builtin.h). False, with nothing pushed, when there
+// is none or this Lua cannot read it (another Lua release than the build's):
+// the caller compiles the source then.
+static bool load_builtin_chunk(lua_State *L, const char *path, const char *name) {
+  for (size_t i = 0; i < rp_builtin_nchunks; i++) {
+    const rp_builtin_file *c = &rp_builtin_chunks[i];
+    if (strcmp(c->path, path) != 0) continue;
+    // Binary here only: this bytecode is the binary's own, never a file's.
+    if (luaL_loadbufferx(L, (const char *)c->data, c->len, name, "b") == LUA_OK) return true;
+    lua_pop(L, 1);
+    return false;
+  }
+  return false;
+}
+
+// Compiles plugin pl's source and pushes the chunk; reports and returns a
+// status when it cannot.
+static int load_source(rp_plugins *p, const rp_plugin *pl, const char *name, rp_diags *diags) {
+  lua_State *L = p->lua->L;
+  rp_buf src = RP_BUF_INIT;
+  int rc = read_source(pl->path, pl->builtin, &src, diags);
+  // Text only: a precompiled chunk could break the VM's invariants.
+  if (rc == RP_OK && luaL_loadbufferx(L, src.data ? src.data : "", src.len, name, "t") != LUA_OK) {
+    rp_plugins_report(p, diags, pl->path, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    rc = RP_ESYNTAX;
+  }
+  rp_buf_free(&src);
+  return rc;
+}
+
 static int load_plugin(rp_plugins *p, size_t i, rp_diags *diags) {
   lua_State *L = p->lua->L;
   rp_plugin *pl = &p->plugins[i];
-  rp_buf src = RP_BUF_INIT;
-  int rc = read_source(pl->path, pl->builtin, &src, diags);
+  rp_buf name = RP_BUF_INIT;
+  rp_buf_printf(&name, "@%s", pl->path);
+  int rc = RP_OK;
+  if (!pl->builtin || !load_builtin_chunk(L, pl->path, name.data))
+    rc = load_source(p, pl, name.data, diags);
   if (rc == RP_OK) {
-    rp_buf name = RP_BUF_INIT;
-    rp_buf_printf(&name, "@%s", pl->path);
-    // Text only: a precompiled chunk could break the VM's invariants.
-    if (luaL_loadbufferx(L, src.data ? src.data : "", src.len, name.data, "t") != LUA_OK) {
-      rp_plugins_report(p, diags, pl->path, lua_tostring(L, -1));
-      lua_pop(L, 1);
-      rc = RP_ESYNTAX;
-    } else {
-      pl->chunk_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-      rc = run_plugin(p, i, diags);
-    }
-    rp_buf_free(&name);
+    pl->chunk_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    rc = run_plugin(p, i, diags);
   }
-  rp_buf_free(&src);
+  rp_buf_free(&name);
   if (rc != RP_OK) {
     pl->failed = true;
     drop_items_of(p, i);

@@ -17,3 +17,10 @@ typedef struct rp_builtin_file {
 // Sorted as the build found them; the list ends with an entry whose path is NULL.
 extern const rp_builtin_file rp_builtin_files[];
 extern const size_t rp_builtin_nfiles;
+
+// The built-in plugins (the .lua entries above) compiled to Lua bytecode at
+// build time, with their debug information, under the same paths. Loading
+// one skips parsing its source; the sources above stay the reference (what
+// `sign` hashes, what a workspace overrides).
+extern const rp_builtin_file rp_builtin_chunks[];
+extern const size_t rp_builtin_nchunks;

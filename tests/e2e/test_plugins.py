@@ -7,7 +7,7 @@ import json
 import os
 import unittest
 
-from harness import RapportTest
+from harness import ROOT, RapportTest
 
 
 class PluginTest(RapportTest):
@@ -377,6 +377,33 @@ class FailedRequire(PluginTest):
         r = self.rapport("list")
         self.assertIn("fine", r.out)
         self.assertNotIn("shout", r.out)
+
+
+class BuiltinsCompiled(PluginTest):
+    """The built-in plugins run from bytecode compiled at build time; what
+    they report must name their source file and line exactly as if their
+    source had been compiled at start."""
+
+    def test_an_error_inside_a_builtin_names_its_line(self):
+        with open(os.path.join(ROOT, "plugins", "icd10.lua"), encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        line = next(n for n, text in enumerate(lines, 1)
+                    if text.strip() == "for code, title in pairs(codes) do")
+        self.write("plugins/bad.lua", 'local icd = require("icd10")\nicd.add(123)\n')
+        r = self.rapport("check")
+        self.assertEqual(r.code, 1, r)
+        problems = self.problems(r)
+        self.assertEqual(problems[0][:3], ("plugins/icd10.lua", line, 1), r)
+        self.assertIn("bad argument #1 to 'pairs'", problems[0][3])
+        self.assertIn("plugins/bad.lua:2:1: note: in main chunk", r.err)
+
+    def test_a_workspace_override_of_a_builtin_is_its_own_source(self):
+        # A workspace plugin of a built-in's name replaces it: its own source
+        # runs, never the built-in's bytecode.
+        self.write("plugins/icd10.lua", 'return { title = function() return "ours" end }\n')
+        self.write("plugins/use.lua", 'assert(require("icd10").title("F41.1") == "ours")\n')
+        r = self.rapport("check")
+        self.assertEqual(r.code, 0, r)
 
 
 class MustacheWithPlugins(PluginTest):
