@@ -1410,7 +1410,9 @@ static bool has_required(const rp_field *f) {
 // of dotted ids that the session left out entirely (`service` for
 // service.code), so that `{{#mse}}` still tells whether the session has a
 // mental status exam. Groups that are there, and the groups a list holds,
-// are filled in the same way; values that are there are never changed.
+// are filled in the same way, and a group with no required field that ends
+// up holding nothing but nulls and empty lists (a skeleton's `mse:` left
+// blank) becomes null as if it were absent. Any other value is kept as it is.
 static void complete_fields(rp_lua *h, const rp_field *fields, size_t nfields, int t, int depth) {
   lua_State *L = h->L;
   if (depth > 64) return;
@@ -1433,8 +1435,6 @@ static void complete_fields(rp_lua *h, const rp_field *fields, size_t nfields, i
     if (type == LUA_TTABLE && f->type == RP_FIELD_OBJECT) {
       complete_fields(h, f->fields, f->nfields, v, depth + 1);
       if (!has_content(L, v, 0) && !has_required(f)) {
-        // A group with nothing typed in it (a skeleton's `mse:` left blank)
-        // is as absent as a group left out.
         lua_pushstring(L, f->id);
         rp_lua_push_null(h);
         lua_rawset(L, t);
@@ -1494,7 +1494,8 @@ static int compute(rp_plugins *p, const char *note_type, const compute_in *in, r
     lua_pop(L, 1);
   }
   if (!run_hooks(p, "note", note, diags)) goto done;
-  complete_fields(p->lua, in->schema->fields, in->schema->nfields, note, 0);
+  if (lua_istable(L, note))
+    complete_fields(p->lua, in->schema->fields, in->schema->nfields, note, 0);
   // Unsigned until the record says otherwise (rp_note_set_signature).
   lua_pushliteral(L, "signature");
   rp_lua_push_null(p->lua);
