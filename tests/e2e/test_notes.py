@@ -931,5 +931,73 @@ class NothingIsLost(RapportTest):
                     self.assertEqual(missing, [], text)
 
 
+MINIMAL_SOAP = ("type: soap\nclient: { id: C-1, initials: J.D. }\nsession: { date: 2026-11-24 }\n"
+                "clinician: { name: Dana Whitfield }\nsubjective: s\nobjective: o\nassessment: a\n"
+                "plan: p\nrisk: { level: none }\n")
+
+
+class OneShape(RapportTest):
+    """A note has every field of its note type, whatever the session or a
+    plugin left out, so that layouts can test any of them under --strict."""
+
+    def note(self, *args):
+        r = self.rapport("render", "--format", "json", *args, "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        return json.loads(r.out)
+
+    def test_absent_fields_are_empty_lists_or_null(self):
+        self.write("s.yaml", MINIMAL_SOAP)
+        note = self.note()
+        for key in ("attendees", "diagnoses", "homework", "interventions", "treatment_goals"):
+            self.assertEqual(note[key], [], key)
+        for key in ("service", "mse", "next_appointment", "signature"):
+            self.assertIsNone(note[key], key)
+        self.assertEqual(note["clinician"], {"name": "Dana Whitfield", "credentials": None})
+        self.assertEqual(note["note_type"]["added_fields"], [])
+        # Inside the objects a list holds too: a goal without its progress.
+        self.write("s.yaml", MINIMAL_SOAP + "treatment_goals: [ { goal: Sleep } ]\n"
+                   "diagnoses: [ { code: F99.9 } ]\n")
+        note = self.note()
+        self.assertEqual(note["treatment_goals"], [{"goal": "Sleep", "progress": None,
+                                                    "note": None}])
+        self.assertEqual(note["diagnoses"], [{"code": "F99.9", "label": None}])
+        # A label further up the note is never shown as the diagnosis's.
+        r = self.rapport("render", "--strict", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("- F99.9\n", r.out)
+
+    def test_a_group_with_nothing_in_it_is_null(self):
+        self.write("s.yaml", MINIMAL_SOAP + "mse:\n  mood:\n  affect:\n")
+        self.assertIsNone(self.note()["mse"])
+        r = self.rapport("render", "--strict", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertNotIn("Mental status", r.out)
+        # Made so by a plugin, too; a group with something in it stays.
+        self.write("plugins/shape.lua", """
+rapport.on("note", function(note)
+  note.mse = { mood = rapport.map(), affect = {} }
+  note.session = { date = note.session.date, start = "09:00" }
+end)
+""")
+        note = self.note()
+        self.assertIsNone(note["mse"])
+        self.assertEqual(note["session"], {"date": "2026-11-24", "start": "09:00", "end": None,
+                                           "minutes": None, "modality": None, "number": None})
+
+    def test_a_group_that_contains_itself_is_an_error_not_a_crash(self):
+        self.write("s.yaml", MINIMAL_SOAP)
+        self.write("plugins/cycle.lua", """
+rapport.on("note", function(note)
+  local g = rapport.map()
+  g.self = g
+  note.mse = g
+end)
+""")
+        r = self.rapport("render", "s.yaml")
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("a table contains itself", r.err)
+        self.assertEqual(r.out, "")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
