@@ -342,18 +342,71 @@ void rp_lua_pop(rp_lua *h, int n) {
 
 // --- Lua values into a data tree ------------------------------------------------------
 
+// A table converted already, so that a table the note holds in two places
+// (a checklist's summary is both checklists.ID and note_type.checklists[i])
+// is converted once and shared: the tree holds containers by reference.
+typedef struct done_table {
+  const void *table;
+  rp_value value;
+} done_table;
+
 typedef struct to_doc {
   lua_State *L;
   rp_doc *doc;
   const void *path[RP_DATA_MAX_DEPTH + 1];  // tables being converted, for cycles
   int depth;
+  done_table *done;  // open addressing on the table's address; NULL slots empty
+  size_t ndone, donecap;
   rp_buf err;
 } to_doc;
 
 static bool conv(to_doc *c, int idx, rp_value *out);
 
-static int cmp_keys(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+static size_t done_slot(const to_doc *c, const void *t) {
+  uintptr_t h = (uintptr_t)t;
+  h ^= h >> 17;
+  h *= (uintptr_t)0x9E3779B97F4A7C15ull;
+  size_t i = (size_t)(h >> 7) & (c->donecap - 1);
+  while (c->done[i].table && c->done[i].table != t)
+    i = (i + 1) & (c->donecap - 1);
+  return i;
+}
+
+static bool done_find(const to_doc *c, const void *t, rp_value *out) {
+  if (!c->donecap) return false;
+  size_t i = done_slot(c, t);
+  if (!c->done[i].table) return false;
+  *out = c->done[i].value;
+  return true;
+}
+
+static void done_add(to_doc *c, const void *t, rp_value v) {
+  if (2 * (c->ndone + 1) > c->donecap) {
+    done_table *old = c->done;
+    size_t oldcap = c->donecap;
+    c->donecap = oldcap ? 2 * oldcap : 64;
+    c->done = rp_xcalloc(c->donecap, sizeof *c->done);
+    for (size_t i = 0; i < oldcap; i++)
+      if (old[i].table) c->done[done_slot(c, old[i].table)] = old[i];
+    free(old);
+  }
+  size_t i = done_slot(c, t);
+  if (!c->done[i].table) c->ndone++;
+  c->done[i].table = t;
+  c->done[i].value = v;
+}
+
+typedef struct map_entry {
+  const char *key;
+  size_t len;
+  rp_value value;
+} map_entry;
+
+static int cmp_entries(const void *a, const void *b) {
+  const map_entry *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int d = memcmp(x->key, y->key, n);
+  return d ? d : (x->len > y->len) - (x->len < y->len);
 }
 
 static bool conv_table(to_doc *c, int idx, rp_value *out) {
@@ -365,6 +418,7 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
       return false;
     }
   }
+  if (done_find(c, self, out)) return true;
   if (c->depth >= RP_DATA_MAX_DEPTH) {
     rp_buf_printf(&c->err, "tables nested deeper than %d levels", RP_DATA_MAX_DEPTH);
     return false;
@@ -397,31 +451,33 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
       lua_pop(L, 1);
     }
   } else if (strings) {
-    // Keys in sorted order: Lua's own order changes from run to run, and a
-    // note must come out the same every time.
-    const char **keys = rp_xcalloc(count, sizeof *keys);
-    size_t nkeys = 0;
+    // Each value converted as the table is walked, then the entries put in
+    // key order: Lua's own order changes from run to run, and a note must
+    // come out the same every time.
+    map_entry *entries = rp_xcalloc(count, sizeof *entries);
+    size_t nentries = 0;
     lua_pushnil(L);
-    while (lua_next(L, idx)) {
-      keys[nkeys++] = lua_tostring(L, -2);  // kept alive by the table
+    while (lua_next(L, idx)) {  // [key, value]
+      map_entry *e = &entries[nentries++];
+      e->key = lua_tolstring(L, -2, &e->len);  // kept alive by the table
+      ok = conv(c, lua_gettop(L), &e->value);
       lua_pop(L, 1);
+      if (!ok) {
+        lua_pop(L, 1);  // the key: the walk stops here
+        break;
+      }
     }
-    qsort(keys, nkeys, sizeof *keys, cmp_keys);
+    qsort(entries, nentries, sizeof *entries, cmp_entries);
     *out = rp_doc_map(c->doc);
-    for (size_t i = 0; i < nkeys && ok; i++) {
-      lua_pushstring(L, keys[i]);
-      lua_rawget(L, idx);
-      rp_value v;
-      ok = conv(c, lua_gettop(L), &v);
-      if (ok) rp_doc_map_set(c->doc, *out, keys[i], strlen(keys[i]), v);
-      lua_pop(L, 1);
-    }
-    free(keys);
+    for (size_t i = 0; i < nentries && ok; i++)
+      rp_doc_map_set(c->doc, *out, entries[i].key, entries[i].len, entries[i].value);
+    free(entries);
   } else {
     rp_buf_adds(&c->err, "a table mixes list items and other keys, or has keys that are not text");
     ok = false;
   }
   c->depth--;
+  if (ok) done_add(c, self, *out);
   return ok;
 }
 
@@ -459,10 +515,11 @@ static bool conv(to_doc *c, int idx, rp_value *out) {
 }
 
 int rp_lua_to_doc(rp_lua *h, int idx, rp_doc *doc, rp_value *out, char **err) {
-  to_doc c = {h->L, doc, {0}, 0, RP_BUF_INIT};
+  to_doc c = {h->L, doc, {0}, 0, NULL, 0, 0, RP_BUF_INIT};
   int top = lua_gettop(h->L);
   bool ok = conv(&c, lua_absindex(h->L, idx), out);
   lua_settop(h->L, top);
+  free(c.done);
   if (!ok) {
     *err = rp_buf_detach(&c.err);
     *out = rp_doc_null(doc);
