@@ -479,6 +479,16 @@ static rp_value check_value(vctx *c, const rp_field *f, rp_value v, const char *
 // `at` is where the field should be: its name when the session names it
 // with nothing after (`subjective:`, `plan: ~`), else the start of the group
 // that should hold it.
+// Whether an absent f is a problem: it is required, or it is a group that
+// would owe a required field (what report_missing reports).
+static bool owes_a_value(const rp_field *f) {
+  if (f->required) return true;
+  if (f->type == RP_FIELD_OBJECT)
+    for (size_t i = 0; i < f->nfields; i++)
+      if (f->fields[i].required) return true;
+  return false;
+}
+
 static void report_missing(vctx *c, const rp_field *f, spot at, const char *name) {
   if (f->required) {
     problem_at(c, at, "%s is required", name);
@@ -651,9 +661,14 @@ static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp
       if (f->default_text) {
         typed = default_value(c, f, sub);
       } else {
-        spot at = named ? key_spot(c, map, f->id)
-                        : missing_spot(c, map, f->id, names, nnames, spot_of(c, map));
-        report_missing(c, f, at, sub);
+        // Where to report it is worked out only when there is something to
+        // report: finding a misspelt key that stands for the field compares
+        // every key with every name.
+        if (owes_a_value(f)) {
+          spot at = named ? key_spot(c, map, f->id)
+                          : missing_spot(c, map, f->id, names, nnames, spot_of(c, map));
+          report_missing(c, f, at, sub);
+        }
         // Absent fields are null in the typed session: layouts may test them.
         typed = rp_doc_null(c->out);
       }

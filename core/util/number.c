@@ -18,6 +18,30 @@ static bool is_digit(char c) {
 // without trailing zeros into d, their count in *k, and *e such that
 // a = 0.d1d2... * 10^e (JavaScript's n).
 static void shortest_digits(double a, char *d, int *k, int *e) {
+  // Most numbers in a note have a few decimals (8.5, 22.7). When a * 10^p
+  // is, for the smallest p up to 6, a whole number m below 2^53 with m / 10^p
+  // == a, those p decimals read back as a (the division of two exact
+  // integers is correctly rounded, as strtod is), and no shorter form does:
+  // the digits of m are the shortest, found without printf.
+  static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+  for (int p = 1; p <= 6; p++) {
+    double scaled = a * p10[p];
+    if (scaled >= 9007199254740992.0) break;
+    double m = nearbyint(scaled);
+    if (m < 1 || m / p10[p] != a) continue;
+    char tmp[24];
+    int n = 0;
+    for (uint64_t u = (uint64_t)m; u; u /= 10)
+      tmp[n++] = (char)('0' + u % 10);
+    int digits = n;
+    for (int i = 0; i < n; i++)
+      d[i] = tmp[n - 1 - i];
+    while (n > 1 && d[n - 1] == '0')
+      n--;
+    *k = n;
+    *e = digits - p;
+    return;
+  }
   char tmp[40];
   // For a normal double the correctly rounded 15-digit form, trailing zeros
   // dropped, is the shortest whenever the shortest has at most 15 digits
@@ -72,7 +96,7 @@ size_t rp_number_format(double x, char *buf) {
     buf[o] = '\0';
     return o;
   }
-  char d[32];  // at most 17 digits; sized past 21 so every branch below is in bounds
+  char d[32] = {0};  // at most 17 digits; sized past 21 so every branch below is in bounds
   int k, n;
   shortest_digits(a, d, &k, &n);
   if (k <= n && n <= 21) {  // 1e20 -> 100000000000000000000

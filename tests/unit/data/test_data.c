@@ -426,6 +426,69 @@ static void test_number_doubles(void **state) {
   rp_doc_free(d);
 }
 
+// The significant digits of the shortest form of a (finite, > 0) that reads
+// back as a, as printf finds them: the correctly rounded %e at the fewest
+// digits that round-trips.
+static void reference_digits(double a, char *out) {
+  char tmp[40];
+  for (int p = 1; p <= 17; p++) {
+    snprintf(tmp, sizeof tmp, "%.*e", p - 1, a);
+    if (strtod(tmp, NULL) == a) break;
+  }
+  size_t n = 0;
+  for (const char *q = tmp; *q && *q != 'e'; q++)
+    if (*q >= '0' && *q <= '9') out[n++] = *q;
+  while (n > 1 && out[n - 1] == '0')
+    n--;
+  out[n] = '\0';
+}
+
+// The significant digits of JavaScript's text for a number.
+static void printed_digits(const char *js, char *out) {
+  size_t n = 0;
+  for (const char *q = js; *q && *q != 'e'; q++)
+    if (*q >= '0' && *q <= '9' && (n || *q != '0')) out[n++] = *q;
+  while (n > 1 && out[n - 1] == '0')
+    n--;
+  out[n] = '\0';
+}
+
+static void test_number_shortest_round_trip(void **state) {
+  (void)state;
+  // Numbers with a few decimals, their neighbours one unit in the last
+  // place away, and doubles of every magnitude: each prints the fewest
+  // digits that read back as itself, the closest of them.
+  uint64_t seed = 88172645463325252ull;
+  for (int i = 0; i < 200000; i++) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    double x;
+    switch (i % 4) {
+      case 0:
+        x = (double)(seed % 100000000) / pow(10, (double)((seed >> 40) % 8));
+        break;
+      case 1:
+        x = nextafter((double)(seed % 1000000) / 1000.0, 0);
+        break;
+      case 2:
+        x = nextafter((double)(seed % 1000000) / 100.0, 1e300);
+        break;
+      default: {
+        uint64_t bits = seed & 0x7fefffffffffffffull;
+        memcpy(&x, &bits, sizeof x);
+        break;
+      }
+    }
+    if (!(x > 0) || !isfinite(x)) continue;
+    char buf[RP_NUMBER_BUF], got[32], want[32];
+    rp_number_format(x, buf);
+    if (strtod(buf, NULL) != x) fail_msg("%.17g printed as %s, which reads back otherwise", x, buf);
+    printed_digits(buf, got);
+    reference_digits(x, want);
+    if (strcmp(got, want) != 0)
+      fail_msg("%.17g printed as %s; digits %s, want %s", x, buf, got, want);
+  }
+}
+
 static void test_number_bad_text(void **state) {
   (void)state;
   static const char *const bad[] = {"",       "-",   "+1",  "01",   "1.",   ".5", "1e",
@@ -1765,6 +1828,7 @@ int main(void) {
       cmocka_unit_test(test_lambda),
       cmocka_unit_test(test_number_text_table),
       cmocka_unit_test(test_number_doubles),
+      cmocka_unit_test(test_number_shortest_round_trip),
       cmocka_unit_test(test_number_bad_text),
       cmocka_unit_test(test_json_values_and_positions),
       cmocka_unit_test(test_json_top_level_scalars),
