@@ -209,10 +209,15 @@ static int jsonl_line(void *worker, const char *line, size_t len, long lineno, r
 static void jsonl_emit(void *ud, const rp_buf *out, const rp_diags *diags) {
   jsonl_job *job = ud;
   rp_diags_print(diags, stderr);
-  if (out->len) {
-    rp_buf_add(&job->r->out, out->data, out->len);
-    flush(job->r, false);
+  if (!out->len) return;
+  if (job->r->out.len == 0 && out->len >= FLUSH_AT) {
+    // A whole chunk is already a large block: write it as it is rather
+    // than copy it into the run's buffer first.
+    fwrite(out->data, 1, out->len, stdout);
+    return;
   }
+  rp_buf_add(&job->r->out, out->data, out->len);
+  flush(job->r, false);
 }
 
 static void render_jsonl(run *r, const char *path) {

@@ -11,6 +11,10 @@
 
 #include <yajl/yajl_parse.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "data/internal.h"
 
 // yajl allocates through the core's checked allocators: they count for
@@ -498,10 +502,33 @@ static bool fast_string(fast_ctx *f, const unsigned char **raw, size_t *rawlen, 
   bool esc = false;
   uint64_t ascii = 0;  // the high bits of every byte looked at
   const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  unsigned wide = 0;  // with SSE2: a mask of bytes past ASCII looked at
   for (;;) {
+    bool stopped = false;
+#if defined(__SSE2__)
+    // Sixteen bytes at a time where the processor has SSE2 (every x86-64):
+    // the same test as the eight-byte one below, in one compare per kind.
+    const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\');
+    const __m128i vctl = _mm_set1_epi8((char)0xE0), zero = _mm_setzero_si128();
+    while (len - j >= 16) {
+      __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+      __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, vq), _mm_cmpeq_epi8(w, vb)),
+                               _mm_cmpeq_epi8(_mm_and_si128(w, vctl), zero));
+      unsigned hit = (unsigned)_mm_movemask_epi8(m), past = (unsigned)_mm_movemask_epi8(w);
+      if (hit) {
+        unsigned first = (unsigned)__builtin_ctz(hit);
+        wide |= past & ((1u << first) - 1);
+        j += first;
+        stopped = true;
+        break;
+      }
+      wide |= past;
+      j += 16;
+    }
+#endif
     // Eight bytes at a time while none is a quote, a backslash or a
     // control character; the first one that is ends the skip exactly.
-    while (len - j >= 8) {
+    while (!stopped && len - j >= 8) {
       uint64_t w;
       memcpy(&w, s + j, 8);
       uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
@@ -536,7 +563,7 @@ static bool fast_string(fast_ctx *f, const unsigned char **raw, size_t *rawlen, 
   *escaped = esc;
   // Only text with a byte past ASCII can be ill-formed UTF-8 (an escaped
   // byte is ASCII or, if not, fails the check below all the same).
-  if (esc || (ascii & high)) {
+  if (esc || (ascii & high) || wide) {
     if (rp_utf8_check((const char *)*raw, *rawlen) < *rawlen) return false;
   }
   f->i = j + 1;

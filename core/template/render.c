@@ -16,9 +16,14 @@
 // template text). Nested sites compose: a site's own indentation is template
 // text too, so it is stripped and indented like any other line.
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "template/internal.h"
 #include "util/number.h"
@@ -101,15 +106,52 @@ static const bool html_special[256] = {
     ['&'] = true, ['<'] = true, ['>'] = true, ['"'] = true, ['\''] = true,
 };
 
+// Index of the first byte of s[0..len) that HTML escaping replaces, or len.
+// Eight bytes at a time: the five specials pair up as & and ' (0x26, 0x27),
+// < and > (0x3C, 0x3E) and " alone, so three zero-byte tests cover them. A
+// byte of the word equal to a special comes out as a zero byte of x; the
+// test flags every zero byte and, through borrows, perhaps bytes above one,
+// never a byte below, so on a little-endian word the lowest flag is exact.
+static size_t html_skip(const unsigned char *s, size_t len) {
+  const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time where the processor has SSE2 (every x86-64).
+  const __m128i vamp = _mm_set1_epi8('&'), vapos = _mm_set1_epi8('\''), vquot = _mm_set1_epi8('"'),
+                vlt = _mm_set1_epi8('<'), vgt = _mm_set1_epi8('>');
+  for (; len - i >= 16; i += 16) {
+    __m128i w = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    __m128i m =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, vamp), _mm_cmpeq_epi8(w, vapos)),
+                     _mm_or_si128(_mm_cmpeq_epi8(w, vquot),
+                                  _mm_or_si128(_mm_cmpeq_epi8(w, vlt), _mm_cmpeq_epi8(w, vgt))));
+    unsigned hit = (unsigned)_mm_movemask_epi8(m);
+    if (hit) return i + (unsigned)__builtin_ctz(hit);
+  }
+#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (; len - i >= 8; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    uint64_t amp = (w ^ (ones * 0x26)) & ~ones, lt = (w ^ (ones * 0x3C)) & ~(ones * 2),
+             quot = w ^ (ones * '"');
+    uint64_t hit = (((amp - ones) & ~amp) | ((lt - ones) & ~lt) | ((quot - ones) & ~quot)) & high;
+    if (hit) return i + (unsigned)__builtin_ctzll(hit) / 8;
+  }
+#endif
+  while (i < len && !html_special[s[i]])
+    i++;
+  return i;
+}
+
 static void add_escaped(rp_buf *out, const char *s, size_t len) {
   // Most values need no escaping: make room once and copy runs.
   if (out->cap - out->len <= len) rp_buf_grow(out, len);
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   while (p < end) {
-    const unsigned char *run = p;
-    while (p < end && !html_special[*p])
-      p++;
-    rp_buf_add(out, (const char *)run, (size_t)(p - run));
+    size_t run = html_skip(p, (size_t)(end - p));
+    rp_buf_add(out, (const char *)p, run);
+    p += run;
     if (p == end) break;
     rp_buf_adds(out, html_entities[*p]);
     p++;

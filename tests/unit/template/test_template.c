@@ -595,6 +595,79 @@ static void test_html_escaping(void **state) {
   rp_library_free(lib);
 }
 
+// Values are scanned for the characters to escape several bytes at a time:
+// each of the five, and the bytes next to them in ASCII, at every position
+// of values from 1 to 40 bytes long, and two specials in one value, must
+// come out as escaping one byte at a time gives them.
+static void test_html_escaping_every_position(void **state) {
+  static const char specials[] = "&'\"<>";
+  // Neighbours of the specials, and bytes past ASCII.
+  static const char filler[] = "%(!#;=?x\xC3\xA9 ";
+  rp_library *lib = rp_library_new(NULL);
+  rp_diags d = RP_DIAGS_INIT;
+  const char *tpl = "[{{x}}]";
+  rp_template *t = rp_template_compile(lib, TPATH, tpl, strlen(tpl), &d);
+  assert_non_null(t);
+  rp_doc *doc = rp_doc_new();
+  rp_buf out = RP_BUF_INIT, want = RP_BUF_INIT;
+  char value[48];
+  size_t checked = 0;
+  for (size_t len = 1; len <= 40; len++) {
+    for (size_t pos = 0; pos < len; pos++) {
+      for (size_t k = 0; k < sizeof specials; k++) {  // the last is NUL: no special
+        for (size_t second = pos; second < len; second += 7) {
+          for (size_t i = 0; i < len; i++)
+            value[i] = filler[(i * 3 + len) % (sizeof filler - 1)];
+          if (specials[k]) value[pos] = specials[k];
+          if (second != pos) value[second] = specials[(k + second) % 5];
+          rp_buf_clear(&want);
+          rp_buf_addc(&want, '[');
+          for (size_t i = 0; i < len; i++) {
+            switch (value[i]) {
+              case '&':
+                rp_buf_adds(&want, "&amp;");
+                break;
+              case '<':
+                rp_buf_adds(&want, "&lt;");
+                break;
+              case '>':
+                rp_buf_adds(&want, "&gt;");
+                break;
+              case '"':
+                rp_buf_adds(&want, "&quot;");
+                break;
+              case '\'':
+                rp_buf_adds(&want, "&#39;");
+                break;
+              default:
+                rp_buf_addc(&want, value[i]);
+                break;
+            }
+          }
+          rp_buf_addc(&want, ']');
+          rp_doc_reset(doc);
+          rp_value root = rp_doc_map(doc);
+          rp_doc_map_set(doc, root, "x", 1, rp_doc_string(doc, value, len));
+          rp_ctx ctx = rp_doc_ctx(doc, root);
+          rp_buf_clear(&out);
+          assert_int_equal(rp_template_render(t, &ctx, NULL, &out, &d), RP_OK);
+          assert_int_equal(out.len, want.len);
+          assert_memory_equal(out.data, want.data, want.len);
+          checked++;
+        }
+      }
+    }
+  }
+  assert_true(checked > 10000);
+  assert_int_equal(d.n, 0);
+  rp_buf_free(&out);
+  rp_buf_free(&want);
+  rp_doc_free(doc);
+  rp_template_free(t);
+  rp_diags_free(&d);
+  rp_library_free(lib);
+}
+
 // --- partials ------------------------------------------------------------------------------
 
 static void test_partials_through_loader(void **state) {
@@ -1040,6 +1113,7 @@ int main(void) {
       cmocka_unit_test(test_js_interpolation_of_values),
       cmocka_unit_test(test_js_numbers),
       cmocka_unit_test(test_html_escaping),
+      cmocka_unit_test(test_html_escaping_every_position),
       cmocka_unit_test(test_partials_through_loader),
       cmocka_unit_test(test_partials_added),
       cmocka_unit_test(test_partial_replaced_is_used),
