@@ -661,6 +661,8 @@ static bool run_checklists(rp_plugins *p, int nt, int note, rp_doc *in, rp_value
 static double round_to(double x, int places) {
   char buf[64];
   if (!isfinite(x) || fabs(x) > 1e15) return x;
+  // A whole number is its own rounding (most totals are): no printf.
+  if (x == floor(x)) return x == 0 ? 0 : x;
   snprintf(buf, sizeof buf, "%.*f", places, x);
   double r = strtod(buf, NULL);
   return r == 0 ? 0 : r;

@@ -631,6 +631,20 @@ static bool is_known(const char *key, size_t keylen, const char *const *ids, siz
   return false;
 }
 
+// "name.id" (or "id" at the top level) into buf, cut short to fit: the
+// name messages give a field. Built for every field of every session, so
+// without printf.
+static void dotted(char *buf, size_t size, const char *name, const char *id) {
+  size_t n = strlen(name), m = strlen(id), o = 0;
+  if (n > size - 1) n = size - 1;
+  memcpy(buf, name, n);
+  o = n;
+  if (n && o < size - 1) buf[o++] = '.';
+  if (m > size - 1 - o) m = size - 1 - o;
+  memcpy(buf + o, id, m);
+  buf[o + m] = '\0';
+}
+
 static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp_value map,
                              const char *name, const char *const *extra, size_t nextra) {
   rp_value out = rp_doc_map(c->out);
@@ -653,7 +667,7 @@ static rp_value check_fields(vctx *c, const rp_field *fields, size_t nfields, rp
   for (size_t j = 0; j < nfields; j++) {
     const rp_field *f = &fields[j];
     char sub[512];
-    if (snprintf(sub, sizeof sub, "%s%s%s", name, name[0] ? "." : "", f->id) < 0) sub[0] = 0;
+    dotted(sub, sizeof sub, name, f->id);
     rp_value v = {NULL, 0};
     bool named = rp_doc_ops.get(c->in, map, f->id, strlen(f->id), &v);
     rp_value typed;
