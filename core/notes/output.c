@@ -24,13 +24,13 @@
 // Bytes that are backslash-escaped wherever they appear.
 static const bool md_always[256] = {
     ['\\'] = true, ['`'] = true, ['*'] = true, ['_'] = true, ['~'] = true,
-    ['['] = true,  [']'] = true, ['<'] = true, ['|'] = true, ['#'] = true,
+    ['['] = true,  [']'] = true, ['<'] = true, ['|'] = true,
 };
 
 // Bytes that open a block only at the start of a line: the first byte of a
 // value, and of each line of a value written over several lines.
 static const bool md_at_start[256] = {
-    ['>'] = true, ['-'] = true, ['+'] = true, ['='] = true, [':'] = true,
+    ['>'] = true, ['-'] = true, ['+'] = true, ['='] = true, [':'] = true, ['#'] = true,
 };
 
 static bool is_digit(unsigned char c) {
@@ -45,8 +45,11 @@ static bool is_blank(unsigned char c) {
   return c == ' ' || c == '\t';
 }
 
-// Whether byte i of the value needs changing (the cases of output.h).
-static bool md_special(const unsigned char *p, size_t len, size_t i, bool all_digits) {
+// Whether byte i of the value needs changing (the cases of output.h). In a
+// heading, `#` is escaped everywhere: a run of them at its end would close
+// it.
+static bool md_special(const unsigned char *p, size_t len, size_t i, bool all_digits,
+                       bool heading) {
   unsigned char c = p[i];
   // `_` between two letters or digits cannot open or close emphasis
   // (CommonMark's flanking rules), so snake_case stays readable.
@@ -54,6 +57,7 @@ static bool md_special(const unsigned char *p, size_t len, size_t i, bool all_di
   if (md_always[c]) return true;
   if (c < 0x20) return c != '\t';
   if (i == 0 && md_at_start[c]) return true;
+  if (c == '#') return heading;
   if (c == '&') return i + 1 == len || is_alnum(p[i + 1]) || p[i + 1] == '#';
   if (c == '.' || c == ')') return all_digits && (i + 1 == len || is_blank(p[i + 1]));
   return false;
@@ -86,8 +90,8 @@ static size_t space_len(const unsigned char *q, size_t avail, unsigned *cp) {
 }
 
 // Escapes `len` bytes as text on one physical line (the rules of output.h;
-// a line break in them becomes an entity).
-static void escape_line(rp_buf *out, const char *s, size_t len) {
+// a line break in them becomes an entity), in a heading or not.
+static void escape_line(rp_buf *out, const char *s, size_t len, bool heading) {
   const unsigned char *p = (const unsigned char *)s;
   if (len == 0) return;
   rp_buf_grow(out, len + 8);
@@ -122,7 +126,7 @@ static void escape_line(rp_buf *out, const char *s, size_t len) {
   bool all_digits = i == 0;
   while (i < trail) {
     size_t run = i;
-    while (i < trail && !md_special(p, len, i, all_digits)) {
+    while (i < trail && !md_special(p, len, i, all_digits, heading)) {
       all_digits = all_digits && is_digit(p[i]);
       i++;
     }
@@ -149,22 +153,24 @@ static void escape_line(rp_buf *out, const char *s, size_t len) {
   }
 }
 
-// Whether the line of `out` that the value continues is a table row or an
-// ATX heading: its first byte after blanks is `|` or `#`. A line break
-// cannot stand in either, so a value there stays on one line.
-static bool line_holds_one_line(const rp_buf *out) {
+// The first byte after blanks of the line of `out` that the value
+// continues: `|` for a table row, `#` for an ATX heading, 0 for any other
+// line. A line break cannot stand in a row or a heading, so a value there
+// stays on one line.
+static char line_kind(const rp_buf *out) {
   size_t i = out->len;
   while (i > 0 && out->data[i - 1] != '\n')
     i--;
   while (i < out->len && is_blank((unsigned char)out->data[i]))
     i++;
-  return i < out->len && (out->data[i] == '|' || out->data[i] == '#');
+  return i < out->len && (out->data[i] == '|' || out->data[i] == '#') ? out->data[i] : 0;
 }
 
 void rp_output_escape_markdown(rp_buf *out, const char *s, size_t len) {
   if (len == 0) return;
-  if (!memchr(s, '\n', len) || line_holds_one_line(out)) {
-    escape_line(out, s, len);
+  char kind = line_kind(out);
+  if (kind || !memchr(s, '\n', len)) {
+    escape_line(out, s, len, kind == '#');
     return;
   }
   // Line breaks at the start or the end of the value would be a hard break
@@ -183,7 +189,7 @@ void rp_output_escape_markdown(rp_buf *out, const char *s, size_t len) {
   size_t start = from;
   for (size_t i = from; i <= to; i++) {
     if (i < to && s[i] != '\n') continue;
-    escape_line(out, s + start, i - start);
+    escape_line(out, s + start, i - start, false);
     if (i < to) rp_buf_adds(out, "\\\n");
     start = i + 1;
   }

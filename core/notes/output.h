@@ -25,15 +25,17 @@
 //
 // Only what could be read as markup is changed, so the Markdown output stays
 // readable:
-// - `\` `` ` `` `*` `~` `[` `]` `<` `|` `#` are always backslash-escaped,
+// - `\` `` ` `` `*` `~` `[` `]` `<` `|` are always backslash-escaped,
 //   and `_` too unless it stands between two ASCII letters or digits, where
 //   it cannot start or end emphasis (client_id stays as typed); `&` is
 //   escaped where it could start an entity: before a letter, a digit or `#`,
 //   and at the end of the value ("a & b" stays as it is).
-// - `>` `-` `+` `=` `:` are escaped at the start of the value (and of each
-//   of its lines, below), where they could open a block quote, a list, a
-//   thematic break, a setext underline or a table's delimiter row;
-//   elsewhere they are plain text.
+// - `>` `-` `+` `=` `:` `#` are escaped at the start of the value (and of
+//   each of its lines, below), where they could open a block quote, a list,
+//   a thematic break, a setext underline, a table's delimiter row or a
+//   heading; elsewhere they are plain text ("thought log #3" stays as
+//   typed), except `#` in a heading, where a run of them at its end would
+//   close it, so there it is escaped everywhere.
 // - `.` and `)` are escaped where they could end an ordered-list marker: when
 //   only digits precede them on the value's line and a space, a tab or the
 //   end of the line follows ("1986. A great year" -> "1986\. A great year",

@@ -984,6 +984,17 @@ end)
         self.assertEqual(note["session"], {"date": "2026-11-24", "start": "09:00", "end": None,
                                            "minutes": None, "modality": None, "number": None})
 
+    def test_a_hash_sign_is_escaped_only_where_it_could_make_a_heading(self):
+        self.write("s.yaml", MINIMAL_SOAP.replace("plan: p\n", 'plan: "review thought log #3 next time"\n')
+                   .replace("subjective: s\n", "subjective: |\n  # not a heading\n  item #2\n"))
+        r = self.rapport("render", "s.yaml")
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("\nreview thought log #3 next time\n", r.out)
+        self.assertIn("\n\\# not a heading\\\nitem #2\n", r.out)
+        html = self.rapport("render", "--format", "html", "s.yaml").out
+        self.assertIn("review thought log #3 next time", html)
+        self.assertNotIn("<h1>not a heading", html)
+
     def test_a_group_that_contains_itself_is_an_error_not_a_crash(self):
         self.write("s.yaml", MINIMAL_SOAP)
         self.write("plugins/cycle.lua", """

@@ -406,9 +406,16 @@ static void test_escape_keeps_prose_readable(void **state) {
 
 static void test_escape_rules(void **state) {
   (void)state;
-  expect_escape("*a* _b_ `c` ~d~ [e] <f> |g| #h \\i",
-                "\\*a\\* \\_b\\_ \\`c\\` \\~d\\~ \\[e\\] \\<f> \\|g\\| \\#h \\\\i");
+  expect_escape("*a* _b_ `c` ~d~ [e] <f> |g| \\i",
+                "\\*a\\* \\_b\\_ \\`c\\` \\~d\\~ \\[e\\] \\<f> \\|g\\| \\\\i");
   // At the start only.
+  expect_escape("# h", "\\# h");
+  expect_escape("#3", "\\#3");
+  expect_escape("review thought log #3 next time", "review thought log #3 next time");
+  expect_escape("a # b #", "a # b #");
+  // In a heading, everywhere: "# Plan #" would lose its closing run.
+  expect_escape_after("## Plan: ", "a # b #", "a \\# b \\#");
+  expect_escape_after("| x | ", "a # b", "a # b");
   expect_escape("> q", "\\> q");
   expect_escape("- a - b", "\\- a - b");
   expect_escape("+ a + b", "\\+ a + b");
@@ -425,7 +432,7 @@ static void test_escape_rules(void **state) {
   expect_escape("(1) x", "(1) x");
   // Entities.
   expect_escape("a & b", "a & b");
-  expect_escape("&amp; &#1; &", "\\&amp; \\&\\#1; \\&");
+  expect_escape("&amp; &#1; &", "\\&amp; \\&#1; \\&");
   // Line breaks: a hard break in a paragraph, each line escaped as a value
   // of its own; at the ends of the value, entities (a hard break there
   // would show as a backslash).
