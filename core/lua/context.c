@@ -284,7 +284,7 @@ typedef struct push_args {
   bool nil_for_null;
 } push_args;
 
-// [args] -> [value]: push_doc inside a protected call.
+// [args] -> [value]: push_doc inside a protected call (rp_lua_call_checked).
 static int push_protected(lua_State *L) {
   const push_args *a = lua_touserdata(L, 1);
   lua_pop(L, 1);
@@ -296,17 +296,20 @@ static int push_protected(lua_State *L) {
 // file cap is 64 MiB, the state's 16 MiB by default): the copy runs in a
 // protected call, so running out is this session's problem, not the end of
 // the process. Pushing a light C function and a light userdata allocates
-// nothing, and lua_pcall allocates only inside its protection.
-static int push_checked(rp_lua *h, rp_doc *doc, rp_value v, bool nil_for_null, const char *path,
-                        rp_diags *diags) {
+// nothing, and lua_pcall allocates only inside its protection. So does the
+// host's own work on a session's tables (completing a note).
+int rp_lua_call_checked(rp_lua *h, lua_CFunction fn, void *ud, int nargs, int nresults,
+                        const char *path, rp_diags *diags) {
   lua_State *L = h->L;
-  push_args a = {doc, v, nil_for_null};
   bool was_exhausted = h->exhausted;
   if (lua_checkstack(L, 4)) {
-    lua_pushcfunction(L, push_protected);
-    lua_pushlightuserdata(L, &a);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK) return RP_OK;
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, ud);
+    lua_rotate(L, -(nargs + 2), 2);  // [fn, ud, args...]
+    if (lua_pcall(L, nargs + 1, nresults, 0) == LUA_OK) return RP_OK;
     lua_pop(L, 1);  // the error: a memory error, or the data nested too deeply
+  } else {
+    lua_pop(L, nargs);
   }
   // The refused allocation marked the state exhausted; no plugin call ran.
   if (h->depth == 0) h->exhausted = was_exhausted;
@@ -316,6 +319,12 @@ static int push_checked(rp_lua *h, rp_doc *doc, rp_value v, bool nil_for_null, c
                "RAPPORT_LUA_MEMORY_MIB raises it)",
                mib ? mib : 1);
   return RP_ENOMEM;
+}
+
+static int push_checked(rp_lua *h, rp_doc *doc, rp_value v, bool nil_for_null, const char *path,
+                        rp_diags *diags) {
+  push_args a = {doc, v, nil_for_null};
+  return rp_lua_call_checked(h, push_protected, &a, 0, 1, path, diags);
 }
 
 int rp_lua_push_doc(rp_lua *h, rp_doc *doc, rp_value v, const char *path, rp_diags *diags) {
@@ -348,7 +357,14 @@ void rp_lua_pop(rp_lua *h, int n) {
 typedef struct done_table {
   const void *table;
   rp_value value;
+  int height;   // levels of tables, itself included
+  size_t size;  // values it holds written out in full, itself included
 } done_table;
+
+// Values a converted tree may hold once each shared table is counted at
+// every place it stands, as JSON writes it: a table holding another twice,
+// forty levels deep, is small in memory and endless to write.
+enum { TO_DOC_MAX_VALUES = 1 << 24 };
 
 typedef struct to_doc {
   lua_State *L;
@@ -357,6 +373,8 @@ typedef struct to_doc {
   int depth;
   done_table *done;  // open addressing on the table's address; NULL slots empty
   size_t ndone, donecap;
+  int height;   // of the value conv converted last
+  size_t size;  // likewise
   rp_buf err;
 } to_doc;
 
@@ -372,15 +390,13 @@ static size_t done_slot(const to_doc *c, const void *t) {
   return i;
 }
 
-static bool done_find(const to_doc *c, const void *t, rp_value *out) {
-  if (!c->donecap) return false;
+static const done_table *done_find(const to_doc *c, const void *t) {
+  if (!c->donecap) return NULL;
   size_t i = done_slot(c, t);
-  if (!c->done[i].table) return false;
-  *out = c->done[i].value;
-  return true;
+  return c->done[i].table ? &c->done[i] : NULL;
 }
 
-static void done_add(to_doc *c, const void *t, rp_value v) {
+static void done_add(to_doc *c, const void *t, rp_value v, int height, size_t size) {
   if (2 * (c->ndone + 1) > c->donecap) {
     done_table *old = c->done;
     size_t oldcap = c->donecap;
@@ -392,8 +408,7 @@ static void done_add(to_doc *c, const void *t, rp_value v) {
   }
   size_t i = done_slot(c, t);
   if (!c->done[i].table) c->ndone++;
-  c->done[i].table = t;
-  c->done[i].value = v;
+  c->done[i] = (done_table){t, v, height, size};
 }
 
 typedef struct map_entry {
@@ -409,6 +424,17 @@ static int cmp_entries(const void *a, const void *b) {
   return d ? d : (x->len > y->len) - (x->len < y->len);
 }
 
+// Adds the value conv converted last to a table's height and size; false,
+// with the reason, when the tree grows past TO_DOC_MAX_VALUES.
+static bool grown(to_doc *c, int *height, size_t *size) {
+  if (c->height > *height) *height = c->height;
+  *size += c->size;
+  if (*size <= TO_DOC_MAX_VALUES) return true;
+  rp_buf_printf(&c->err, "more than %d values once its shared tables are written out",
+                TO_DOC_MAX_VALUES);
+  return false;
+}
+
 static bool conv_table(to_doc *c, int idx, rp_value *out) {
   lua_State *L = c->L;
   const void *self = lua_topointer(L, idx);
@@ -418,8 +444,16 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
       return false;
     }
   }
-  if (done_find(c, self, out)) return true;
-  if (c->depth >= RP_DATA_MAX_DEPTH) {
+  // A table met again is shared, within the same limits as a copy: its
+  // deepest table here must be within RP_DATA_MAX_DEPTH levels.
+  const done_table *seen = done_find(c, self);
+  if (seen && c->depth + seen->height <= RP_DATA_MAX_DEPTH) {
+    *out = seen->value;
+    c->height = seen->height;
+    c->size = seen->size;
+    return true;
+  }
+  if (c->depth >= RP_DATA_MAX_DEPTH || seen) {
     rp_buf_printf(&c->err, "tables nested deeper than %d levels", RP_DATA_MAX_DEPTH);
     return false;
   }
@@ -430,6 +464,8 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
   }
   size_t n = lua_rawlen(L, idx);
   bool ok = true;
+  int height = 0;   // of the tallest value inside
+  size_t size = 1;  // this table and what it holds, written out in full
   // A sequence 1..n and nothing else is a list; string keys make a map.
   size_t count = 0;
   bool strings = true;
@@ -446,7 +482,7 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
     for (size_t i = 1; i <= n && ok; i++) {
       lua_rawgeti(L, idx, (lua_Integer)i);
       rp_value v;
-      ok = conv(c, lua_gettop(L), &v);
+      ok = conv(c, lua_gettop(L), &v) && grown(c, &height, &size);
       if (ok) rp_doc_list_push(c->doc, *out, v);
       lua_pop(L, 1);
     }
@@ -460,7 +496,7 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
     while (lua_next(L, idx)) {  // [key, value]
       map_entry *e = &entries[nentries++];
       e->key = lua_tolstring(L, -2, &e->len);  // kept alive by the table
-      ok = conv(c, lua_gettop(L), &e->value);
+      ok = conv(c, lua_gettop(L), &e->value) && grown(c, &height, &size);
       lua_pop(L, 1);
       if (!ok) {
         lua_pop(L, 1);  // the key: the walk stops here
@@ -477,12 +513,18 @@ static bool conv_table(to_doc *c, int idx, rp_value *out) {
     ok = false;
   }
   c->depth--;
-  if (ok) done_add(c, self, *out);
+  if (ok) {
+    c->height = height + 1;
+    c->size = size;
+    done_add(c, self, *out, c->height, size);
+  }
   return ok;
 }
 
 static bool conv(to_doc *c, int idx, rp_value *out) {
   lua_State *L = c->L;
+  c->height = 0;
+  c->size = 1;
   switch (lua_type(L, idx)) {
     case LUA_TNIL:
       *out = rp_doc_null(c->doc);
@@ -515,7 +557,7 @@ static bool conv(to_doc *c, int idx, rp_value *out) {
 }
 
 int rp_lua_to_doc(rp_lua *h, int idx, rp_doc *doc, rp_value *out, char **err) {
-  to_doc c = {h->L, doc, {0}, 0, NULL, 0, 0, RP_BUF_INIT};
+  to_doc c = {h->L, doc, {0}, 0, NULL, 0, 0, 0, 0, RP_BUF_INIT};
   int top = lua_gettop(h->L);
   bool ok = conv(&c, lua_absindex(h->L, idx), out);
   lua_settop(h->L, top);

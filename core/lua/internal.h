@@ -142,6 +142,13 @@ void rp_api_push_test_helpers(rp_plugins *p);
 // (rp_lua_mark_map): then it is an empty map, `{}` in JSON.
 struct rp_doc;
 int rp_lua_to_doc(rp_lua *h, int idx, struct rp_doc *doc, rp_value *out, char **err);
+// context.c: calls fn(ud, args...) protected, with the `nargs` values on top
+// of the stack as its arguments (popped), leaving `nresults` results. The
+// host's own work on a session's tables can exceed the state's memory cap:
+// then nothing is left on the stack, "no note: this session is too large for
+// the plugins' memory" at `path` goes to diags and RP_ENOMEM is returned.
+int rp_lua_call_checked(rp_lua *h, lua_CFunction fn, void *ud, int nargs, int nresults,
+                        const char *path, rp_diags *diags);
 // context.c: marks the table at idx as a map (sets the shared, protected map
 // metatable; any metatable it had is replaced), and tells whether a value
 // is so marked. rp_lua_push_doc marks every map it pushes; the host marks the

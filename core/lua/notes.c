@@ -1380,15 +1380,26 @@ static void push_added_fields(lua_State *L, int nt, int note) {
   lua_settop(L, top);
 }
 
-// Whether the table at idx holds anything but nulls and empty tables (deep
-// or cyclic tables count as content: rp_lua_to_doc reports a cycle).
-static bool has_content(lua_State *L, int idx, int depth) {
+// Tables and values the host looks at while completing one note: a plugin
+// can build a table that holds one table many times over, which a walk
+// would visit an exponential number of times.
+enum { COMPLETE_BUDGET = 1 << 20 };
+
+// Whether the table at idx holds anything but nulls and empty tables. Deep,
+// cyclic or very large tables count as content (rp_lua_to_doc reports a
+// cycle); every value looked at spends one of *budget.
+static bool has_content(lua_State *L, int idx, int depth, size_t *budget) {
   if (depth > 32 || !lua_checkstack(L, 3)) return true;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
+    if (*budget == 0) {
+      lua_pop(L, 2);
+      return true;
+    }
+    --*budget;
     int type = lua_type(L, -1);
     bool empty = type == LUA_TLIGHTUSERDATA || type == LUA_TNIL ||
-                 (type == LUA_TTABLE && !has_content(L, lua_gettop(L), depth + 1));
+                 (type == LUA_TTABLE && !has_content(L, lua_gettop(L), depth + 1, budget));
     lua_pop(L, 1);
     if (!empty) {
       lua_pop(L, 1);
@@ -1415,7 +1426,8 @@ static bool has_required(const rp_field *f) {
 // are filled in the same way, and a group with no required field that ends
 // up holding nothing but nulls and empty lists (a skeleton's `mse:` left
 // blank) becomes null as if it were absent. Any other value is kept as it is.
-static void complete_fields(rp_lua *h, const rp_field *fields, size_t nfields, int t, int depth) {
+static void complete_fields(rp_lua *h, const rp_field *fields, size_t nfields, int t, int depth,
+                            size_t *budget) {
   lua_State *L = h->L;
   if (depth > 64) return;
   luaL_checkstack(L, 4, "note");
@@ -1435,8 +1447,8 @@ static void complete_fields(rp_lua *h, const rp_field *fields, size_t nfields, i
       continue;
     }
     if (type == LUA_TTABLE && f->type == RP_FIELD_OBJECT) {
-      complete_fields(h, f->fields, f->nfields, v, depth + 1);
-      if (!has_content(L, v, 0) && !has_required(f)) {
+      complete_fields(h, f->fields, f->nfields, v, depth + 1, budget);
+      if (!has_content(L, v, 0, budget) && !has_required(f)) {
         lua_pushstring(L, f->id);
         rp_lua_push_null(h);
         lua_rawset(L, t);
@@ -1444,14 +1456,33 @@ static void complete_fields(rp_lua *h, const rp_field *fields, size_t nfields, i
     } else if (type == LUA_TTABLE && f->type == RP_FIELD_LIST && f->items &&
                f->items->type == RP_FIELD_OBJECT) {
       lua_Integer n = (lua_Integer)lua_rawlen(L, v);
-      for (lua_Integer i = 1; i <= n; i++) {
+      for (lua_Integer i = 1; i <= n && *budget; i++, --*budget) {
         if (lua_rawgeti(L, v, i) == LUA_TTABLE)
-          complete_fields(h, f->items->fields, f->items->nfields, lua_gettop(L), depth + 1);
+          complete_fields(h, f->items->fields, f->items->nfields, lua_gettop(L), depth + 1, budget);
         lua_pop(L, 1);
       }
     }
     lua_pop(L, 1);
   }
+}
+
+typedef struct complete_args {
+  rp_lua *h;
+  const rp_schema *schema;
+} complete_args;
+
+// [args, note] -> []: completes the note (complete_fields) and marks it
+// unsigned until the record says otherwise (rp_note_set_signature). It adds
+// to the session's tables, so it runs protected (rp_lua_call_checked).
+static int complete_protected(lua_State *L) {
+  const complete_args *a = lua_touserdata(L, 1);
+  if (!lua_istable(L, 2)) return 0;
+  size_t budget = COMPLETE_BUDGET;
+  complete_fields(a->h, a->schema->fields, a->schema->nfields, 2, 0, &budget);
+  lua_pushliteral(L, "signature");
+  rp_lua_push_null(a->h);
+  lua_rawset(L, 2);
+  return 0;
 }
 
 static int compute(rp_plugins *p, const char *note_type, const compute_in *in, rp_doc *out,
@@ -1496,12 +1527,9 @@ static int compute(rp_plugins *p, const char *note_type, const compute_in *in, r
     lua_pop(L, 1);
   }
   if (!run_hooks(p, "note", note, diags)) goto done;
-  if (lua_istable(L, note))
-    complete_fields(p->lua, in->schema->fields, in->schema->nfields, note, 0);
-  // Unsigned until the record says otherwise (rp_note_set_signature).
-  lua_pushliteral(L, "signature");
-  rp_lua_push_null(p->lua);
-  lua_rawset(L, note);
+  complete_args ca = {p->lua, in->schema};
+  lua_pushvalue(L, note);
+  if (rp_lua_call_checked(p->lua, complete_protected, &ca, 1, 0, path, diags) != RP_OK) goto done;
   char *err = NULL;
   if (rp_lua_to_doc(p->lua, note, out, note_out, &err) != RP_OK) {
     rp_diags_add(diags, RP_SEV_ERROR, nt_item->path, nt_item->line, 1,

@@ -153,17 +153,37 @@ static void escape_line(rp_buf *out, const char *s, size_t len, bool heading) {
   }
 }
 
-// The first byte after blanks of the line of `out` that the value
-// continues: `|` for a table row, `#` for an ATX heading, 0 for any other
+// The line of `out` that the value continues, after blanks and the markers
+// of the blocks it is inside (block quotes `>`, list items `-` `+` `*` and
+// `1.` `1)`): `|` for a table row, `#` for an ATX heading, 0 for any other
 // line. A line break cannot stand in a row or a heading, so a value there
-// stays on one line.
+// stays on one line; in a heading a run of `#` at the end would close it.
 static char line_kind(const rp_buf *out) {
+  const char *d = out->data;
   size_t i = out->len;
-  while (i > 0 && out->data[i - 1] != '\n')
+  while (i > 0 && d[i - 1] != '\n')
     i--;
-  while (i < out->len && is_blank((unsigned char)out->data[i]))
-    i++;
-  return i < out->len && (out->data[i] == '|' || out->data[i] == '#') ? out->data[i] : 0;
+  for (;;) {
+    while (i < out->len && is_blank((unsigned char)d[i]))
+      i++;
+    if (i >= out->len) return 0;
+    size_t j = i;
+    if (d[j] == '>') {
+      i = j + 1;
+      continue;
+    }
+    if (d[j] == '-' || d[j] == '+' || d[j] == '*') {
+      j++;
+    } else {
+      while (j < out->len && j - i < 9 && is_digit((unsigned char)d[j]))
+        j++;
+      if (j == i || j >= out->len || (d[j] != '.' && d[j] != ')')) break;
+      j++;
+    }
+    if (j >= out->len || !is_blank((unsigned char)d[j])) break;  // not a list marker
+    i = j;
+  }
+  return d[i] == '|' || d[i] == '#' ? d[i] : 0;
 }
 
 void rp_output_escape_markdown(rp_buf *out, const char *s, size_t len) {

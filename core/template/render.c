@@ -535,7 +535,9 @@ static void interpolate_filtered(render *r, const rp_template *t, const rp_node 
     cur = out;
   }
   if (cur.missing) {
-    if (r->strict && found == NAME_MISSING)
+    // A filter that gives nothing for a name that is there is reported as
+    // a missing name is; an index past the end of a list is not.
+    if (r->strict && found != NAME_NO_ELEMENT)
       rerror(r, t, n, RP_ESTRICT, "'%s' is not defined (strict mode)", n->name.full);
     return;
   }

@@ -995,6 +995,32 @@ end)
         self.assertIn("review thought log #3 next time", html)
         self.assertNotIn("<h1>not a heading", html)
 
+    def test_a_table_held_many_times_over_is_refused_quickly(self):
+        self.write("s.yaml", MINIMAL_SOAP)
+        self.write("plugins/shared.lua", """
+rapport.on("note", function(note)
+  local t = {}
+  for i = 1, 20 do t = { a = t, b = t, c = t, d = t } end
+  note.mse = t
+end)
+""")
+        r = self.rapport("render", "s.yaml", timeout=20)
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("values once its shared tables are written out", r.err)
+
+    def test_a_session_too_large_to_complete_is_its_own_problem(self):
+        # Completing a note adds to the session's tables; a session that
+        # fills the plugins' memory that way gets an error, and the next
+        # session still gets its note.
+        self.write("a.yaml", MINIMAL_SOAP)
+        self.write("big.yaml", MINIMAL_SOAP + "treatment_goals:\n"
+                   + "  - {goal: g}\n" * 150000)
+        r = self.rapport("render", "--out-dir", "out", "big.yaml", "a.yaml", timeout=60)
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("big.yaml: error: no note: this session is too large for the plugins' "
+                      "memory", r.err)
+        self.assertEqual(sorted(os.listdir(os.path.join(self.dir, "out"))), ["a.md"])
+
     def test_a_group_that_contains_itself_is_an_error_not_a_crash(self):
         self.write("s.yaml", MINIMAL_SOAP)
         self.write("plugins/cycle.lua", """

@@ -426,6 +426,18 @@ rapport.lambda("bold", function(text) return "**" .. text .. "**" end)
         r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json")
         self.assertRenders(r, "data\n")
 
+    def test_strict_mode_reports_a_filter_that_gives_nothing(self):
+        # The name is there, but nothing comes out of the chain: under
+        # --strict that is reported, as a missing name is.
+        self.plugin("a.lua", 'rapport.filter("nothing", function() return nil end)\n')
+        self.write("t.mustache", "A: {{x | nothing}}\n")
+        self.write("d.json", '{"x": "1"}')
+        r = self.rapport("--plugins", "pl", "mustache", "--strict", "t.mustache", "d.json")
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "t.mustache", 1, 4, "'x' is not defined (strict mode)")
+        r = self.rapport("--plugins", "pl", "mustache", "t.mustache", "d.json")
+        self.assertRenders(r, "A: \n")
+
     def test_without_plugins_flag_plugin_filters_are_unknown(self):
         self.plugin("a.lua", 'rapport.filter("initials", function(v) return v end)\n', folder="plugins")
         self.write("t.mustache", "{{x | initials}}\n")

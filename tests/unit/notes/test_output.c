@@ -416,6 +416,14 @@ static void test_escape_rules(void **state) {
   // In a heading, everywhere: "# Plan #" would lose its closing run.
   expect_escape_after("## Plan: ", "a # b #", "a \\# b \\#");
   expect_escape_after("| x | ", "a # b", "a # b");
+  // Headings inside block quotes and list items are headings too.
+  expect_escape_after("> ## Plan: ", "worksheet #", "worksheet \\#");
+  expect_escape_after("- ### ", "C# and F# done ##", "C\\# and F\\# done \\#\\#");
+  expect_escape_after("> 1. > - # x ", "a #", "a \\#");
+  expect_escape_after("12) ## ", "b #", "b \\#");
+  expect_escape_after("- a ", "log #3", "log #3");
+  expect_escape_after("-# ", "log #3", "log #3");
+  expect_escape_after("> | x | ", "a\nb", "a&#10;b");
   expect_escape("> q", "\\> q");
   expect_escape("- a - b", "\\- a - b");
   expect_escape("+ a + b", "\\+ a + b");
