@@ -288,10 +288,17 @@ static void add_tree(rp_watcher *w, const char *dir, bool report, int depth) {
       struct stat st;
       isdir = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
     }
-    if (isdir)
+    if (isdir) {
       add_tree(w, p, report, depth + 1);
-    else if (report && !is_ignored(w, p))
+    } else if (report && !is_ignored(w, p)) {
+      // A file in a folder that has just appeared may have been opened
+      // before the folder was watched, its bytes not yet written: an empty
+      // one is held back as a file open for writing is, until it is closed
+      // (the watch sees that) or write_ms pass.
+      struct stat st;
+      if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) write_started(w, p);
       note_change(w, p, false);
+    }
     free(p);
   }
   closedir(d);
