@@ -14,6 +14,18 @@ static bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
+static size_t put_uint(uint64_t u, char *out) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
+  return n;
+}
+
 // The shortest decimal digits that read back as a (finite, > 0): digits
 // without trailing zeros into d, their count in *k, and *e such that
 // a = 0.d1d2... * 10^e (JavaScript's n).
@@ -29,13 +41,7 @@ static void shortest_digits(double a, char *d, int *k, int *e) {
     if (scaled >= 9007199254740992.0) break;
     double m = nearbyint(scaled);
     if (m < 1 || m / p10[p] != a) continue;
-    char tmp[24];
-    int n = 0;
-    for (uint64_t u = (uint64_t)m; u; u /= 10)
-      tmp[n++] = (char)('0' + u % 10);
-    int digits = n;
-    for (int i = 0; i < n; i++)
-      d[i] = tmp[n - 1 - i];
+    int n = (int)put_uint((uint64_t)m, d), digits = n;
     while (n > 1 && d[n - 1] == '0')
       n--;
     *k = n;
@@ -60,18 +66,6 @@ static void shortest_digits(double a, char *d, int *k, int *e) {
     n--;
   *k = n;
   *e = atoi(q + 1) + 1;
-}
-
-static size_t put_uint(uint64_t u, char *out) {
-  char tmp[24];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  for (size_t i = 0; i < n; i++)
-    out[i] = tmp[n - 1 - i];
-  return n;
 }
 
 size_t rp_number_format(double x, char *buf) {

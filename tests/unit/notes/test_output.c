@@ -408,7 +408,7 @@ static void test_escape_rules(void **state) {
   (void)state;
   expect_escape("*a* _b_ `c` ~d~ [e] <f> |g| \\i",
                 "\\*a\\* \\_b\\_ \\`c\\` \\~d\\~ \\[e\\] \\<f> \\|g\\| \\\\i");
-  // At the start only.
+  // `#` at the start of a value or line, where it opens a heading.
   expect_escape("# h", "\\# h");
   expect_escape("#3", "\\#3");
   expect_escape("review thought log #3 next time", "review thought log #3 next time");
@@ -424,6 +424,7 @@ static void test_escape_rules(void **state) {
   expect_escape_after("- a ", "log #3", "log #3");
   expect_escape_after("-# ", "log #3", "log #3");
   expect_escape_after("> | x | ", "a\nb", "a&#10;b");
+  // At the start only.
   expect_escape("> q", "\\> q");
   expect_escape("- a - b", "\\- a - b");
   expect_escape("+ a + b", "\\+ a + b");
