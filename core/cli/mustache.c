@@ -182,7 +182,7 @@ static void *jsonl_worker_new(void *ud) {
   if (job->r->plugins) {
     // Problems were reported when the main thread loaded the same plugins.
     rp_diags quiet = RP_DIAGS_INIT;
-    plugins = rp_workspace_load_plugins(&job->r->cli->ws, NULL, 0, &quiet);
+    plugins = rp_workspace_load_plugins(&job->r->cli->ws, NULL, 0, false, &quiet);
     rp_diags_free(&quiet);
     // Prints from several threads would come out of order: drop them here.
     rp_plugins_set_print(plugins, NULL, NULL);
@@ -327,7 +327,7 @@ int rp_cmd_mustache(rp_cli *cli, int argc, char **argv) {
     // Plain Mustache plus the filters and lambdas of the plugins named with
     // --plugins (and the built-in ones). A plugin that fails is reported;
     // the others still serve.
-    plugins = rp_workspace_load_plugins(&cli->ws, NULL, 0, &r.diags);
+    plugins = rp_workspace_load_plugins(&cli->ws, NULL, 0, false, &r.diags);
     rp_plugins_add_filters(plugins, filters);
     if (r.diags.errors) r.problems = true;
     rp_diags_print(&r.diags, stderr);

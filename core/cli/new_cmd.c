@@ -328,7 +328,8 @@ int rp_cmd_new(rp_cli *cli, int argc, char **argv) {
   }
   if (!type) return rp_cli_usage_error("new", "a note type is needed, e.g. rapport new soap");
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, NULL, 0, &diags);
+  // Only the note type's schema is read: no session runs.
+  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, NULL, 0, true, &diags);
   rp_diags_print(&diags, stderr);
   rp_schema *s = rp_plugins_schema(p, type);
   int status = RP_EXIT_OK;

@@ -64,7 +64,7 @@ int rp_cmd_list(rp_cli *cli, int argc, char **argv) {
     return rp_cli_usage_error("list", "unexpected argument '%s'", argv[i]);
   }
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, NULL, 0, &diags);
+  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, NULL, 0, true, &diags);  // no session runs
   list_kind(p, RP_ITEM_NOTE_TYPE, "Note types");
   list_kind(p, RP_ITEM_CHECKLIST, "Checklists");
   list_kind(p, RP_ITEM_MEASURE, "Measures");
@@ -304,7 +304,7 @@ int rp_cmd_test(rp_cli *cli, int argc, char **argv) {
     }
   }
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, extra, nextra, &diags);
+  rp_plugins *p = rp_workspace_load_plugins(&cli->ws, extra, nextra, false, &diags);
   size_t load_errors = diags.errors;
   rp_diags_print(&diags, stderr);
   rp_diags_clear(&diags);

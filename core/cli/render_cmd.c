@@ -144,7 +144,8 @@ int rp_cmd_render(rp_cli *cli, int argc, char **argv) {
     goto done;
   }
   rp_diags diags = RP_DIAGS_INIT;
-  rp_notes_opts no = {.strict = strict};
+  // One session file: one note, nothing to keep apart from another session.
+  rp_notes_opts no = {.strict = strict, .one_session = nfiles == 1 && njsonl == 0};
   rp_notes *n = rp_notes_new(&cli->ws, &no, &diags);
   rp_note note = RP_NOTE_INIT;
   size_t load_errors = diags.errors;

@@ -235,7 +235,7 @@ struct rp_lua_snapshot {
   char *bytes;  // a copy of the region's first arena.top bytes
 };
 
-void rp_lua_snapshot(rp_lua *h) {
+void rp_lua_settle(rp_lua *h) {
   assert(h->depth == 0);
   // Only what is alive is worth keeping: collect first. Then let the
   // collector wait longer before its next cycle than it would by default:
@@ -249,6 +249,11 @@ void rp_lua_snapshot(rp_lua *h) {
   if (pause < 200) pause = 200;
   lua_gc(h->main, LUA_GCINC, (int)pause, 0, 0);  // takes effect as the collection ends
   lua_gc(h->main, LUA_GCCOLLECT);
+  h->spent = 0;  // os.clock() counts from here
+}
+
+void rp_lua_snapshot(rp_lua *h) {
+  rp_lua_settle(h);
   rp_lua_snapshot_t *s = h->snap;
   if (!s) s = h->snap = rp_xcalloc(1, sizeof *s);
   free(s->bytes);
@@ -259,7 +264,6 @@ void rp_lua_snapshot(rp_lua *h) {
   memcpy(s->bytes, h->arena->base, s->arena.top);
   arena_poison_free(h->arena);
   h->dirty = false;
-  h->spent = 0;
 }
 
 bool rp_lua_restore(rp_lua *h) {
@@ -358,7 +362,11 @@ void rp_lua_set_require(rp_lua *h, rp_lua_require_fn fn, void *ud) {
 
 void rp_lua_free(rp_lua *h) {
   if (!h) return;
-  lua_close(h->main);
+  // Every byte of the state is in the region, and nothing in it holds
+  // anything outside: no finalizer can be set (the sandbox refuses __gc,
+  // the host sets none) and to-be-closed variables are closed within their
+  // call. So the region goes as a whole; lua_close would only walk every
+  // object to free it into memory that is about to be unmapped.
   arena_free_all(h->arena);
   if (h->snap) free(h->snap->bytes);
   free(h->snap);

@@ -61,6 +61,12 @@ void rp_sandbox_push_env(rp_lua *h);
 // call, so that rp_lua_restore can bring it back; a later snapshot replaces
 // it.
 void rp_lua_snapshot(rp_lua *h);
+// What rp_lua_snapshot does before it copies: a full collection, and the
+// collector's pace for sessions. A state that serves one session without a
+// snapshot is settled all the same, so that what a plugin can measure of it
+// (collectgarbage("count"), os.clock()) is what it would be after a
+// snapshot.
+void rp_lua_settle(rp_lua *h);
 // Brings the state back to the snapshot when anything may have changed
 // since (any allocation or call), outside any call: every table, upvalue,
 // metatable, string, coroutine and reference is as it was then, and so are
@@ -122,6 +128,8 @@ struct rp_plugins {
   // because it failed to load (its requirer gets a note, not a second error).
   rp_diags *load_diags;
   char failed_require[72];
+  bool one_session;  // no snapshot (rp_plugins_opts.one_session)...
+  int sessions;      // ...and how many sessions have begun
 };
 
 // notes.c: checks the item scores at index `scores` against the measure `id`

@@ -524,18 +524,24 @@ void rp_plugins_get_print(const rp_plugins *p, rp_lua_print_fn *fn, void **ud) {
 // Loading is over: what the plugins built is what every session starts
 // from. The note types' schemas are built now, while their tables are as
 // their plugins left them (a session could change a table, and the C side
-// keeps the schema), then the state is snapshotted.
+// keeps the schema), then the state is snapshotted, unless the set serves
+// one session only: a copy of the whole state would then never be used
+// (the state is settled all the same).
 static void freeze(rp_plugins *p) {
   for (size_t i = 0; i < p->nitems; i++) {
     rp_item *it = &p->items[i];
     if (it->kind == RP_ITEM_NOTE_TYPE && !it->schema) it->schema = rp_plugins_schema(p, it->id);
   }
-  rp_lua_snapshot(p->lua);
+  if (p->one_session)
+    rp_lua_settle(p->lua);
+  else
+    rp_lua_snapshot(p->lua);
 }
 
 rp_plugins *rp_plugins_load(const rp_plugins_opts *opts, rp_diags *diags) {
   rp_plugins *p = rp_xcalloc(1, sizeof *p);
   p->loading = -1;
+  p->one_session = opts && opts->one_session;
   p->lua = rp_lua_new(opts ? &opts->lua : NULL);
   if (!p->lua) rp_oom();
   rp_lua_set_require(p->lua, require_module, p);
@@ -850,8 +856,14 @@ void rp_plugins_run_tests(rp_plugins *p, const char *match, bool builtin, rp_tes
 }
 
 int rp_plugins_session_begin(rp_plugins *p, const char *path, rp_diags *diags) {
-  (void)path;
-  (void)diags;
+  // Without a snapshot nothing could undo the first session: a second one
+  // is a mistake of the caller, refused rather than run on what the first
+  // left behind.
+  if (p->one_session && p->sessions++ > 0) {
+    rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
+                 "internal error: the plugins were loaded for one session only");
+    return RP_EDATA;
+  }
   // The whole Lua state goes back to the snapshot rp_plugins_load took:
   // whatever the last session (or anything else since) changed, through
   // any path a plugin can reach, is undone, and the built-in plugins take

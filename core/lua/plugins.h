@@ -70,6 +70,10 @@ typedef struct rp_plugins_opts {
   const char **dirs;  // folders to search after them, in order; each may be missing
   size_t ndirs;
   rp_lua_opts lua;  // budgets of the state
+  // The set serves at most one session (`rapport render` of one session
+  // file, `rapport new`, `rapport list`): there is nothing to keep apart,
+  // so no snapshot is taken. A second rp_plugins_session_begin is refused.
+  bool one_session;
 } rp_plugins_opts;
 
 typedef struct rp_plugins rp_plugins;

@@ -51,6 +51,8 @@ typedef struct rp_notes_opts {
   // Drop what plugins print (a batch worker, whose output must come out
   // in order).
   bool quiet_plugins;
+  // At most one session goes through (rp_plugins_opts.one_session).
+  bool one_session;
 } rp_notes_opts;
 
 // Loads the plugins (problems to diags) and prepares the layouts of the

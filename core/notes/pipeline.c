@@ -36,7 +36,7 @@ rp_notes *rp_notes_new(const rp_workspace *ws, const rp_notes_opts *opts, rp_dia
   rp_notes *n = rp_xcalloc(1, sizeof *n);
   n->ws = ws;
   n->strict = o.strict;
-  n->p = o.plugins ? o.plugins : rp_workspace_load_plugins(ws, NULL, 0, diags);
+  n->p = o.plugins ? o.plugins : rp_workspace_load_plugins(ws, NULL, 0, o.one_session, diags);
   if (o.quiet_plugins) rp_plugins_set_print(n->p, NULL, NULL);
   n->filters = rp_filters_new();
   rp_filters_add_builtins(n->filters);

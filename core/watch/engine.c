@@ -721,7 +721,7 @@ static void log_line(rp_watch *w, results *r, const char *fmt, ...) {
 // failure the last good set stays (w->plugin_problems says why).
 static bool reload_plugins(rp_watch *w, results *r) {
   rp_diags diags = RP_DIAGS_INIT;
-  rp_plugins *p = rp_workspace_load_plugins(w->o.ws, NULL, 0, &diags);
+  rp_plugins *p = rp_workspace_load_plugins(w->o.ws, NULL, 0, false, &diags);
   diags_text(&diags, &r->log);
   bool ok = diags.errors == 0;
   free(w->plugin_problems);

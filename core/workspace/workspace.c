@@ -22,7 +22,7 @@ void rp_workspace_search_path(const rp_workspace *ws, rp_ws_kind kind, const cha
 }
 
 rp_plugins *rp_workspace_load_plugins(const rp_workspace *ws, const char **extra, size_t nextra,
-                                      rp_diags *diags) {
+                                      bool one_session, rp_diags *diags) {
   const char **dirs;
   size_t n;
   rp_workspace_search_path(ws, RP_WS_PLUGINS, &dirs, &n);
@@ -33,6 +33,7 @@ rp_plugins *rp_workspace_load_plugins(const rp_workspace *ws, const char **extra
   po.builtins = true;
   po.dirs = dirs;
   po.ndirs = n;
+  po.one_session = one_session;
   // The budgets are configurable for clinics whose plugins need more (the
   // defaults, 16 MiB and 10 million instructions a call, are far beyond what
   // an honest plugin uses).

@@ -39,9 +39,10 @@ void rp_workspace_search_path(const rp_workspace *ws, rp_ws_kind kind, const cha
 
 // Loads the plugin set: the built-ins, the search path, then the `extra`
 // folders (rapport test's PATHs). Budgets come from RAPPORT_LUA_MEMORY_MIB and
-// RAPPORT_LUA_INSTRUCTIONS when set. Never NULL; problems go to diags.
+// RAPPORT_LUA_INSTRUCTIONS when set. `one_session`: the set serves at most
+// one session (rp_plugins_opts). Never NULL; problems go to diags.
 rp_plugins *rp_workspace_load_plugins(const rp_workspace *ws, const char **extra, size_t nextra,
-                                      rp_diags *diags);
+                                      bool one_session, rp_diags *diags);
 
 // A library of layouts and their partials: NAME is NAME.mustache in the
 // --templates folders (the last given first), the workspace's templates/,

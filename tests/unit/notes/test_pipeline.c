@@ -226,6 +226,40 @@ static void test_sources(void **state) {
   rp_diags_free(&d);
 }
 
+// A pipeline for one session (`rapport render` of one file) keeps no
+// snapshot of the plugins: its one note is the note any pipeline builds, and
+// a second session, which nothing could keep apart from the first, is
+// refused with an error instead of running on what the first left.
+static void test_one_session(void **state) {
+  fixture *f = *state;
+  rp_diags d = RP_DIAGS_INIT;
+  rp_notes_opts o = {.one_session = true};
+  rp_notes *one = rp_notes_new(&f->ws, &o, &d);
+  assert_int_equal(d.errors, 0);
+  rp_session_src src = {.path = "s.yaml", .text = soap, .len = strlen(soap)};
+  rp_note a = RP_NOTE_INIT, b = RP_NOTE_INIT;
+  assert_int_equal(rp_notes_build(one, &src, &a, &d), RP_OK);
+  assert_int_equal(rp_notes_build(f->n, &src, &b, &d), RP_OK);
+  rp_buf x = RP_BUF_INIT, y = RP_BUF_INIT;
+  assert_int_equal(rp_notes_render(one, &a, RP_FMT_JSON, false, &x, &d), RP_OK);
+  assert_int_equal(rp_notes_render(f->n, &b, RP_FMT_JSON, false, &y, &d), RP_OK);
+  assert_true(x.len > 0 && x.len == y.len && memcmp(x.data, y.data, x.len) == 0);
+  assert_int_equal(d.errors, 0);
+  rp_note_clear(&a);
+  assert_int_equal(rp_notes_build(one, &src, &a, &d), RP_EDATA);
+  assert_int_equal(d.errors, 1);
+  char *msg = rp_diag_format(&d.items[0]);
+  assert_string_equal(
+      msg, "s.yaml: error: internal error: the plugins were loaded for one session only");
+  free(msg);
+  rp_buf_free(&x);
+  rp_buf_free(&y);
+  rp_note_clear(&a);
+  rp_note_clear(&b);
+  rp_notes_free(one);
+  rp_diags_free(&d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_formats),
@@ -234,6 +268,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_every_problem_at_once, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unknown_type_and_bad_input, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_one_session, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
