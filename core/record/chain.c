@@ -9,7 +9,6 @@
 // 32-byte hash.
 #include <errno.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "notes/output.h"
 #include "record/internal.h"
+#include "record/libs.h"
 #include "record/record.h"
 #include "util/atomic.h"
 #include "util/file.h"
@@ -29,10 +29,11 @@ static const char CHECKPOINT_LABEL[] = "rapport record checkpoint v1";
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
 static int sodium_status = -1;
 static void sodium_start(void) {
-  sodium_status = sodium_init() < 0 ? -1 : 0;
+  sodium_status = sodium()->sodium_init() < 0 ? -1 : 0;
 }
 
 int rp_record_crypto_ready(rp_diags *diags) {
+  if (rp_dynlib_open(&rp_sodium_lib, diags) != RP_OK) return RP_EIO;
   pthread_once(&sodium_once, sodium_start);
   if (sodium_status == 0) return RP_OK;
   rp_diags_add(diags, RP_SEV_ERROR, "rapport", 0, 0, "the cryptography library did not start");
@@ -58,15 +59,15 @@ void rp_record_now(char out[24]) {
 
 void rp_record_sha256_hex(const void *data, size_t len, char out[65]) {
   unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, data, len);
-  sodium_bin2hex(out, 65, h, sizeof h);
+  sodium()->crypto_hash_sha256(h, data, len);
+  sodium()->sodium_bin2hex(out, 65, h, sizeof h);
 }
 
 void rp_record_fingerprint(const unsigned char pk[RP_RECORD_KEY_BYTES],
                            char out[RP_RECORD_FPR_SIZE]) {
   unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, pk, RP_RECORD_KEY_BYTES);
-  sodium_bin2hex(out, RP_RECORD_FPR_SIZE, h, 8);
+  sodium()->crypto_hash_sha256(h, pk, RP_RECORD_KEY_BYTES);
+  sodium()->sodium_bin2hex(out, RP_RECORD_FPR_SIZE, h, 8);
 }
 
 char *rp_record_session_key(const char *client_id, const char *date, const char *number) {
@@ -86,7 +87,7 @@ typedef struct sink {
 
 static void put(sink *s, const void *data, size_t len) {
   if (s->buf) rp_buf_add(s->buf, data, len);
-  if (s->hash) crypto_hash_sha256_update(s->hash, data, len);
+  if (s->hash) sodium()->crypto_hash_sha256_update(s->hash, data, len);
 }
 
 static void field(sink *s, const void *data, size_t len) {
@@ -134,10 +135,10 @@ void rp_record_canonical(const rp_record_entry *e, rp_buf *out) {
 
 void rp_record_entry_hash(const rp_record_entry *e, unsigned char out[RP_RECORD_HASH_BYTES]) {
   crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
+  sodium()->crypto_hash_sha256_init(&st);
   sink s = {NULL, &st};
   canonical(&s, e);
-  crypto_hash_sha256_final(&st, out);
+  sodium()->crypto_hash_sha256_final(&st, out);
 }
 
 void rp_record_seal(rp_record_entry *e, const rp_record_head *head, const rp_record_key *key) {
@@ -145,7 +146,7 @@ void rp_record_seal(rp_record_entry *e, const rp_record_head *head, const rp_rec
   memcpy(e->prev_hash, head->hash, sizeof e->prev_hash);
   memcpy(e->public_key, key->public_key, sizeof e->public_key);
   rp_record_entry_hash(e, e->hash);
-  crypto_sign_detached(e->signature, NULL, e->hash, sizeof e->hash, key->secret_key);
+  sodium()->crypto_sign_detached(e->signature, NULL, e->hash, sizeof e->hash, key->secret_key);
 }
 
 void rp_record_signature_line(const char *name, const char *credentials, const char *date,
@@ -173,14 +174,14 @@ char *rp_record_checkpoint_path(const char *record_path) {
 
 static void checkpoint_hash(const rp_record_checkpoint *cp, unsigned char out[32]) {
   crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
+  sodium()->crypto_hash_sha256_init(&st);
   sink s = {NULL, &st};
   field_str(&s, CHECKPOINT_LABEL);
   field_int(&s, cp->entries);
   field(&s, cp->head, sizeof cp->head);
   field_str(&s, cp->made_at);
   field(&s, cp->public_key, sizeof cp->public_key);
-  crypto_hash_sha256_final(&st, out);
+  sodium()->crypto_hash_sha256_final(&st, out);
 }
 
 void rp_record_checkpoint_sign(rp_record_checkpoint *cp, const rp_record_head *head,
@@ -192,18 +193,18 @@ void rp_record_checkpoint_sign(rp_record_checkpoint *cp, const rp_record_head *h
   memcpy(cp->public_key, key->public_key, sizeof cp->public_key);
   unsigned char h[32];
   checkpoint_hash(cp, h);
-  crypto_sign_detached(cp->signature, NULL, h, sizeof h, key->secret_key);
+  sodium()->crypto_sign_detached(cp->signature, NULL, h, sizeof h, key->secret_key);
 }
 
 static bool checkpoint_signed(const rp_record_checkpoint *cp) {
   unsigned char h[32];
   checkpoint_hash(cp, h);
-  return crypto_sign_verify_detached(cp->signature, h, sizeof h, cp->public_key) == 0;
+  return sodium()->crypto_sign_verify_detached(cp->signature, h, sizeof h, cp->public_key) == 0;
 }
 
 static void hex(rp_buf *out, const unsigned char *b, size_t n) {
   char t[2 * RP_RECORD_SIG_BYTES + 1];
-  sodium_bin2hex(t, sizeof t, b, n);
+  sodium()->sodium_bin2hex(t, sizeof t, b, n);
   rp_buf_adds(out, t);
 }
 
@@ -240,7 +241,8 @@ static bool unhex(const char *text, const char *name, unsigned char *out, size_t
   size_t len;
   const char *v = line_value(text, name, &len);
   size_t got = 0;
-  return v && len == 2 * n && sodium_hex2bin(out, n, v, len, NULL, &got, NULL) == 0 && got == n;
+  return v && len == 2 * n && sodium()->sodium_hex2bin(out, n, v, len, NULL, &got, NULL) == 0 &&
+         got == n;
 }
 
 int rp_record_checkpoint_read(const char *path, rp_record_checkpoint *cp, rp_diags *diags) {
@@ -312,7 +314,8 @@ typedef struct walk {
 static bool trusted_key(const walk *w, const unsigned char *pk) {
   if (w->ntrusted == 0) return true;
   for (size_t i = 0; i < w->ntrusted; i++)
-    if (sodium_memcmp(w->trusted[i]->public_key, pk, RP_RECORD_KEY_BYTES) == 0) return true;
+    if (sodium()->sodium_memcmp(w->trusted[i]->public_key, pk, RP_RECORD_KEY_BYTES) == 0)
+      return true;
   return false;
 }
 
@@ -338,16 +341,17 @@ static int verify_entry(void *ud, const rp_record_entry *e) {
     return bad(w, expect, "out of order");
   }
   if (!rp_record_kind_name(e->kind)) return bad(w, e->seq, "its kind is not note or amendment");
-  if (sodium_memcmp(e->prev_hash, w->prev, sizeof w->prev) != 0)
+  if (sodium()->sodium_memcmp(e->prev_hash, w->prev, sizeof w->prev) != 0)
     return bad(w, e->seq, "it does not follow entry %lld (its link to the entry before is broken)",
                e->seq - 1);
   unsigned char h[RP_RECORD_HASH_BYTES];
   rp_record_entry_hash(e, h);
-  if (sodium_memcmp(h, e->hash, sizeof h) != 0)
+  if (sodium()->sodium_memcmp(h, e->hash, sizeof h) != 0)
     return bad(w, e->seq, "its contents do not match its hash: it was changed after signing");
   char fpr[RP_RECORD_FPR_SIZE];
   rp_record_fingerprint(e->public_key, fpr);
-  if (crypto_sign_verify_detached(e->signature, e->hash, sizeof e->hash, e->public_key) != 0)
+  if (sodium()->crypto_sign_verify_detached(e->signature, e->hash, sizeof e->hash, e->public_key) !=
+      0)
     return bad(w, e->seq, "its signature does not match its hash and key %s", fpr);
   if (!trusted_key(w, e->public_key))
     return bad(w, e->seq, "it is signed by key %s, which is not one of the keys given", fpr);
@@ -416,8 +420,8 @@ int rp_record_verify(rp_record *r, const char *checkpoint_path, const rp_record_
                  "missing (entries %lld to %lld are gone): %s of %s names %lld entries, the "
                  "record holds %lld",
                  res->entries + 1, cp->entries, where, cp->made_at, cp->entries, res->entries);
-      } else if (cp->entries > 0 &&
-                 sodium_memcmp(w.hashes[cp->entries - 1], cp->head, RP_RECORD_HASH_BYTES) != 0) {
+      } else if (cp->entries > 0 && sodium()->sodium_memcmp(w.hashes[cp->entries - 1], cp->head,
+                                                            RP_RECORD_HASH_BYTES) != 0) {
         rc = bad(&w, cp->entries, "it does not match %s of %s: the chain up to it was rewritten",
                  where, cp->made_at);
       } else if (frc == RP_OK && drc == RP_OK && cp == &db && file.entries < db.entries) {
@@ -425,8 +429,8 @@ int rp_record_verify(rp_record *r, const char *checkpoint_path, const rp_record_
         rp_record_checkpoint *f = &file;
         if (!checkpoint_signed(f))
           rc = bad(&w, 0, "the checkpoint file is not signed by its key");
-        else if (f->entries > 0 &&
-                 sodium_memcmp(w.hashes[f->entries - 1], f->head, RP_RECORD_HASH_BYTES) != 0)
+        else if (f->entries > 0 && sodium()->sodium_memcmp(w.hashes[f->entries - 1], f->head,
+                                                           RP_RECORD_HASH_BYTES) != 0)
           rc = bad(&w, f->entries, "it does not match the checkpoint file");
         else
           res->checkpoint_ok = true;
@@ -476,7 +480,7 @@ static int lookup_entry(void *ud, const rp_record_entry *e) {
   free(s->latest_md);
   s->latest_md = rp_xstrndup(e->note_md, e->note_md_len);
   s->latest_md_len = e->note_md_len;
-  crypto_hash_sha256(l->latest, (const unsigned char *)e->source, e->source_len);
+  sodium()->crypto_hash_sha256(l->latest, (const unsigned char *)e->source, e->source_len);
   return RP_OK;
 }
 
@@ -484,7 +488,7 @@ int rp_record_lookup(rp_record *r, const char *session_key, const char *source, 
                      rp_record_signature *out, rp_diags *diags) {
   memset(out, 0, sizeof *out);
   lookup l = {.out = out, .compare = source != NULL};
-  if (source) crypto_hash_sha256(l.want, (const unsigned char *)source, len);
+  if (source) sodium()->crypto_hash_sha256(l.want, (const unsigned char *)source, len);
   rp_record_query q = {session_key, NULL, true};
   int rc = rp_record_list(r, &q, lookup_entry, &l, diags);
   if (rc != RP_OK) {

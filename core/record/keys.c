@@ -14,7 +14,6 @@
 // edit of the clear lines is found when the key is unlocked.
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "record/internal.h"
+#include "record/libs.h"
 #include "record/record.h"
 #include "util/atomic.h"
 #include "util/file.h"
@@ -49,7 +49,7 @@ char *rp_record_key_dir(rp_diags *diags) {
 }
 
 void rp_record_wipe(rp_buf *b) {
-  if (b->data) sodium_memzero(b->data, b->cap);
+  if (b->data) sodium()->sodium_memzero(b->data, b->cap);
   rp_buf_free(b);
 }
 
@@ -123,7 +123,7 @@ static bool fit_field(const char *s) {
 
 static void put_hex(rp_buf *b, const char *name, const unsigned char *data, size_t n) {
   char *t = rp_xmalloc(2 * n + 1);
-  sodium_bin2hex(t, 2 * n + 1, data, n);
+  sodium()->sodium_bin2hex(t, 2 * n + 1, data, n);
   rp_buf_printf(b, "%s: %s\n", name, t);
   free(t);
 }
@@ -146,8 +146,8 @@ static char *value_of(const char *text, const char *name) {
 static bool hex_of(const char *text, const char *name, unsigned char *out, size_t n) {
   char *v = value_of(text, name);
   size_t got = 0;
-  bool ok = v && strlen(v) == 2 * n && sodium_hex2bin(out, n, v, 2 * n, NULL, &got, NULL) == 0 &&
-            got == n;
+  bool ok = v && strlen(v) == 2 * n &&
+            sodium()->sodium_hex2bin(out, n, v, 2 * n, NULL, &got, NULL) == 0 && got == n;
   free(v);
   return ok;
 }
@@ -224,23 +224,23 @@ int rp_record_key_new(const char *dir, const char *name, const char *credentials
     return rc;
   }
   rp_record_key *k = key_alloc(name, credentials, keypath.data);
-  k->secret_key = sodium_malloc(RP_RECORD_SECRET_BYTES);
-  unsigned char *derived = sodium_malloc(crypto_secretbox_KEYBYTES);
+  k->secret_key = sodium()->sodium_malloc(RP_RECORD_SECRET_BYTES);
+  unsigned char *derived = sodium()->sodium_malloc(crypto_secretbox_KEYBYTES);
   // The plain text sealed: the secret key, then "NAME\nCREDENTIALS".
   size_t nl = strlen(name), cl = strlen(credentials);
   size_t plen = RP_RECORD_SECRET_BYTES + nl + 1 + cl;
-  unsigned char *plain = sodium_malloc(plen);
+  unsigned char *plain = sodium()->sodium_malloc(plen);
   unsigned char *box = rp_xmalloc(plen + crypto_secretbox_MACBYTES);
   if (!k->secret_key || !derived || !plain) rp_oom();
-  crypto_sign_keypair(k->public_key, k->secret_key);
+  sodium()->crypto_sign_keypair(k->public_key, k->secret_key);
   rp_record_fingerprint(k->public_key, k->fingerprint);
   unsigned char salt[crypto_pwhash_SALTBYTES], nonce[crypto_secretbox_NONCEBYTES];
-  randombytes_buf(salt, sizeof salt);
-  randombytes_buf(nonce, sizeof nonce);
+  sodium()->randombytes_buf(salt, sizeof salt);
+  sodium()->randombytes_buf(nonce, sizeof nonce);
   unsigned long long ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
   size_t mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-  if (crypto_pwhash(derived, crypto_secretbox_KEYBYTES, passphrase, passlen, salt, ops, mem,
-                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (sodium()->crypto_pwhash(derived, crypto_secretbox_KEYBYTES, passphrase, passlen, salt, ops,
+                              mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
     rp_diags_add(diags, RP_SEV_ERROR, "rapport", 0, 0,
                  "not enough memory to protect the key with the passphrase");
     rc = RP_ENOMEM;
@@ -250,7 +250,7 @@ int rp_record_key_new(const char *dir, const char *name, const char *credentials
   memcpy(plain + RP_RECORD_SECRET_BYTES, name, nl);
   plain[RP_RECORD_SECRET_BYTES + nl] = '\n';
   memcpy(plain + RP_RECORD_SECRET_BYTES + nl + 1, credentials, cl);
-  crypto_secretbox_easy(box, plain, plen, nonce, derived);
+  sodium()->crypto_secretbox_easy(box, plain, plen, nonce, derived);
 
   rp_buf f = RP_BUF_INIT;
   rp_buf_printf(&f, "%s\nname: %s\ncredentials: %s\n", KEY_LABEL, name, credentials);
@@ -269,8 +269,8 @@ int rp_record_key_new(const char *dir, const char *name, const char *credentials
   rp_buf_free(&f);
   if (rc != RP_OK) unlink(keypath.data);
 done:
-  sodium_free(derived);
-  sodium_free(plain);
+  sodium()->sodium_free(derived);
+  sodium()->sodium_free(plain);
   free(box);
   rp_buf_free(&keypath);
   rp_buf_free(&pubpath);
@@ -337,18 +337,18 @@ int rp_record_key_load(const char *path, const char *passphrase, size_t passlen,
     box = rp_xmalloc(boxlen);
     if (!hex_of(text, "secret", box, boxlen)) goto damaged;
     size_t plen = boxlen - crypto_secretbox_MACBYTES;
-    derived = sodium_malloc(crypto_secretbox_KEYBYTES);
-    plain = sodium_malloc(plen);
-    k->secret_key = sodium_malloc(RP_RECORD_SECRET_BYTES);
+    derived = sodium()->sodium_malloc(crypto_secretbox_KEYBYTES);
+    plain = sodium()->sodium_malloc(plen);
+    k->secret_key = sodium()->sodium_malloc(RP_RECORD_SECRET_BYTES);
     if (!derived || !plain || !k->secret_key) rp_oom();
-    if (crypto_pwhash(derived, crypto_secretbox_KEYBYTES, passphrase, passlen, salt, ops,
-                      (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    if (sodium()->crypto_pwhash(derived, crypto_secretbox_KEYBYTES, passphrase, passlen, salt, ops,
+                                (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
       rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0,
                    "not enough memory to unlock the key with the passphrase");
       rc = RP_ENOMEM;
       goto fail;
     }
-    if (crypto_secretbox_open_easy(plain, box, boxlen, nonce, derived) != 0) {
+    if (sodium()->crypto_secretbox_open_easy(plain, box, boxlen, nonce, derived) != 0) {
       rp_diags_add(diags, RP_SEV_ERROR, path, 0, 0, "wrong passphrase for this signing key");
       rc = RP_EAUTH;
       goto fail;
@@ -377,8 +377,8 @@ fail:
   rp_record_key_free(k);
   k = NULL;
 out:
-  if (derived) sodium_free(derived);
-  if (plain) sodium_free(plain);
+  if (derived) sodium()->sodium_free(derived);
+  if (plain) sodium()->sodium_free(plain);
   free(box);
   free(name);
   free(creds);
@@ -389,7 +389,7 @@ out:
 
 void rp_record_key_free(rp_record_key *k) {
   if (!k) return;
-  if (k->secret_key) sodium_free(k->secret_key);
+  if (k->secret_key) sodium()->sodium_free(k->secret_key);
   free(k->name);
   free(k->credentials);
   free(k->path);

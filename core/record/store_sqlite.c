@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "record/internal.h"
+#include "record/libs.h"
 #include "record/record.h"
 
 struct rp_record {
@@ -145,7 +145,7 @@ static void fault_shutdown(void *ud) {
 static void install_allocator(void) {
   static const sqlite3_mem_methods m = {fault_malloc,  fault_free, fault_realloc,  fault_size,
                                         fault_roundup, fault_init, fault_shutdown, NULL};
-  sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+  sqlite()->sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
 }
 #else
 static void install_allocator(void) {}
@@ -154,17 +154,17 @@ static void install_allocator(void) {}
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static void init_sqlite(void) {
   install_allocator();
-  sqlite3_initialize();
+  sqlite()->sqlite3_initialize();
 }
 
 // Reports the connection's last error at the record's path, in words a
 // person understands: SQLite's message, or errno's for I/O on a full disk
 // or a read-only file system.
 static int fail(rp_record *r, rp_diags *diags, const char *what) {
-  int code = r->db ? sqlite3_errcode(r->db) : SQLITE_NOMEM;
-  int ext = r->db ? sqlite3_extended_errcode(r->db) : SQLITE_NOMEM;
-  const char *msg = r->db ? sqlite3_errmsg(r->db) : "out of memory";
-  int sys = r->db ? sqlite3_system_errno(r->db) : 0;
+  int code = r->db ? sqlite()->sqlite3_errcode(r->db) : SQLITE_NOMEM;
+  int ext = r->db ? sqlite()->sqlite3_extended_errcode(r->db) : SQLITE_NOMEM;
+  const char *msg = r->db ? sqlite()->sqlite3_errmsg(r->db) : "out of memory";
+  int sys = r->db ? sqlite()->sqlite3_system_errno(r->db) : 0;
   int status = RP_EIO;
   if (code == SQLITE_NOMEM) {
     msg = "out of memory";
@@ -188,18 +188,18 @@ static int fail(rp_record *r, rp_diags *diags, const char *what) {
 }
 
 static int exec(rp_record *r, const char *sql, rp_diags *diags, const char *what) {
-  if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) == SQLITE_OK) return RP_OK;
+  if (sqlite()->sqlite3_exec(r->db, sql, NULL, NULL, NULL) == SQLITE_OK) return RP_OK;
   return fail(r, diags, what);
 }
 
 static void rollback(rp_record *r) {
   // Nothing to report: the failure that led here was reported already, and
   // SQLite rolls back by itself what a failed ROLLBACK leaves.
-  sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite()->sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static int prepare(rp_record *r, const char *sql, sqlite3_stmt **st, rp_diags *diags) {
-  if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) == SQLITE_OK) return RP_OK;
+  if (sqlite()->sqlite3_prepare_v2(r->db, sql, -1, st, NULL) == SQLITE_OK) return RP_OK;
   *st = NULL;
   return fail(r, diags, "cannot read the record");
 }
@@ -208,12 +208,12 @@ static int user_version(rp_record *r, int *v, rp_diags *diags) {
   sqlite3_stmt *st;
   int rc = prepare(r, "PRAGMA user_version", &st, diags);
   if (rc != RP_OK) return rc;
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    *v = sqlite3_column_int(st, 0);
+  if (sqlite()->sqlite3_step(st) == SQLITE_ROW) {
+    *v = sqlite()->sqlite3_column_int(st, 0);
   } else {
     rc = fail(r, diags, "cannot read the record");
   }
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   return rc;
 }
 
@@ -262,17 +262,17 @@ static int migrate(rp_record *r, rp_diags *diags) {
 // left either (Rapport's last connection folded it in), the file alone is the
 // whole record and opens as immutable.
 static int open_db(rp_record *r, int flags) {
-  int rc = sqlite3_open_v2(r->path, &r->db, flags, NULL);
+  int rc = sqlite()->sqlite3_open_v2(r->path, &r->db, flags, NULL);
   if (rc == SQLITE_OK && r->readonly) {
     // Nothing is read until the first statement: try one.
-    rc = sqlite3_exec(r->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    rc = sqlite()->sqlite3_exec(r->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
     rp_buf wal = RP_BUF_INIT;
     rp_buf_printf(&wal, "%s-wal", r->path);
     struct stat st;
     bool no_wal = stat(wal.data, &st) != 0 || st.st_size == 0;
     rp_buf_free(&wal);
     if (rc == SQLITE_CANTOPEN && no_wal) {
-      sqlite3_close_v2(r->db);
+      sqlite()->sqlite3_close_v2(r->db);
       r->db = NULL;
       rp_buf uri = RP_BUF_INIT;
       rp_buf_adds(&uri, "file:");
@@ -283,16 +283,17 @@ static int open_db(rp_record *r, int flags) {
           rp_buf_addc(&uri, *p);
       }
       rp_buf_adds(&uri, "?immutable=1");
-      rc = sqlite3_open_v2(uri.data, &r->db, flags | SQLITE_OPEN_URI, NULL);
+      rc = sqlite()->sqlite3_open_v2(uri.data, &r->db, flags | SQLITE_OPEN_URI, NULL);
       rp_buf_free(&uri);
     }
   }
-  if (rc == SQLITE_OK) sqlite3_extended_result_codes(r->db, 1);
+  if (rc == SQLITE_OK) sqlite()->sqlite3_extended_result_codes(r->db, 1);
   return rc;
 }
 
 int rp_record_open(const char *path, rp_record_mode mode, rp_record **out, rp_diags *diags) {
   *out = NULL;
+  if (rp_dynlib_open(&rp_sqlite_lib, diags) != RP_OK) return RP_EIO;
   pthread_once(&init_once, init_sqlite);
   int crc = rp_record_crypto_ready(diags);
   if (crc != RP_OK) return crc;
@@ -344,7 +345,7 @@ int rp_record_open(const char *path, rp_record_mode mode, rp_record **out, rp_di
     rp_record_close(r);
     return rc;
   }
-  sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+  sqlite()->sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
   // WAL with synchronous=FULL: every commit is durable when it returns.
   // journal_mode is persistent (set once per file); on a read-only record it
   // is left as it is.
@@ -365,7 +366,7 @@ int rp_record_open(const char *path, rp_record_mode mode, rp_record **out, rp_di
 
 void rp_record_close(rp_record *r) {
   if (!r) return;
-  if (r->db) sqlite3_close_v2(r->db);
+  if (r->db) sqlite()->sqlite3_close_v2(r->db);
   free(r->path);
   free(r);
 }
@@ -390,14 +391,14 @@ int rp_record_schema_version(rp_record *r) {
   "public_key, note_type, made_by, reason, NULL, NULL, NULL, prev_hash, hash, signature"
 
 static char *col_text(sqlite3_stmt *st, int i) {
-  const unsigned char *t = sqlite3_column_text(st, i);
-  int n = sqlite3_column_bytes(st, i);
+  const unsigned char *t = sqlite()->sqlite3_column_text(st, i);
+  int n = sqlite()->sqlite3_column_bytes(st, i);
   return rp_xstrndup(t ? (const char *)t : "", t ? (size_t)n : 0);
 }
 
 static char *col_blob(sqlite3_stmt *st, int i, size_t *len) {
-  const void *b = sqlite3_column_blob(st, i);
-  int n = sqlite3_column_bytes(st, i);
+  const void *b = sqlite()->sqlite3_column_blob(st, i);
+  int n = sqlite()->sqlite3_column_bytes(st, i);
   *len = b ? (size_t)n : 0;
   return rp_xstrndup(b ? b : "", *len);
 }
@@ -405,19 +406,19 @@ static char *col_blob(sqlite3_stmt *st, int i, size_t *len) {
 // A fixed-size column: a stored value of another size reads as zeros,
 // which no hash or signature matches, so verify reports the entry.
 static void col_fixed(sqlite3_stmt *st, int i, unsigned char *out, size_t size) {
-  const void *b = sqlite3_column_blob(st, i);
+  const void *b = sqlite()->sqlite3_column_blob(st, i);
   memset(out, 0, size);
-  if (b && (size_t)sqlite3_column_bytes(st, i) == size) memcpy(out, b, size);
+  if (b && (size_t)sqlite()->sqlite3_column_bytes(st, i) == size) memcpy(out, b, size);
 }
 
 static void row_entry(sqlite3_stmt *st, rp_record_entry *e, bool content) {
   memset(e, 0, sizeof *e);
-  e->seq = sqlite3_column_int64(st, 0);
-  const unsigned char *kind = sqlite3_column_text(st, 1);
+  e->seq = sqlite()->sqlite3_column_int64(st, 0);
+  const unsigned char *kind = sqlite()->sqlite3_column_text(st, 1);
   e->kind = kind && strcmp((const char *)kind, "note") == 0        ? RP_RECORD_NOTE
             : kind && strcmp((const char *)kind, "amendment") == 0 ? RP_RECORD_AMENDMENT
                                                                    : 0;
-  e->amends = sqlite3_column_int64(st, 2);
+  e->amends = sqlite()->sqlite3_column_int64(st, 2);
   e->session_key = col_text(st, 3);
   e->client_id = col_text(st, 4);
   e->signed_at = col_text(st, 5);
@@ -458,32 +459,32 @@ int rp_record_head_get(rp_record *r, rp_record_head *head, rp_diags *diags) {
   sqlite3_stmt *st;
   int rc = prepare(r, "SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1", &st, diags);
   if (rc != RP_OK) return rc;
-  int s = sqlite3_step(st);
+  int s = sqlite()->sqlite3_step(st);
   if (s == SQLITE_ROW) {
-    head->entries = sqlite3_column_int64(st, 0);
+    head->entries = sqlite()->sqlite3_column_int64(st, 0);
     col_fixed(st, 1, head->hash, sizeof head->hash);
   } else if (s != SQLITE_DONE) {
     rc = fail(r, diags, "cannot read the record");
   }
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   return rc;
 }
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s) {
-  return sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+  return sqlite()->sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
 }
 
 static int bind_blob(sqlite3_stmt *st, int i, const void *b, size_t len) {
   // A zero-length blob, not NULL: the columns are NOT NULL.
-  return sqlite3_bind_blob64(st, i, b ? b : "", len, SQLITE_STATIC);
+  return sqlite()->sqlite3_bind_blob64(st, i, b ? b : "", len, SQLITE_STATIC);
 }
 
 static int insert_entry(rp_record *r, sqlite3_stmt *st, const rp_record_entry *e) {
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-  int rc = sqlite3_bind_int64(st, 1, e->seq);
+  sqlite()->sqlite3_reset(st);
+  sqlite()->sqlite3_clear_bindings(st);
+  int rc = sqlite()->sqlite3_bind_int64(st, 1, e->seq);
   if (!rc) rc = bind_text(st, 2, rp_record_kind_name(e->kind));
-  if (!rc) rc = sqlite3_bind_int64(st, 3, e->amends);
+  if (!rc) rc = sqlite()->sqlite3_bind_int64(st, 3, e->amends);
   if (!rc) rc = bind_text(st, 4, e->session_key);
   if (!rc) rc = bind_text(st, 5, e->client_id);
   if (!rc) rc = bind_text(st, 6, e->signed_at);
@@ -499,22 +500,22 @@ static int insert_entry(rp_record *r, sqlite3_stmt *st, const rp_record_entry *e
   if (!rc) rc = bind_blob(st, 16, e->prev_hash, sizeof e->prev_hash);
   if (!rc) rc = bind_blob(st, 17, e->hash, sizeof e->hash);
   if (!rc) rc = bind_blob(st, 18, e->signature, sizeof e->signature);
-  if (!rc) rc = sqlite3_step(st);
+  if (!rc) rc = sqlite()->sqlite3_step(st);
   (void)r;
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static int insert_event(sqlite3_stmt *st, const rp_record_event *ev, const char *at) {
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
+  sqlite()->sqlite3_reset(st);
+  sqlite()->sqlite3_clear_bindings(st);
   int rc = bind_text(st, 1, at);
   if (!rc) rc = bind_text(st, 2, ev->action);
   if (!rc) rc = bind_text(st, 3, ev->actor);
   if (!rc) rc = bind_text(st, 4, ev->key_fpr);
   if (!rc) rc = bind_text(st, 5, ev->client_id);
-  if (!rc) rc = sqlite3_bind_int64(st, 6, ev->entry);
+  if (!rc) rc = sqlite()->sqlite3_bind_int64(st, 6, ev->entry);
   if (!rc) rc = bind_text(st, 7, ev->detail);
-  if (!rc) rc = sqlite3_step(st);
+  if (!rc) rc = sqlite()->sqlite3_step(st);
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -560,13 +561,13 @@ int rp_record_append(rp_record *r, rp_record_entry *entries, size_t n, rp_record
     head.entries = e->seq;
     memcpy(head.hash, e->hash, sizeof head.hash);
   }
-  sqlite3_finalize(ins);
-  sqlite3_finalize(log);
+  sqlite()->sqlite3_finalize(ins);
+  sqlite()->sqlite3_finalize(log);
   ins = log = NULL;
   if ((rc = exec(r, "COMMIT", diags, "cannot write to the record")) == RP_OK) return RP_OK;
 fail:
-  sqlite3_finalize(ins);
-  sqlite3_finalize(log);
+  sqlite()->sqlite3_finalize(ins);
+  sqlite()->sqlite3_finalize(log);
   rollback(r);
   return rc;
 }
@@ -576,15 +577,15 @@ int rp_record_read(rp_record *r, long long seq, rp_record_entry *e, rp_diags *di
   sqlite3_stmt *st;
   int rc = prepare(r, "SELECT " ENTRY_COLUMNS " FROM entries WHERE seq = ?", &st, diags);
   if (rc != RP_OK) return rc;
-  sqlite3_bind_int64(st, 1, seq);
-  int s = sqlite3_step(st);
+  sqlite()->sqlite3_bind_int64(st, 1, seq);
+  int s = sqlite()->sqlite3_step(st);
   if (s == SQLITE_ROW)
     row_entry(st, e, true);
   else if (s == SQLITE_DONE)
     rc = RP_ENOTFOUND;
   else
     rc = fail(r, diags, "cannot read the record");
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   return rc;
 }
 
@@ -605,7 +606,7 @@ int rp_record_list(rp_record *r, const rp_record_query *q, rp_record_entry_fn fn
   if (q->session_key) bind_text(st, 1, q->session_key);
   if (!q->session_key && q->client_id) bind_text(st, 1, q->client_id);
   int s;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((s = sqlite()->sqlite3_step(st)) == SQLITE_ROW) {
     rp_record_entry e;
     row_entry(st, &e, q->with_content);
     rc = fn(ud, &e);
@@ -613,7 +614,7 @@ int rp_record_list(rp_record *r, const rp_record_query *q, rp_record_entry_fn fn
     if (rc != RP_OK) break;
   }
   if (rc == RP_OK && s != SQLITE_DONE) rc = fail(r, diags, "cannot read the record");
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   return rc;
 }
 
@@ -635,21 +636,21 @@ int rp_record_checkpoint_make(rp_record *r, rp_record_checkpoint_fn make, void *
                     "VALUES (?,?,?,?,?)",
                     &st, diags)) != RP_OK)
     goto fail;
-  int s = sqlite3_bind_int64(st, 1, cp.entries);
+  int s = sqlite()->sqlite3_bind_int64(st, 1, cp.entries);
   if (!s) s = bind_blob(st, 2, cp.head, sizeof cp.head);
   if (!s) s = bind_text(st, 3, cp.made_at);
   if (!s) s = bind_blob(st, 4, cp.public_key, sizeof cp.public_key);
   if (!s) s = bind_blob(st, 5, cp.signature, sizeof cp.signature);
-  if (!s) s = sqlite3_step(st);
+  if (!s) s = sqlite()->sqlite3_step(st);
   if (s != SQLITE_DONE) {
     rc = fail(r, diags, "cannot write to the record");
     goto fail;
   }
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   st = NULL;
   if ((rc = exec(r, "COMMIT", diags, "cannot write to the record")) == RP_OK) return RP_OK;
 fail:
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   rollback(r);
   return rc;
 }
@@ -662,11 +663,11 @@ int rp_record_checkpoint_latest(rp_record *r, rp_record_checkpoint *cp, rp_diags
                    "ORDER BY entries DESC, id DESC LIMIT 1",
                    &st, diags);
   if (rc != RP_OK) return rc;
-  int s = sqlite3_step(st);
+  int s = sqlite()->sqlite3_step(st);
   if (s == SQLITE_ROW) {
-    cp->entries = sqlite3_column_int64(st, 0);
+    cp->entries = sqlite()->sqlite3_column_int64(st, 0);
     col_fixed(st, 1, cp->head, sizeof cp->head);
-    const unsigned char *t = sqlite3_column_text(st, 2);
+    const unsigned char *t = sqlite()->sqlite3_column_text(st, 2);
     snprintf(cp->made_at, sizeof cp->made_at, "%s", t ? (const char *)t : "");
     col_fixed(st, 3, cp->public_key, sizeof cp->public_key);
     col_fixed(st, 4, cp->signature, sizeof cp->signature);
@@ -675,7 +676,7 @@ int rp_record_checkpoint_latest(rp_record *r, rp_record_checkpoint *cp, rp_diags
   } else {
     rc = fail(r, diags, "cannot read the record");
   }
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   return rc;
 }
 
@@ -697,9 +698,9 @@ int rp_record_key_put(rp_record *r, const unsigned char pk[RP_RECORD_KEY_BYTES],
   if (!s) s = bind_text(st, 3, name);
   if (!s) s = bind_text(st, 4, credentials);
   if (!s) s = bind_text(st, 5, now);
-  if (!s) s = sqlite3_step(st);
+  if (!s) s = sqlite()->sqlite3_step(st);
   if (s != SQLITE_DONE) rc = fail(r, diags, "cannot write to the record");
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   return rc;
 }
 
@@ -711,7 +712,7 @@ int rp_record_log_add(rp_record *r, const rp_record_event *ev, rp_diags *diags) 
   rp_record_now(now);
   if (insert_event(st, ev, ev->at ? ev->at : now) != SQLITE_OK)
     rc = fail(r, diags, "cannot write to the record's log");
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   return rc;
 }
 
@@ -727,23 +728,23 @@ int rp_record_log_list(rp_record *r, const char *client_id, rp_record_event_fn f
   if (rc != RP_OK) return rc;
   if (client_id) bind_text(st, 1, client_id);
   int s;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((s = sqlite()->sqlite3_step(st)) == SQLITE_ROW) {
     const char *t[8];
     for (int i = 1; i < 8; i++) {
-      t[i] = (const char *)sqlite3_column_text(st, i);
+      t[i] = (const char *)sqlite()->sqlite3_column_text(st, i);
       if (!t[i]) t[i] = "";
     }
-    rp_record_event ev = {.id = sqlite3_column_int64(st, 0),
+    rp_record_event ev = {.id = sqlite()->sqlite3_column_int64(st, 0),
                           .at = t[1],
                           .action = t[2],
                           .actor = t[3],
                           .key_fpr = t[4],
                           .client_id = t[5],
-                          .entry = sqlite3_column_int64(st, 6),
+                          .entry = sqlite()->sqlite3_column_int64(st, 6),
                           .detail = t[7]};
     if ((rc = fn(ud, &ev)) != RP_OK) break;
   }
   if (rc == RP_OK && s != SQLITE_DONE) rc = fail(r, diags, "cannot read the record's log");
-  sqlite3_finalize(st);
+  sqlite()->sqlite3_finalize(st);
   return rc;
 }

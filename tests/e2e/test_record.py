@@ -610,6 +610,55 @@ class Record(RapportTest):
         self.assertIn("record.db: error: no record here", r.err)
         self.assertFalse(os.path.exists(self.path("record.db")))
 
+    # --- the record's libraries are opened by the commands that use it ------------
+
+    def loaded(self, *args):
+        """The shared libraries the dynamic loader searched for while
+        `rapport ARGS` ran (LD_DEBUG=libs), and the result."""
+        r = self.run_env(*args, env={"LD_DEBUG": "libs"})
+        return re.findall(r"find library=(\S+?)(?: |;|$)", r.err, re.M), r
+
+    def test_the_record_libraries_load_only_when_the_record_is_used(self):
+        self.write("sessions/s.yaml", soap("C-7", 3))
+        record_libs = ("libsqlite3", "libsodium")
+        # No record: a note, a list, a new skeleton touch neither library.
+        for args in (("--version",), ("render", "sessions/s.yaml"), ("list",), ("new", "soap")):
+            libs, r = self.loaded(*args)
+            self.assertEqual(r.code, 0, r)
+            self.assertTrue(any(l.startswith("liblua") for l in libs), r.err)
+            for name in record_libs:
+                self.assertFalse([l for l in libs if l.startswith(name)], (args, libs))
+        # Signing, then rendering a workspace that has a record, opens both.
+        self.key()
+        for args in (("sign", "sessions/s.yaml"), ("render", "sessions/s.yaml"), ("verify",)):
+            libs, r = self.loaded(*args)
+            self.assertEqual(r.code, 0, r)
+            for name in record_libs:
+                self.assertTrue([l for l in libs if l.startswith(name)], (args, libs))
+
+    def test_a_record_library_that_cannot_be_opened_is_an_error(self):
+        self.key()
+        self.write("sessions/s.yaml", soap("C-7", 3))
+        libs, r = self.loaded("sign", "sessions/s.yaml")
+        self.assertEqual(r.code, 0, r)
+        sqlite_name = [l for l in libs if l.startswith("libsqlite3")][0]
+        # A broken copy found first, as a damaged installation would give.
+        broken = self.path("broken-libs")
+        os.mkdir(broken)
+        with open(os.path.join(broken, sqlite_name), "w") as f:
+            f.write("not a shared library")
+        env = {"LD_LIBRARY_PATH": broken}
+        for args in (("verify",), ("render", "sessions/s.yaml"), ("log",)):
+            r = self.run_env(*args, env=env)
+            self.assertEqual(r.code, 1, (args, r))
+            self.assertIn("rapport: error: cannot load SQLite (%s): " % sqlite_name, r.err, args)
+            self.assertNotIn("Traceback", r.err)
+        # Without a record the same installation still renders.
+        os.rename(self.path("record.db"), self.path("elsewhere.db"))
+        r = self.run_env("render", "sessions/s.yaml", env=env)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("SOAP note", r.out)
+
     def test_not_a_record(self):
         self.write("record.db", "just some text, not a database" * 100)
         r = self.verify()
