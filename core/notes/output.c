@@ -17,6 +17,49 @@
 #include <cmark-gfm.h>
 #include <cmark-gfm-core-extensions.h>
 
+#include "util/dynlib.h"
+
+// cmark-gfm and its extensions are opened when a note is first turned into
+// HTML or plain text (util/dynlib.h): a Markdown or JSON note never loads
+// them. parse() opens them with an error for the user; every other call
+// comes after it.
+#define CMARK_FUNCTIONS(X)                                                                         \
+  X(cmark_find_syntax_extension)                                                                   \
+  X(cmark_iter_free)                                                                               \
+  X(cmark_iter_get_node) X(cmark_iter_new) X(cmark_iter_next) X(cmark_node_append_child)           \
+      X(cmark_node_first_child) X(cmark_node_free) X(cmark_node_get_list_delim)                    \
+          X(cmark_node_get_list_start) X(cmark_node_get_list_tight) X(cmark_node_get_list_type)    \
+              X(cmark_node_get_literal) X(cmark_node_get_title) X(cmark_node_get_type)             \
+                  X(cmark_node_get_type_string) X(cmark_node_get_url) X(cmark_node_new_with_mem)   \
+                      X(cmark_node_replace) X(cmark_node_set_list_tight) X(cmark_node_set_literal) \
+                          X(cmark_node_set_title) X(cmark_node_set_url)                            \
+                              X(cmark_parser_attach_syntax_extension) X(cmark_parser_feed)         \
+                                  X(cmark_parser_finish) X(cmark_parser_free)                      \
+                                      X(cmark_parser_get_syntax_extensions)                        \
+                                          X(cmark_parser_new_with_mem)                             \
+                                              X(cmark_render_html_with_mem)
+#define CMARK_EXT_FUNCTIONS(X) \
+  X(cmark_gfm_core_extensions_ensure_registered) X(cmark_gfm_extensions_get_tasklist_item_checked)
+
+static struct { CMARK_FUNCTIONS(RP_DYNLIB_POINTER) } cmark_table;
+static struct { CMARK_EXT_FUNCTIONS(RP_DYNLIB_POINTER) } cmark_ext_table;
+static const char *const cmark_names[] = {CMARK_FUNCTIONS(RP_DYNLIB_NAME)};
+static const char *const cmark_ext_names[] = {CMARK_EXT_FUNCTIONS(RP_DYNLIB_NAME)};
+static rp_dynlib cmark_lib =
+    RP_DYNLIB_INIT(RP_CMARK_SONAME, "cmark-gfm", cmark_names, &cmark_table);
+static rp_dynlib cmark_ext_lib = RP_DYNLIB_INIT(RP_CMARK_EXT_SONAME, "the cmark-gfm extensions",
+                                                cmark_ext_names, &cmark_ext_table);
+
+static inline __typeof__(cmark_table) *cmark(void) {
+  rp_dynlib_need(&cmark_lib);
+  return &cmark_table;
+}
+
+static inline __typeof__(cmark_ext_table) *cmark_ext(void) {
+  rp_dynlib_need(&cmark_ext_lib);
+  return &cmark_ext_table;
+}
+
 // ---------------------------------------------------------------------------
 // Markdown escaping
 // ---------------------------------------------------------------------------
@@ -241,7 +284,7 @@ static pthread_once_t extensions_once = PTHREAD_ONCE_INIT;
 // cmark-gfm's registration sets a plain global flag: run it exactly once,
 // whichever rendering thread gets here first.
 static void extensions_register(void) {
-  cmark_gfm_core_extensions_ensure_registered();
+  cmark_ext()->cmark_gfm_core_extensions_ensure_registered();
 }
 
 // GFM's extended autolinks are left out on purpose (see output.h).
@@ -256,23 +299,25 @@ enum { PARSE_OPTIONS = CMARK_OPT_VALIDATE_UTF8 | CMARK_OPT_STRIKETHROUGH_DOUBLE_
 // diagnostic.
 static int parse(const char *md, size_t len, cmark_node **doc, cmark_parser **parser,
                  rp_diags *diags) {
+  if (rp_dynlib_open(&cmark_lib, diags) != RP_OK || rp_dynlib_open(&cmark_ext_lib, diags) != RP_OK)
+    return RP_EIO;
   pthread_once(&extensions_once, extensions_register);
-  cmark_parser *p = cmark_parser_new_with_mem(PARSE_OPTIONS, &cmark_x_mem);
+  cmark_parser *p = cmark()->cmark_parser_new_with_mem(PARSE_OPTIONS, &cmark_x_mem);
   for (size_t i = 0; i < sizeof extension_names / sizeof *extension_names; i++) {
-    cmark_syntax_extension *ext = cmark_find_syntax_extension(extension_names[i]);
+    cmark_syntax_extension *ext = cmark()->cmark_find_syntax_extension(extension_names[i]);
     if (!ext) {
       rp_diags_add(diags, RP_SEV_ERROR, "-", 0, 0,
                    "cannot render: the cmark-gfm extension '%s' is missing", extension_names[i]);
-      cmark_parser_free(p);
+      cmark()->cmark_parser_free(p);
       return RP_ENOTFOUND;
     }
-    cmark_parser_attach_syntax_extension(p, ext);
+    cmark()->cmark_parser_attach_syntax_extension(p, ext);
   }
-  if (len) cmark_parser_feed(p, md ? md : "", len);
-  *doc = cmark_parser_finish(p);
+  if (len) cmark()->cmark_parser_feed(p, md ? md : "", len);
+  *doc = cmark()->cmark_parser_finish(p);
   if (!*doc) {
     rp_diags_add(diags, RP_SEV_ERROR, "-", 0, 0, "cannot render: %s", rp_status_text(RP_ENOMEM));
-    cmark_parser_free(p);
+    cmark()->cmark_parser_free(p);
     return RP_ENOMEM;
   }
   *parser = p;
@@ -286,12 +331,12 @@ static int parse(const char *md, size_t len, cmark_node **doc, cmark_parser **pa
 // Collects the nodes of `doc` that prepare_for_html changes: the tree cannot
 // be changed under a running iterator.
 static void collect_nodes(cmark_node *doc, rp_buf *nodes) {
-  cmark_iter *it = cmark_iter_new(doc);
+  cmark_iter *it = cmark()->cmark_iter_new(doc);
   cmark_event_type ev;
-  while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+  while ((ev = cmark()->cmark_iter_next(it)) != CMARK_EVENT_DONE) {
     if (ev != CMARK_EVENT_ENTER) continue;
-    cmark_node *n = cmark_iter_get_node(it);
-    switch (cmark_node_get_type(n)) {
+    cmark_node *n = cmark()->cmark_iter_get_node(it);
+    switch (cmark()->cmark_node_get_type(n)) {
       case CMARK_NODE_LIST:
       case CMARK_NODE_HTML_BLOCK:
       case CMARK_NODE_HTML_INLINE:
@@ -303,21 +348,21 @@ static void collect_nodes(cmark_node *doc, rp_buf *nodes) {
         break;
     }
   }
-  cmark_iter_free(it);
+  cmark()->cmark_iter_free(it);
 }
 
 // Puts `repl` where `n` is and frees `n`. When the tree refuses the swap
 // (it should not), `n` stays and `repl` goes.
 static void replace_node(cmark_node *n, cmark_node *repl) {
-  if (cmark_node_replace(n, repl))
-    cmark_node_free(n);
+  if (cmark()->cmark_node_replace(n, repl))
+    cmark()->cmark_node_free(n);
   else
-    cmark_node_free(repl);
+    cmark()->cmark_node_free(repl);
 }
 
 static cmark_node *new_text(const char *literal) {
-  cmark_node *t = cmark_node_new_with_mem(CMARK_NODE_TEXT, &cmark_x_mem);
-  cmark_node_set_literal(t, literal ? literal : "");
+  cmark_node *t = cmark()->cmark_node_new_with_mem(CMARK_NODE_TEXT, &cmark_x_mem);
+  cmark()->cmark_node_set_literal(t, literal ? literal : "");
   return t;
 }
 
@@ -338,29 +383,29 @@ static void prepare_for_html(cmark_node *doc) {
   for (size_t i = 0; i < count; i++) {
     cmark_node *n;
     memcpy(&n, nodes.data + i * sizeof n, sizeof n);
-    switch (cmark_node_get_type(n)) {
+    switch (cmark()->cmark_node_get_type(n)) {
       case CMARK_NODE_LIST:
-        cmark_node_set_list_tight(n, 0);
+        cmark()->cmark_node_set_list_tight(n, 0);
         break;
       case CMARK_NODE_HTML_BLOCK: {
-        cmark_node *code = cmark_node_new_with_mem(CMARK_NODE_CODE_BLOCK, &cmark_x_mem);
-        cmark_node_set_literal(code, cmark_node_get_literal(n));
+        cmark_node *code = cmark()->cmark_node_new_with_mem(CMARK_NODE_CODE_BLOCK, &cmark_x_mem);
+        cmark()->cmark_node_set_literal(code, cmark()->cmark_node_get_literal(n));
         replace_node(n, code);
         break;
       }
       case CMARK_NODE_HTML_INLINE:
-        replace_node(n, new_text(cmark_node_get_literal(n)));
+        replace_node(n, new_text(cmark()->cmark_node_get_literal(n)));
         break;
       case CMARK_NODE_LINEBREAK:
         replace_node(n, new_text("\n"));
         break;
       case CMARK_NODE_IMAGE: {
-        cmark_node *link = cmark_node_new_with_mem(CMARK_NODE_LINK, &cmark_x_mem);
-        cmark_node_set_url(link, cmark_node_get_url(n));
-        cmark_node_set_title(link, cmark_node_get_title(n));
+        cmark_node *link = cmark()->cmark_node_new_with_mem(CMARK_NODE_LINK, &cmark_x_mem);
+        cmark()->cmark_node_set_url(link, cmark()->cmark_node_get_url(n));
+        cmark()->cmark_node_set_title(link, cmark()->cmark_node_get_title(n));
         cmark_node *child;
-        while ((child = cmark_node_first_child(n)))
-          cmark_node_append_child(link, child);
+        while ((child = cmark()->cmark_node_first_child(n)))
+          cmark()->cmark_node_append_child(link, child);
         replace_node(n, link);
         break;
       }
@@ -440,10 +485,10 @@ int rp_output_html(const char *md, size_t len, const char *title, rp_buf *out, r
   prepare_for_html(doc);
   // No CMARK_OPT_UNSAFE: unsafe link targets are emptied. Soft breaks show
   // as spaces, as a browser would show them without pre-wrap.
-  char *body = cmark_render_html_with_mem(doc, CMARK_OPT_NOBREAKS,
-                                          cmark_parser_get_syntax_extensions(parser), &cmark_x_mem);
-  cmark_node_free(doc);
-  cmark_parser_free(parser);
+  char *body = cmark()->cmark_render_html_with_mem(
+      doc, CMARK_OPT_NOBREAKS, cmark()->cmark_parser_get_syntax_extensions(parser), &cmark_x_mem);
+  cmark()->cmark_node_free(doc);
+  cmark()->cmark_parser_free(parser);
   if (!body) {
     rp_diags_add(diags, RP_SEV_ERROR, "-", 0, 0, "cannot render: %s", rp_status_text(RP_ENOMEM));
     return RP_ENOMEM;
@@ -552,7 +597,7 @@ static void end_block(text_walk *w) {
 }
 
 static void add_literal(text_walk *w, cmark_node *n, bool strip_newline) {
-  const char *s = cmark_node_get_literal(n);
+  const char *s = cmark()->cmark_node_get_literal(n);
   size_t len = s ? strlen(s) : 0;
   if (strip_newline && len && s[len - 1] == '\n') len--;
   rp_buf_add(w->out, s, len);
@@ -565,9 +610,10 @@ static void enter_item(text_walk *w, cmark_node *n) {
     snprintf(f->marker, sizeof f->marker, "%ld%c ", list->next++, list->delim);
   else
     strcpy(f->marker, "- ");
-  const char *type = cmark_node_get_type_string(n);
+  const char *type = cmark()->cmark_node_get_type_string(n);
   if (type && strcmp(type, "tasklist") == 0)
-    strcat(f->marker, cmark_gfm_extensions_get_tasklist_item_checked(n) ? "[x] " : "[ ] ");
+    strcat(f->marker,
+           cmark_ext()->cmark_gfm_extensions_get_tasklist_item_checked(n) ? "[x] " : "[ ] ");
 }
 
 static void exit_item(text_walk *w) {
@@ -585,14 +631,14 @@ static void exit_item(text_walk *w) {
 
 static void enter_list(text_walk *w, cmark_node *n) {
   frame *f = push_frame(w, FRAME_LIST);
-  f->tight = cmark_node_get_list_tight(n) != 0;
-  f->ordered = cmark_node_get_list_type(n) == CMARK_ORDERED_LIST;
-  f->delim = cmark_node_get_list_delim(n) == CMARK_PAREN_DELIM ? ')' : '.';
-  f->next = cmark_node_get_list_start(n);
+  f->tight = cmark()->cmark_node_get_list_tight(n) != 0;
+  f->ordered = cmark()->cmark_node_get_list_type(n) == CMARK_ORDERED_LIST;
+  f->delim = cmark()->cmark_node_get_list_delim(n) == CMARK_PAREN_DELIM ? ')' : '.';
+  f->next = cmark()->cmark_node_get_list_start(n);
 }
 
 static void exit_link(text_walk *w, cmark_node *n) {
-  const char *url = cmark_node_get_url(n);
+  const char *url = cmark()->cmark_node_get_url(n);
   if (!url || !*url) return;
   const char *text = w->out->data + w->link_start;
   size_t tlen = w->out->len - w->link_start;
@@ -606,7 +652,7 @@ static void exit_link(text_walk *w, cmark_node *n) {
 // Nodes that the extensions define have no fixed type number: tell them by
 // name.
 static void walk_extension(text_walk *w, cmark_node *n, bool entering) {
-  const char *type = cmark_node_get_type_string(n);
+  const char *type = cmark()->cmark_node_get_type_string(n);
   if (!type) return;
   if (strcmp(type, "table") == 0) {
     if (entering) {
@@ -630,7 +676,7 @@ static void walk_extension(text_walk *w, cmark_node *n, bool entering) {
 }
 
 static void walk_node(text_walk *w, cmark_node *n, bool entering) {
-  switch (cmark_node_get_type(n)) {
+  switch (cmark()->cmark_node_get_type(n)) {
     case CMARK_NODE_DOCUMENT:
       break;
     case CMARK_NODE_BLOCK_QUOTE:
@@ -711,15 +757,15 @@ int rp_output_text(const char *md, size_t len, rp_buf *out, rp_diags *diags) {
   if (rc != RP_OK) return rc;
 
   text_walk w = {.out = out, .base = out->len};
-  cmark_iter *it = cmark_iter_new(doc);
+  cmark_iter *it = cmark()->cmark_iter_new(doc);
   cmark_event_type ev;
-  while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE)
-    walk_node(&w, cmark_iter_get_node(it), ev == CMARK_EVENT_ENTER);
-  cmark_iter_free(it);
+  while ((ev = cmark()->cmark_iter_next(it)) != CMARK_EVENT_DONE)
+    walk_node(&w, cmark()->cmark_iter_get_node(it), ev == CMARK_EVENT_ENTER);
+  cmark()->cmark_iter_free(it);
   if (out->len > w.base) rp_buf_addc(out, '\n');
 
   free(w.frames);
-  cmark_node_free(doc);
-  cmark_parser_free(parser);
+  cmark()->cmark_node_free(doc);
+  cmark()->cmark_parser_free(parser);
   return RP_OK;
 }

@@ -41,6 +41,20 @@
 #include "serve/internal.h"
 #include "serve/preview.h"
 #include "util/buf.h"
+#include "util/dynlib.h"
+
+// http-parser is opened when a preview server starts (util/dynlib.h), not
+// by every run of rapport.
+#define HTTP_PARSER_FUNCTIONS(X) X(http_parser_execute) X(http_parser_init) X(http_parser_pause)
+static struct { HTTP_PARSER_FUNCTIONS(RP_DYNLIB_POINTER) } http_parser_table;
+static const char *const http_parser_names[] = {HTTP_PARSER_FUNCTIONS(RP_DYNLIB_NAME)};
+static rp_dynlib http_parser_lib =
+    RP_DYNLIB_INIT(RP_HTTP_PARSER_SONAME, "http-parser", http_parser_names, &http_parser_table);
+
+static inline __typeof__(http_parser_table) *http_lib(void) {
+  rp_dynlib_need(&http_parser_lib);
+  return &http_parser_table;
+}
 
 const rp_preview_limits rp_preview_default_limits = {
     .max_connections = 32,
@@ -509,7 +523,7 @@ static int on_headers_complete(http_parser *p) {
   target_done(c);
   c->headers_done = true;
   // Stop here: a body is refused and a second request never read.
-  http_parser_pause(p, 1);
+  http_lib()->http_parser_pause(p, 1);
   return 0;
 }
 
@@ -525,7 +539,7 @@ static void feed(conn *c, const char *data, size_t n) {
   if (n > room) n = room;
   c->received += n;
   c->chunk_end = data + n;
-  http_parser_execute(&c->parser, &parser_settings, data, n);
+  http_lib()->http_parser_execute(&c->parser, &parser_settings, data, n);
   enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
   if (c->refuse)
     rp_serve_refuse(c, c->refuse);
@@ -622,7 +636,7 @@ static void on_connection(uv_stream_t *server, int status) {
   pv->nunauth++;
   pv->live++;
   c->accepted_at = uv_now(pv->loop);
-  http_parser_init(&c->parser, HTTP_REQUEST);
+  http_lib()->http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->state = CONN_READING;
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
@@ -684,6 +698,7 @@ rp_preview *rp_preview_start_limits(uv_loop_t *loop, int port, const rp_preview_
     rp_diags_add(diags, RP_SEV_ERROR, where, 0, 0, "the port must be from 0 to 65535");
     return NULL;
   }
+  if (rp_dynlib_open(&http_parser_lib, diags) != RP_OK) return NULL;
   unsigned char raw[TOKEN_BYTES];
   int rc = uv_random(NULL, NULL, raw, sizeof raw, 0, NULL);
   if (rc != 0) {

@@ -2,11 +2,14 @@
 usage errors and the global options (PRODUCT.md section 3).
 Exit status: 0 success, 1 a problem in the user's files, 2 a usage error."""
 
+import glob
 import os
 import re
+import socket
 import unittest
 
 from harness import ROOT, RapportTest
+from test_notes import SOAP
 
 # Every command of PRODUCT.md section 3.
 COMMANDS = ["mustache", "render", "new", "check", "list", "watch", "test"]
@@ -76,6 +79,72 @@ class Version(RapportTest):
             version = re.search(r"project\(rapport VERSION ([0-9.]+)", f.read()).group(1)
         r = self.rapport("--version")
         self.assertRenders(r, "rapport %s\n" % version)
+
+
+def loaded(result):
+    """The libraries the dynamic loader looked for in a run made with
+    LD_DEBUG=libs, by the name asked for."""
+    return re.findall(r"find library=(\S+?)(?: |;|$)", result.err, re.M)
+
+
+def broken_copies(folder, prefix):
+    """Puts a file that is no shared library in `folder` under every name the
+    installed library `prefix` has (its SONAME among them), as a damaged
+    installation would."""
+    names = {os.path.basename(p) for d in ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+             for pattern in ("", "*") for p in glob.glob(os.path.join(d, pattern, prefix + ".so*"))}
+    os.makedirs(folder, exist_ok=True)
+    for name in names:
+        with open(os.path.join(folder, name), "w") as f:
+            f.write("not a shared library")
+    return names
+
+
+class LibrariesOnDemand(RapportTest):
+    """Libraries only some commands need are opened by those commands, not
+    by every run: a run does not pay for loading what it does not use, and
+    one that cannot be opened is an error of the command that needs it."""
+
+    SESSION = SOAP
+
+    def test_a_note_loads_only_what_its_format_needs(self):
+        self.write("s.yaml", self.SESSION)
+        cases = [(("--version",), set()), (("render", "s.yaml"), set()),
+                 (("render", "--format", "json", "s.yaml"), set()),
+                 (("render", "--format", "html", "s.yaml"), {"libcmark-gfm"}),
+                 (("render", "--format", "txt", "s.yaml"), {"libcmark-gfm"})]
+        for args, wanted in cases:
+            r = self.rapport(*args, env={"LD_DEBUG": "libs"})
+            self.assertEqual(r.code, 0, r)
+            libs = loaded(r)
+            self.assertTrue(any(l.startswith("liblua") for l in libs), (args, libs))
+            for name in ("libcmark-gfm", "libhttp_parser", "libsqlite3", "libsodium"):
+                found = any(l.startswith(name) for l in libs)
+                self.assertEqual(found, name in wanted, (args, name, libs))
+
+    def test_html_without_its_library_is_an_error_and_markdown_still_renders(self):
+        self.write("s.yaml", self.SESSION)
+        broken = os.path.join(self.dir, "broken")
+        self.assertTrue(broken_copies(broken, "libcmark-gfm"))
+        env = {"LD_LIBRARY_PATH": broken}
+        r = self.rapport("render", "--format", "html", "s.yaml", env=env)
+        self.assertEqual(r.code, 1, r)
+        self.assertEqual(r.out, "", r)
+        self.assertRegex(r.err, r"error: cannot load (cmark-gfm|the cmark-gfm extensions) "
+                                r"\(libcmark-gfm[^)]*\): ")
+        r = self.rapport("render", "s.yaml", env=env)
+        self.assertEqual(r.code, 0, r)
+        self.assertIn("# SOAP note", r.out)
+
+    def test_the_preview_without_its_library_is_an_error(self):
+        broken = os.path.join(self.dir, "broken")
+        self.assertTrue(broken_copies(broken, "libhttp_parser"))
+        with socket.socket() as s:  # a port free a moment ago
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        r = self.rapport("watch", "--serve", str(port), env={"LD_LIBRARY_PATH": broken})
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("rapport: error: cannot load http-parser (libhttp_parser", r.err)
 
 
 class UsageErrors(RapportTest):
