@@ -18,8 +18,11 @@ measures it. The cases:
   built-ins, and a SOAP layout that uses the filters), on every core and on
   one; its time over the first case's is the price of isolating sessions
   from each other with plugins loaded (target: at most 1.5x);
-- one note (the first session alone) with and without the clinic set,
-  whole process, median of --single-runs;
+- one note (the first session alone, as a session file) with and without
+  the clinic set, whole process, median of --single-runs, beside
+  `rapport --version` and `true` (a process that does nothing) in the same
+  rounds: on a machine where starting any process is slow, the difference
+  and the ratio to those peers say what Rapport itself costs;
 - to an output folder, one file per note, each written atomically and
   fsync'ed, which the disk, not Rapport, bounds.
 
@@ -77,7 +80,8 @@ def main():
     notes_dir = os.path.join(args.out_dir, "notes")
     clinic = os.path.join("examples", "clinic")
     clinic_set = os.path.join(bench.BENCH, "clinic")
-    one = os.path.abspath(os.path.join(args.out_dir, "soap-session-1.jsonl"))
+    # One session file, as a therapist renders one note (JSON is YAML).
+    one = os.path.abspath(os.path.join(args.out_dir, "soap-session-1.json"))
     with open(data) as f, open(one, "w") as o:
         o.write(f.readline())
 
@@ -122,14 +126,18 @@ def main():
     shutil.rmtree(notes_dir, ignore_errors=True)
 
     singles = []
-    single_cases = (("1 note, built-ins", ws), ("1 note, clinic plugin set", clinic_set))
+    true = shutil.which("true") or "/bin/true"
+    single_cases = (("1 note, built-ins", [rapport, "-q", "-C", ws, "render", one]),
+                    ("1 note, clinic plugin set", [rapport, "-q", "-C", clinic_set, "render", one]),
+                    ("rapport --version", [rapport, "--version"]),
+                    ("true (a process that does nothing)", [true]))
     print("  1 note, %d runs each, in turn" % args.single_runs, file=sys.stderr)
     walls = [[] for _ in single_cases]
     rss, status = [0] * len(single_cases), [0] * len(single_cases)
     out = os.path.join(args.out_dir, "notes.single.out")
     for _ in range(args.single_runs):
-        for k, (label, ws_dir) in enumerate(single_cases):
-            wall, peak, code, _ = bench.measure([rapport, "-q", "-C", ws_dir, "render", one], out)
+        for k, (label, argv) in enumerate(single_cases):
+            wall, peak, code, _ = bench.measure(argv, out)
             walls[k].append(wall)
             rss[k] = max(rss[k], peak)
             status[k] = status[k] or code
@@ -160,6 +168,12 @@ def main():
     for r in singles:
         lines.append("| %s | %.1f | %.1f | %.1f |" % (r["name"], r["wall"] * 1000, r["best"] * 1000,
                                                       r["rss"] / 1024))
+    lines.append("")
+    nothing = singles[-1]["wall"]
+    lines.append("one note with the clinic set: %.1f ms over a process that does nothing "
+                 "(%.2fx its time); --version %.1f ms over it" % (
+                     (singles[1]["wall"] - nothing) * 1000, singles[1]["wall"] / nothing,
+                     (singles[2]["wall"] - nothing) * 1000))
     text = "\n".join(lines)
     print("\nrapport render, %d SOAP sessions (JSONL), %d cores, best of %d rounds" % (
         args.n, os.cpu_count() or 0, args.runs))
