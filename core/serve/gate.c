@@ -43,8 +43,24 @@
 #include "util/buf.h"
 #include "util/dynlib.h"
 
-// http-parser is opened when a preview server starts (util/dynlib.h), not
-// by every run of rapport.
+// libuv and http-parser are opened when a preview server starts
+// (util/dynlib.h), not by every run of rapport.
+#define UV_FUNCTIONS(X)                                                                         \
+  X(uv_accept)                                                                                  \
+  X(uv_buf_init)                                                                                \
+  X(uv_close) X(uv_fileno) X(uv_listen) X(uv_now) X(uv_random) X(uv_read_start) X(uv_read_stop) \
+      X(uv_shutdown) X(uv_stream_get_write_queue_size) X(uv_strerror) X(uv_tcp_getsockname)     \
+          X(uv_tcp_init) X(uv_tcp_nodelay) X(uv_tcp_open) X(uv_timer_init) X(uv_timer_start)    \
+              X(uv_timer_stop) X(uv_write)
+static struct { UV_FUNCTIONS(RP_DYNLIB_POINTER) } uv_table;
+static const char *const uv_names[] = {UV_FUNCTIONS(RP_DYNLIB_NAME)};
+static rp_dynlib uv_lib = RP_DYNLIB_INIT(RP_UV_SONAME, "libuv", uv_names, &uv_table);
+
+static inline __typeof__(uv_table) *uv(void) {
+  rp_dynlib_need(&uv_lib);
+  return &uv_table;
+}
+
 #define HTTP_PARSER_FUNCTIONS(X) X(http_parser_execute) X(http_parser_init) X(http_parser_pause)
 static struct { HTTP_PARSER_FUNCTIONS(RP_DYNLIB_POINTER) } http_parser_table;
 static const char *const http_parser_names[] = {HTTP_PARSER_FUNCTIONS(RP_DYNLIB_NAME)};
@@ -217,8 +233,8 @@ static void conn_close(conn *c) {
   c->closing = true;
   c->pv->nopen--;
   if (!c->authenticated) c->pv->nunauth--;
-  uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-  uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+  uv()->uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+  uv()->uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
 
 static void on_server_handle_closed(uv_handle_t *h) {
@@ -236,8 +252,8 @@ void rp_preview_close(rp_preview *pv, void (*done)(void *ud), void *ud) {
   pv->closing = true;
   pv->done = done;
   pv->ud = ud;
-  uv_close((uv_handle_t *)&pv->listener, on_server_handle_closed);
-  uv_close((uv_handle_t *)&pv->heartbeat, on_server_handle_closed);
+  uv()->uv_close((uv_handle_t *)&pv->listener, on_server_handle_closed);
+  uv()->uv_close((uv_handle_t *)&pv->heartbeat, on_server_handle_closed);
   for (conn *c = pv->conns; c; c = c->next)
     conn_close(c);
 }
@@ -268,9 +284,9 @@ static void response_sent(conn *c) {
     return;
   }
   c->state = CONN_DRAINING;
-  uv_timer_start(&c->timer, on_timeout, c->pv->limits.linger_ms, 0);
+  uv()->uv_timer_start(&c->timer, on_timeout, c->pv->limits.linger_ms, 0);
   c->shutdown.data = c;
-  if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0) conn_close(c);
+  if (uv()->uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) != 0) conn_close(c);
 }
 
 static void on_written(uv_write_t *req, int status) {
@@ -293,8 +309,8 @@ static void conn_write(conn *c, rp_buf *b) {
   out *o = rp_xmalloc(sizeof *o);
   o->data = rp_buf_detach(b);
   o->req.data = c;
-  uv_buf_t ub = uv_buf_init(o->data, (unsigned)len);
-  if (uv_write(&o->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written) != 0) {
+  uv_buf_t ub = uv()->uv_buf_init(o->data, (unsigned)len);
+  if (uv()->uv_write(&o->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written) != 0) {
     free(o->data);
     free(o);
     conn_close(c);
@@ -321,7 +337,7 @@ void rp_serve_respond(conn *c, int status, const char *type, const char *csp, co
   rp_buf_adds(&b, "Connection: close\r\n\r\n");
   if (!c->head) rp_buf_add(&b, body, len);
   c->state = CONN_WRITING;
-  uv_timer_start(&c->timer, on_timeout, c->pv->limits.write_timeout_ms, 0);
+  uv()->uv_timer_start(&c->timer, on_timeout, c->pv->limits.write_timeout_ms, 0);
   conn_write(c, &b);
 }
 
@@ -346,7 +362,8 @@ void rp_serve_refuse(conn *c, int status) {
 
 // Sends an event to a stream, or drops a client whose unread events pile up.
 static void event_send(conn *c, const char *text, size_t len) {
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->pv->limits.max_event_backlog) {
+  if (uv()->uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
+      c->pv->limits.max_event_backlog) {
     conn_close(c);
     return;
   }
@@ -378,7 +395,7 @@ void rp_serve_stream_open(conn *c, const char *first, size_t len) {
   rp_buf_adds(&b, "Connection: close\r\n\r\n");
   rp_buf_add(&b, first, len);
   c->state = CONN_EVENTS;
-  uv_timer_stop(&c->timer);
+  uv()->uv_timer_stop(&c->timer);
   conn_write(c, &b);
 }
 
@@ -447,9 +464,9 @@ static void authenticate(conn *c) {
   c->authenticated = true;
   pv->nunauth--;
   if (c->state == CONN_READING) {
-    uint64_t spent = uv_now(pv->loop) - c->accepted_at;
+    uint64_t spent = uv()->uv_now(pv->loop) - c->accepted_at;
     uint64_t limit = pv->limits.header_timeout_ms;
-    uv_timer_start(&c->timer, on_timeout, spent < limit ? limit - spent : 0, 0);
+    uv()->uv_timer_start(&c->timer, on_timeout, spent < limit ? limit - spent : 0, 0);
   }
 }
 
@@ -555,7 +572,7 @@ static void feed(conn *c, const char *data, size_t n) {
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   conn *c = h->data;
-  *buf = uv_buf_init(c->rbuf, sizeof c->rbuf);
+  *buf = uv()->uv_buf_init(c->rbuf, sizeof c->rbuf);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -566,7 +583,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     // response; anything else ends the connection.
     if (nread == UV_EOF && c->state == CONN_WRITING) {
       c->peer_done = true;
-      uv_read_stop(s);
+      uv()->uv_read_stop(s);
     } else {
       conn_close(c);
     }
@@ -585,7 +602,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 // readable, and then finds the rest, or nothing.
 static void read_waiting(conn *c) {
   uv_os_fd_t fd;
-  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return;
+  if (uv()->uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return;
   ssize_t n = recv(fd, c->rbuf, sizeof c->rbuf, MSG_DONTWAIT);
   if (n > 0) feed(c, c->rbuf, (size_t)n);
 }
@@ -612,19 +629,19 @@ static void on_connection(uv_stream_t *server, int status) {
     if (!oldest) {
       // Accept it only to close it, or it would wait in the backlog.
       uv_tcp_t *t = rp_xmalloc(sizeof *t);
-      uv_tcp_init(pv->loop, t);
+      uv()->uv_tcp_init(pv->loop, t);
       t->data = pv;
       pv->live++;
-      uv_accept(server, (uv_stream_t *)t);
-      uv_close((uv_handle_t *)t, on_refused_closed);
+      uv()->uv_accept(server, (uv_stream_t *)t);
+      uv()->uv_close((uv_handle_t *)t, on_refused_closed);
       return;
     }
     conn_close(oldest);
   }
   conn *c = rp_xcalloc(1, sizeof *c);
   c->pv = pv;
-  uv_tcp_init(pv->loop, &c->tcp);
-  uv_timer_init(pv->loop, &c->timer);
+  uv()->uv_tcp_init(pv->loop, &c->tcp);
+  uv()->uv_timer_init(pv->loop, &c->timer);
   c->tcp.data = c;
   c->timer.data = c;
   c->open_handles = 2;
@@ -635,17 +652,17 @@ static void on_connection(uv_stream_t *server, int status) {
   pv->nopen++;
   pv->nunauth++;
   pv->live++;
-  c->accepted_at = uv_now(pv->loop);
+  c->accepted_at = uv()->uv_now(pv->loop);
   http_lib()->http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->state = CONN_READING;
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+  if (uv()->uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
     conn_close(c);
     return;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
-  uv_timer_start(&c->timer, on_timeout, pv->limits.unauth_header_timeout_ms, 0);
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+  uv()->uv_tcp_nodelay(&c->tcp, 1);
+  uv()->uv_timer_start(&c->timer, on_timeout, pv->limits.unauth_header_timeout_ms, 0);
+  if (uv()->uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
     conn_close(c);
     return;
   }
@@ -698,12 +715,13 @@ rp_preview *rp_preview_start_limits(uv_loop_t *loop, int port, const rp_preview_
     rp_diags_add(diags, RP_SEV_ERROR, where, 0, 0, "the port must be from 0 to 65535");
     return NULL;
   }
-  if (rp_dynlib_open(&http_parser_lib, diags) != RP_OK) return NULL;
+  if (rp_dynlib_open(&uv_lib, diags) != RP_OK || rp_dynlib_open(&http_parser_lib, diags) != RP_OK)
+    return NULL;
   unsigned char raw[TOKEN_BYTES];
-  int rc = uv_random(NULL, NULL, raw, sizeof raw, 0, NULL);
+  int rc = uv()->uv_random(NULL, NULL, raw, sizeof raw, 0, NULL);
   if (rc != 0) {
     rp_diags_add(diags, RP_SEV_ERROR, where, 0, 0, "cannot make the preview's token: %s",
-                 uv_strerror(rc));
+                 uv()->uv_strerror(rc));
     return NULL;
   }
   int fd = -1;
@@ -724,20 +742,21 @@ rp_preview *rp_preview_start_limits(uv_loop_t *loop, int port, const rp_preview_
     l->unauth_header_timeout_ms = l->header_timeout_ms;
   for (size_t i = 0; i < TOKEN_BYTES; i++)
     snprintf(pv->token + 2 * i, 3, "%02x", (unsigned)raw[i]);
-  uv_tcp_init(loop, &pv->listener);
+  uv()->uv_tcp_init(loop, &pv->listener);
   pv->listener.data = pv;
   pv->live = 1;
-  rc = uv_tcp_open(&pv->listener, fd);
+  rc = uv()->uv_tcp_open(&pv->listener, fd);
   if (rc != 0) close(fd);  // otherwise the handle owns it
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&pv->listener, LISTEN_BACKLOG, on_connection);
+  if (rc == 0) rc = uv()->uv_listen((uv_stream_t *)&pv->listener, LISTEN_BACKLOG, on_connection);
   struct sockaddr_storage ss;
   int sslen = sizeof ss;
-  if (rc == 0) rc = uv_tcp_getsockname(&pv->listener, (struct sockaddr *)&ss, &sslen);
+  if (rc == 0) rc = uv()->uv_tcp_getsockname(&pv->listener, (struct sockaddr *)&ss, &sslen);
   if (rc != 0) {
-    rp_diags_add(diags, RP_SEV_ERROR, where, 0, 0, "cannot serve the preview: %s", uv_strerror(rc));
+    rp_diags_add(diags, RP_SEV_ERROR, where, 0, 0, "cannot serve the preview: %s",
+                 uv()->uv_strerror(rc));
     // The handle exists now, so it closes on the loop; pv goes with it.
     pv->closing = true;
-    uv_close((uv_handle_t *)&pv->listener, on_server_handle_closed);
+    uv()->uv_close((uv_handle_t *)&pv->listener, on_server_handle_closed);
     return NULL;
   }
   pv->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -753,10 +772,11 @@ rp_preview *rp_preview_start_limits(uv_loop_t *loop, int port, const rp_preview_
     snprintf(pv->origins[3], sizeof pv->origins[3], "http://localhost");
   }
 
-  uv_timer_init(loop, &pv->heartbeat);
+  uv()->uv_timer_init(loop, &pv->heartbeat);
   pv->heartbeat.data = pv;
   pv->live++;
-  uv_timer_start(&pv->heartbeat, on_heartbeat, pv->limits.heartbeat_ms, pv->limits.heartbeat_ms);
+  uv()->uv_timer_start(&pv->heartbeat, on_heartbeat, pv->limits.heartbeat_ms,
+                       pv->limits.heartbeat_ms);
   return pv;
 }
 

@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "record/record.h"
 #include "util/atomic.h"
 #include "util/dir.h"
 #include "util/file.h"
+#include "watch/libuv.h"
 #include "watch/watcher.h"
 
 // --- files and their signatures ----------------------------------------------------------
@@ -761,7 +761,7 @@ static rp_inputs *inputs_of(rp_watch *w) {
 
 static void rebuild(rp_watch *w, char *const *paths, size_t npaths, bool full, const char *what,
                     results *r) {
-  uint64_t t0 = uv_hrtime();
+  uint64_t t0 = uv()->uv_hrtime();
   bool first = w->notes == NULL;
   size_t removed = 0;
   fileset_clear_changed(&w->plugin_files);
@@ -839,7 +839,7 @@ static void rebuild(rp_watch *w, char *const *paths, size_t npaths, bool full, c
   affected_free(&aff);
   if (rendered || failed || removed || plugins_failed) {
     r->changed = true;
-    double ms = (double)(uv_hrtime() - t0) / 1e6;
+    double ms = (double)(uv()->uv_hrtime() - t0) / 1e6;
     rp_buf msg = RP_BUF_INIT;
     rp_buf_printf(&msg, "%s: rendered %zu note%s (%zu written)", what, rendered,
                   rendered == 1 ? "" : "s", written);
@@ -919,7 +919,7 @@ static void start_work(rp_watch *w) {
   w->pending_full = false;
   w->busy = true;
   w->work.data = w;
-  uv_queue_work(&w->loop, &w->work, work_run, work_done);
+  uv()->uv_queue_work(&w->loop, &w->work, work_run, work_done);
 }
 
 // The watcher's call, on the loop: queue the changes; rebuild now unless a
@@ -955,7 +955,7 @@ rp_watch *rp_watch_new(const rp_watch_opts *opts) {
   w->template_files.dirs = w->template_dirs;
   w->template_files.ndirs = w->ntemplate_dirs;
   w->template_files.keep = rp_workspace_is_template;
-  uv_loop_init(&w->loop);
+  uv()->uv_loop_init(&w->loop);
   return w;
 }
 
@@ -980,8 +980,8 @@ static void watcher_closed(void *ud) {
 static void close_handles(rp_watch *w) {
   if (w->signals) {
     w->signals = false;
-    uv_close((uv_handle_t *)&w->sigint, NULL);
-    uv_close((uv_handle_t *)&w->sigterm, NULL);
+    uv()->uv_close((uv_handle_t *)&w->sigint, NULL);
+    uv()->uv_close((uv_handle_t *)&w->sigterm, NULL);
   }
   if (w->watcher) {
     rp_watcher_close(w->watcher, watcher_closed, w);
@@ -1035,11 +1035,11 @@ int rp_watch_start(rp_watch *w, rp_diags *diags) {
     rp_watcher_add_root(w->watcher, w->plugin_dirs[i]);
   for (size_t i = 0; i < w->ntemplate_dirs; i++)
     rp_watcher_add_root(w->watcher, w->template_dirs[i]);
-  uv_signal_init(&w->loop, &w->sigint);
-  uv_signal_init(&w->loop, &w->sigterm);
+  uv()->uv_signal_init(&w->loop, &w->sigint);
+  uv()->uv_signal_init(&w->loop, &w->sigterm);
   w->sigint.data = w->sigterm.data = w;
-  uv_signal_start(&w->sigint, on_signal, SIGINT);
-  uv_signal_start(&w->sigterm, on_signal, SIGTERM);
+  uv()->uv_signal_start(&w->sigint, on_signal, SIGINT);
+  uv()->uv_signal_start(&w->sigterm, on_signal, SIGTERM);
   w->signals = true;
   // The first build, here, so that its line comes before anything else.
   rebuild(w, NULL, 0, true, "start", &w->res);
@@ -1052,15 +1052,15 @@ size_t rp_watch_folders(const rp_watch *w) {
 }
 
 void rp_watch_run(rp_watch *w) {
-  uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv()->uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
 void rp_watch_free(rp_watch *w) {
   if (!w) return;
   // Handles still open (a failed start): close them and let the loop end.
   close_handles(w);
-  uv_run(&w->loop, UV_RUN_DEFAULT);
-  uv_loop_close(&w->loop);
+  uv()->uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv()->uv_loop_close(&w->loop);
   rp_notes_free(w->notes);
   for (size_t i = 0; i < w->nsessions; i++)
     session_free(&w->sessions[i]);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "watch/libuv.h"
 
 #ifdef __linux__
 #include <sys/inotify.h>
@@ -126,7 +127,7 @@ static void note_change(rp_watcher *w, const char *path, bool complete) {
     }
     w->changed[w->nchanged++] = rp_xstrndup(path, strlen(path));
   }
-  uint64_t now = uv_now(w->loop);
+  uint64_t now = uv()->uv_now(w->loop);
   if (!w->burst) {
     w->burst = true;
     w->burst_start = now;
@@ -159,7 +160,7 @@ static void note_change(rp_watcher *w, const char *path, bool complete) {
   } else if (waited + delay > w->opts.max_ms) {
     delay = w->opts.max_ms - waited;
   }
-  if (w->closing == 0) uv_timer_start(&w->timer, on_timer, delay, 0);
+  if (w->closing == 0) uv()->uv_timer_start(&w->timer, on_timer, delay, 0);
 }
 
 static void write_started(rp_watcher *w, const char *path) {
@@ -170,7 +171,7 @@ static void write_started(rp_watcher *w, const char *path) {
     w->writes = rp_xrealloc(w->writes, w->capwrites * sizeof *w->writes);
   }
   w->writes[w->nwrites].path = rp_xstrndup(path, strlen(path));
-  w->writes[w->nwrites].since = uv_now(w->loop);
+  w->writes[w->nwrites].since = uv()->uv_now(w->loop);
   w->nwrites++;
 }
 
@@ -189,7 +190,7 @@ static int cmp_str(const void *a, const void *b) {
 
 static void on_timer(uv_timer_t *t) {
   rp_watcher *w = t->data;
-  uint64_t now = uv_now(w->loop);
+  uint64_t now = uv()->uv_now(w->loop);
   // A file still open for writing holds the rebuild back, up to write_ms.
   for (size_t i = 0; i < w->nwrites;) {
     if (now - w->writes[i].since >= w->opts.write_ms) {
@@ -197,7 +198,7 @@ static void on_timer(uv_timer_t *t) {
       w->writes[i] = w->writes[--w->nwrites];
       continue;
     }
-    uv_timer_start(&w->timer, on_timer, w->opts.quiet_ms, 0);
+    uv()->uv_timer_start(&w->timer, on_timer, w->opts.quiet_ms, 0);
     return;
   }
   qsort(w->changed, w->nchanged, sizeof *w->changed, cmp_str);
@@ -413,10 +414,10 @@ rp_watcher *rp_watcher_new(uv_loop_t *loop, const rp_watcher_opts *opts, rp_diag
   if (!w->opts.max_ms) w->opts.max_ms = 300;
   if (!w->opts.write_ms) w->opts.write_ms = 2000;
   w->fd = fd;
-  uv_poll_init(loop, &w->poll, fd);
+  uv()->uv_poll_init(loop, &w->poll, fd);
   w->poll.data = w;
-  uv_poll_start(&w->poll, UV_READABLE, on_readable);
-  uv_timer_init(loop, &w->timer);
+  uv()->uv_poll_start(&w->poll, UV_READABLE, on_readable);
+  uv()->uv_timer_init(loop, &w->timer);
   w->timer.data = w;
   return w;
 }
@@ -498,8 +499,8 @@ void rp_watcher_close(rp_watcher *w, void (*done)(void *ud), void *ud) {
   w->done = done;
   w->done_ud = ud;
   w->closing = 2;
-  uv_timer_stop(&w->timer);
-  uv_poll_stop(&w->poll);
-  uv_close((uv_handle_t *)&w->timer, on_closed);
-  uv_close((uv_handle_t *)&w->poll, on_closed);
+  uv()->uv_timer_stop(&w->timer);
+  uv()->uv_poll_stop(&w->poll);
+  uv()->uv_close((uv_handle_t *)&w->timer, on_closed);
+  uv()->uv_close((uv_handle_t *)&w->poll, on_closed);
 }

@@ -118,7 +118,7 @@ class LibrariesOnDemand(RapportTest):
             self.assertEqual(r.code, 0, r)
             libs = loaded(r)
             self.assertTrue(any(l.startswith("liblua") for l in libs), (args, libs))
-            for name in ("libcmark-gfm", "libhttp_parser", "libsqlite3", "libsodium"):
+            for name in ("libcmark-gfm", "libhttp_parser", "libsqlite3", "libsodium", "libuv"):
                 found = any(l.startswith(name) for l in libs)
                 self.assertEqual(found, name in wanted, (args, name, libs))
 
@@ -135,6 +135,17 @@ class LibrariesOnDemand(RapportTest):
         r = self.rapport("render", "s.yaml", env=env)
         self.assertEqual(r.code, 0, r)
         self.assertIn("# SOAP note", r.out)
+
+    def test_watch_without_libuv_is_an_error(self):
+        self.write("sessions/s.yaml", self.SESSION)
+        broken = os.path.join(self.dir, "broken")
+        self.assertTrue(broken_copies(broken, "libuv"))
+        r = self.rapport("watch", env={"LD_LIBRARY_PATH": broken})
+        self.assertEqual(r.code, 1, r)
+        self.assertIn("rapport: error: cannot load libuv (libuv", r.err)
+        # One note does not need it.
+        r = self.rapport("render", "sessions/s.yaml", env={"LD_LIBRARY_PATH": broken})
+        self.assertEqual(r.code, 0, r)
 
     def test_the_preview_without_its_library_is_an_error(self):
         broken = os.path.join(self.dir, "broken")
