@@ -23,23 +23,44 @@
 // HTML or plain text (util/dynlib.h): a Markdown or JSON note never loads
 // them. parse() opens them with an error for the user; every other call
 // comes after it.
-#define CMARK_FUNCTIONS(X)                                                                         \
-  X(cmark_find_syntax_extension)                                                                   \
-  X(cmark_iter_free)                                                                               \
-  X(cmark_iter_get_node) X(cmark_iter_new) X(cmark_iter_next) X(cmark_node_append_child)           \
-      X(cmark_node_first_child) X(cmark_node_free) X(cmark_node_get_list_delim)                    \
-          X(cmark_node_get_list_start) X(cmark_node_get_list_tight) X(cmark_node_get_list_type)    \
-              X(cmark_node_get_literal) X(cmark_node_get_title) X(cmark_node_get_type)             \
-                  X(cmark_node_get_type_string) X(cmark_node_get_url) X(cmark_node_new_with_mem)   \
-                      X(cmark_node_replace) X(cmark_node_set_list_tight) X(cmark_node_set_literal) \
-                          X(cmark_node_set_title) X(cmark_node_set_url)                            \
-                              X(cmark_parser_attach_syntax_extension) X(cmark_parser_feed)         \
-                                  X(cmark_parser_finish) X(cmark_parser_free)                      \
-                                      X(cmark_parser_get_syntax_extensions)                        \
-                                          X(cmark_parser_new_with_mem)                             \
-                                              X(cmark_render_html_with_mem)
+// clang-format off
+#define CMARK_FUNCTIONS(X) \
+  X(cmark_find_syntax_extension) \
+  X(cmark_iter_free) \
+  X(cmark_iter_get_node) \
+  X(cmark_iter_new) \
+  X(cmark_iter_next) \
+  X(cmark_node_append_child) \
+  X(cmark_node_first_child) \
+  X(cmark_node_free) \
+  X(cmark_node_get_list_delim) \
+  X(cmark_node_get_list_start) \
+  X(cmark_node_get_list_tight) \
+  X(cmark_node_get_list_type) \
+  X(cmark_node_get_literal) \
+  X(cmark_node_get_title) \
+  X(cmark_node_get_type) \
+  X(cmark_node_get_type_string) \
+  X(cmark_node_get_url) \
+  X(cmark_node_new_with_mem) \
+  X(cmark_node_replace) \
+  X(cmark_node_set_list_tight) \
+  X(cmark_node_set_literal) \
+  X(cmark_node_set_title) \
+  X(cmark_node_set_url) \
+  X(cmark_parser_attach_syntax_extension) \
+  X(cmark_parser_feed) \
+  X(cmark_parser_finish) \
+  X(cmark_parser_free) \
+  X(cmark_parser_get_syntax_extensions) \
+  X(cmark_parser_new_with_mem) \
+  X(cmark_render_html_with_mem)
+// clang-format on
+// clang-format off
 #define CMARK_EXT_FUNCTIONS(X) \
-  X(cmark_gfm_core_extensions_ensure_registered) X(cmark_gfm_extensions_get_tasklist_item_checked)
+  X(cmark_gfm_core_extensions_ensure_registered) \
+  X(cmark_gfm_extensions_get_tasklist_item_checked)
+// clang-format on
 
 static struct { CMARK_FUNCTIONS(RP_DYNLIB_POINTER) } cmark_table;
 static struct { CMARK_EXT_FUNCTIONS(RP_DYNLIB_POINTER) } cmark_ext_table;

@@ -45,13 +45,29 @@
 
 // libuv and http-parser are opened when a preview server starts
 // (util/dynlib.h), not by every run of rapport.
-#define UV_FUNCTIONS(X)                                                                         \
-  X(uv_accept)                                                                                  \
-  X(uv_buf_init)                                                                                \
-  X(uv_close) X(uv_fileno) X(uv_listen) X(uv_now) X(uv_random) X(uv_read_start) X(uv_read_stop) \
-      X(uv_shutdown) X(uv_stream_get_write_queue_size) X(uv_strerror) X(uv_tcp_getsockname)     \
-          X(uv_tcp_init) X(uv_tcp_nodelay) X(uv_tcp_open) X(uv_timer_init) X(uv_timer_start)    \
-              X(uv_timer_stop) X(uv_write)
+// clang-format off
+#define UV_FUNCTIONS(X) \
+  X(uv_accept) \
+  X(uv_buf_init) \
+  X(uv_close) \
+  X(uv_fileno) \
+  X(uv_listen) \
+  X(uv_now) \
+  X(uv_random) \
+  X(uv_read_start) \
+  X(uv_read_stop) \
+  X(uv_shutdown) \
+  X(uv_stream_get_write_queue_size) \
+  X(uv_strerror) \
+  X(uv_tcp_getsockname) \
+  X(uv_tcp_init) \
+  X(uv_tcp_nodelay) \
+  X(uv_tcp_open) \
+  X(uv_timer_init) \
+  X(uv_timer_start) \
+  X(uv_timer_stop) \
+  X(uv_write)
+// clang-format on
 static struct { UV_FUNCTIONS(RP_DYNLIB_POINTER) } uv_table;
 static const char *const uv_names[] = {UV_FUNCTIONS(RP_DYNLIB_NAME)};
 static rp_dynlib uv_lib = RP_DYNLIB_INIT(RP_UV_SONAME, "libuv", uv_names, &uv_table);
@@ -61,7 +77,12 @@ static inline __typeof__(uv_table) *uv(void) {
   return &uv_table;
 }
 
-#define HTTP_PARSER_FUNCTIONS(X) X(http_parser_execute) X(http_parser_init) X(http_parser_pause)
+// clang-format off
+#define HTTP_PARSER_FUNCTIONS(X) \
+  X(http_parser_execute) \
+  X(http_parser_init) \
+  X(http_parser_pause)
+// clang-format on
 static struct { HTTP_PARSER_FUNCTIONS(RP_DYNLIB_POINTER) } http_parser_table;
 static const char *const http_parser_names[] = {HTTP_PARSER_FUNCTIONS(RP_DYNLIB_NAME)};
 static rp_dynlib http_parser_lib =

@@ -8,12 +8,24 @@
 
 #include "util/dynlib.h"
 
-#define RP_WATCH_UV_FUNCTIONS(X)                                                              \
-  X(uv_close)                                                                                 \
-  X(uv_hrtime)                                                                                \
-  X(uv_loop_close) X(uv_loop_init) X(uv_now) X(uv_poll_init) X(uv_poll_start) X(uv_poll_stop) \
-      X(uv_queue_work) X(uv_run) X(uv_signal_init) X(uv_signal_start) X(uv_timer_init)        \
-          X(uv_timer_start) X(uv_timer_stop)
+// clang-format off
+#define RP_WATCH_UV_FUNCTIONS(X) \
+  X(uv_close) \
+  X(uv_hrtime) \
+  X(uv_loop_close) \
+  X(uv_loop_init) \
+  X(uv_now) \
+  X(uv_poll_init) \
+  X(uv_poll_start) \
+  X(uv_poll_stop) \
+  X(uv_queue_work) \
+  X(uv_run) \
+  X(uv_signal_init) \
+  X(uv_signal_start) \
+  X(uv_timer_init) \
+  X(uv_timer_start) \
+  X(uv_timer_stop)
+// clang-format on
 
 typedef struct rp_watch_uv_fns {
   RP_WATCH_UV_FUNCTIONS(RP_DYNLIB_POINTER)

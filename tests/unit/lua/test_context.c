@@ -99,10 +99,11 @@ static void test_what_cannot_be_data(void **state) {
   // A shared table is within the same depth limit as a copy, wherever it
   // is met first: the same error every time, however Lua orders the keys.
   for (int run = 0; run < 20; run++)
-    expect_refused("local a = 'leaf'\nfor i = 1, 60 do a = { k = a } end\n"
-                   "local w = a\nfor i = 1, 6 do w = { k = w } end\n"
-                   "return { shallow = a, wrapped = w }",
-                   "tables nested deeper than");
+    expect_refused(
+        "local a = 'leaf'\nfor i = 1, 60 do a = { k = a } end\n"
+        "local w = a\nfor i = 1, 6 do w = { k = w } end\n"
+        "return { shallow = a, wrapped = w }",
+        "tables nested deeper than");
   // Small in memory, endless written out: a table holding another twice,
   // forty levels deep.
   expect_refused("local t = 'x'\nfor i = 1, 40 do t = { a = t, b = t } end\nreturn { t }",
