@@ -456,7 +456,9 @@ static void check_reserved(lua_State *L, const char *id, const char *fn, const w
 }
 
 // Checks each field of the `fields` list of the table at t, and that their
-// ids are unique within the list.
+// ids are unique within the list. The ids seen so far are kept in a table
+// (id -> the index of its first field), so that a long list costs one
+// lookup per field rather than a comparison with every field before it.
 static void check_fields(lua_State *L, int t, const char *fn, const where *at, int depth) {
   lua_pushstring(L, "fields");
   lua_rawget(L, t);
@@ -466,36 +468,49 @@ static void check_fields(lua_State *L, int t, const char *fn, const where *at, i
   }
   int fields = lua_gettop(L);
   lua_Integer n = (lua_Integer)lua_rawlen(L, fields);
+  luaL_checkstack(L, 8, "fields nested too deeply");
+  lua_createtable(L, 0, n < 4096 ? (int)n : 4096);
+  int seen = fields + 1;  // [fields, seen]
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, fields, i);
     int f = lua_gettop(L);
-    const char *id = raw_string(L, f, "id");
+    lua_pushstring(L, "id");
+    bool has_id = lua_rawget(L, f) == LUA_TSTRING;  // [fields, seen, field, id]
+    // The field table holds the id, which keeps the string alive.
+    const char *id = has_id ? lua_tostring(L, -1) : NULL;
     where w = {at, W_FIELD, id, i};
     if (!at && id) check_reserved(L, id, fn, &w);
     check_field_rules(L, f, fn, &w, depth);
-    for (lua_Integer j = 1; j < i && id; j++) {
-      lua_rawgeti(L, fields, j);
-      const char *other = raw_string(L, lua_gettop(L), "id");
-      if (other && strcmp(other, id) == 0)
+    if (id) {
+      lua_pushvalue(L, f + 1);
+      if (lua_rawget(L, seen) != LUA_TNIL)
         luaL_error(L, "%s: field '%s' is defined twice (fields[%I] and fields[%I])", fn, id,
-                   (lua_Integer)j, (lua_Integer)i);
+                   lua_tointeger(L, -1), (lua_Integer)i);
       lua_pop(L, 1);
+      lua_pushinteger(L, i);
+      lua_rawset(L, seen);  // seen[id] = i; pops the id and i
     }
-    lua_pop(L, 1);
+    lua_settop(L, seen);
   }
-  lua_pop(L, 1);
+  lua_settop(L, fields - 1);
 }
 
-// Checklist items: unique ids; a rating (the default type) needs min <= max.
+// Checklist items: unique ids (found as check_fields finds them); a rating
+// (the default type) needs min <= max.
 static void check_checklist_items(lua_State *L, int t, const char *fn) {
   lua_pushstring(L, "items");
   lua_rawget(L, t);
   int items = lua_gettop(L);
   lua_Integer n = (lua_Integer)lua_rawlen(L, items);
+  luaL_checkstack(L, 8, "too many checklist items");
+  lua_createtable(L, 0, n < 4096 ? (int)n : 4096);
+  int seen = items + 1;  // [items, seen]
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, items, i);
     int it = lua_gettop(L);
-    const char *id = raw_string(L, it, "id");
+    lua_pushstring(L, "id");
+    lua_rawget(L, it);  // [items, seen, item, id]: required, and text (check_table)
+    const char *id = lua_tostring(L, -1);
     const char *type = raw_string(L, it, "type");
     if (!type || strcmp(type, "rating") == 0) {
       lua_pushstring(L, "min");
@@ -506,17 +521,16 @@ static void check_checklist_items(lua_State *L, int t, const char *fn) {
         luaL_error(L, "%s: item '%s' is rated and needs 'min' and 'max' (min <= max)", fn, id);
       lua_pop(L, 2);
     }
-    for (lua_Integer j = 1; j < i; j++) {
-      lua_rawgeti(L, items, j);
-      const char *other = raw_string(L, lua_gettop(L), "id");
-      if (other && strcmp(other, id) == 0)
-        luaL_error(L, "%s: item '%s' is defined twice (items[%I] and items[%I])", fn, id,
-                   (lua_Integer)j, (lua_Integer)i);
-      lua_pop(L, 1);
-    }
+    lua_pushvalue(L, it + 1);
+    if (lua_rawget(L, seen) != LUA_TNIL)
+      luaL_error(L, "%s: item '%s' is defined twice (items[%I] and items[%I])", fn, id,
+                 lua_tointeger(L, -1), (lua_Integer)i);
     lua_pop(L, 1);
+    lua_pushinteger(L, i);
+    lua_rawset(L, seen);  // seen[id] = i; pops the id and i
+    lua_settop(L, seen);
   }
-  lua_pop(L, 1);
+  lua_settop(L, items - 1);
 }
 
 static void check_measure(lua_State *L, int t, const char *fn) {

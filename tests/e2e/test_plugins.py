@@ -152,6 +152,61 @@ rapport.note_type{
                 self.assertEqual(r.code, 1, r)
                 self.assertProblem(r, "pl/a.lua", 2, 1, fragment)
 
+    def test_a_repeated_id_names_its_first_two_places(self):
+        # The first id met again is reported, with the place it was first
+        # used: "a" comes back after "b" has, so "b" is the one named.
+        cases = [
+            ('rapport.note_type{ id = "x", fields = { { id = "a", type = "text" }, '
+             '{ id = "b", type = "text" }, { id = "b", type = "text" }, { id = "a", type = "text" } } }',
+             "rapport.note_type: field 'b' is defined twice (fields[2] and fields[3])"),
+            ('rapport.note_type{ id = "x", fields = { { id = "a", type = "text" }, '
+             '{ id = "b", type = "object", fields = { { id = "c", type = "text" }, { id = "d", type = "text" }, '
+             '{ id = "c", type = "text" } } }, { id = "a", type = "text" } } }',
+             "rapport.note_type: field 'c' is defined twice (fields[1] and fields[3])"),
+            ('rapport.checklist{ id = "c", items = { { id = "i", type = "flag" }, { id = "j", type = "flag" }, '
+             '{ id = "k", type = "flag" }, { id = "j", type = "flag" }, { id = "i", type = "flag" } } }',
+             "rapport.checklist: item 'j' is defined twice (items[2] and items[4])"),
+            # The item's own rule is checked before its id is compared.
+            ('rapport.checklist{ id = "c", items = { { id = "i", type = "flag" }, { id = "i" } } }',
+             "rapport.checklist: item 'i' is rated and needs 'min' and 'max' (min <= max)"),
+        ]
+        for src, message in cases:
+            with self.subTest(src=src):
+                self.plugin("a.lua", "\n" + src + "\n")
+                r = self.rapport("--plugins", "pl", "check")
+                self.assertEqual(r.code, 1, r)
+                self.assertProblem(r, "pl/a.lua", 2, 1, message)
+                self.assertEqual(len(self.problems(r)), 1, r)
+
+    def test_long_lists_of_fields_and_items_register(self):
+        # Telling repeated ids apart costs one lookup an entry: comparing
+        # each with all before it took seconds, beyond the time limit of the
+        # plugin's call (checked again by the work that follows).
+        self.plugin("a.lua", """
+local fields, items = {}, {}
+for i = 1, 20000 do
+  fields[i] = { id = "f" .. i, type = "text" }
+  items[i] = { id = "i" .. i, type = "flag" }
+end
+rapport.note_type { id = "many", title = "Many", fields = fields }
+rapport.checklist { id = "many", title = "Many", items = items }
+local after = {}
+for i = 1, 1000 do after[i] = { i } end
+""")
+        self.plugin("b.lua", """
+local fields = {}
+for i = 1, 20000 do fields[i] = { id = "f" .. i, type = "text" } end
+fields[20001] = { id = "f2", type = "text" }
+rapport.note_type { id = "again", fields = fields }
+""")
+        r = self.rapport("--plugins", "pl", "list", timeout=30)
+        self.assertEqual(r.code, 1, r)
+        self.assertProblem(r, "pl/b.lua", 5, 1, "rapport.note_type: field 'f2' is defined twice "
+                           "(fields[2] and fields[20001])")
+        self.assertEqual(len(self.problems(r)), 1, r)
+        self.assertRegex(r.out, r"\n  many +pl/a.lua:7  Many\n")
+        self.assertRegex(r.out, r"Checklists\n(.*\n)*  many +pl/a.lua:8  Many\n")
+
     def test_reserved_field_names_are_refused(self):
         # Rapport puts scores, checklists, note_type and signature into every
         # note; a field of one of those names would be replaced without a word.
