@@ -104,7 +104,7 @@ static rp_field *push_field(rp_field **list, size_t *n) {
 
 // Dotted ids ("session.date") become objects holding the rest, so that the
 // session's nested maps and the schema have the same shape.
-void rp_schema_add_field(rp_schema *s, const rp_field *f) {
+void rp_schema_take_field(rp_schema *s, rp_field *f) {
   rp_field **list = &s->fields;
   size_t *n = &s->nfields;
   const char *id = f->id;
@@ -125,9 +125,19 @@ void rp_schema_add_field(rp_schema *s, const rp_field *f) {
     id = dot + 1;
   }
   rp_field *to = push_field(list, n);
-  field_copy(to, f);
-  free(to->id);
-  to->id = dup(id);
+  *to = *f;
+  if (id != f->id) {
+    // The last component of a dotted id: its own copy, the whole id freed.
+    to->id = dup(id);
+    free(f->id);
+  }
+  memset(f, 0, sizeof *f);
+}
+
+void rp_schema_add_field(rp_schema *s, const rp_field *f) {
+  rp_field copy;
+  field_copy(&copy, f);
+  rp_schema_take_field(s, &copy);
 }
 
 void rp_schema_add_passthrough(rp_schema *s, const char *key) {

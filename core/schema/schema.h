@@ -74,6 +74,9 @@ rp_schema *rp_schema_new(const char *id, const char *title);
 void rp_schema_free(rp_schema *s);
 // Adds a field (copied deeply) at the top level.
 void rp_schema_add_field(rp_schema *s, const rp_field *f);
+// Adds a field at the top level as rp_schema_add_field does, taking what *f
+// owns instead of copying it; *f is left empty (nothing to clear).
+void rp_schema_take_field(rp_schema *s, rp_field *f);
 void rp_schema_add_passthrough(rp_schema *s, const char *key);
 // Frees what a field owns (not the struct itself).
 void rp_field_clear(rp_field *f);

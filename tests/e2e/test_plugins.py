@@ -207,6 +207,37 @@ rapport.note_type { id = "again", fields = fields }
         self.assertRegex(r.out, r"\n  many +pl/a.lua:7  Many\n")
         self.assertRegex(r.out, r"Checklists\n(.*\n)*  many +pl/a.lua:8  Many\n")
 
+    def test_the_schema_is_the_table_as_its_plugin_left_it(self):
+        # Changes after registration count (the schema is read when loading
+        # is over); a field whose id was taken away is left out, at any depth,
+        # where it used to crash the process.
+        self.plugin("a.lua", """
+local t = { id = "late", fields = {
+  { id = "a", type = "text", label = "A" },
+  { id = "gone", type = "text" },
+  { id = "o", type = "object", fields = { { id = "x", type = "text" }, { id = "y", type = "text" } } },
+  { id = "l", type = "list", items = { type = "object", fields = { { id = "z", type = "text" } } } },
+} }
+rapport.note_type(t)
+t.fields[1].label = "Changed"
+t.fields[2].id = nil
+t.fields[3].fields[1].id = nil
+t.fields[4].items.fields[1].id = nil
+t.fields[5] = { id = "b.c", type = "integer", min = 2, example = 7 }
+""")
+        r = self.rapport("--plugins", "pl", "new", "late")
+        self.assertEqual((r.code, r.err), (0, ""), r)
+        body = [line for line in r.out.splitlines() if not line.startswith("#")]
+        self.assertEqual(body, [
+            "type: late",
+            "a:  # Changed: text; optional",
+            "o:  # a group of fields; optional",
+            "  y:  # text; optional",
+            "l:  # a list, one item per '- ' line; each item: a group of fields; optional",
+            "b:  # a group of fields; optional",
+            "  c:  # a whole number of at least 2; optional; e.g. 7",
+        ], r)
+
     def test_reserved_field_names_are_refused(self):
         # Rapport puts scores, checklists, note_type and signature into every
         # note; a field of one of those names would be replaced without a word.
