@@ -13,6 +13,7 @@
 // plugins/meta/rapport.lua gives editors the same as annotations.
 #include <lauxlib.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,6 +266,9 @@ static void check_table(lua_State *L, int idx, const char *fn, const where *at, 
   if (depth > 16) luaL_error(L, "%s: %s is nested too deeply", fn, where_text(L, at));
   idx = lua_absindex(L, idx);
   luaL_checkstack(L, 8, "option table nested too deeply");
+  // The options met on the walk, by their place in set->opts: the required
+  // ones are then known without looking each up again.
+  uint64_t met = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING) {
@@ -273,7 +277,7 @@ static void check_table(lua_State *L, int idx, const char *fn, const where *at, 
     }
     const char *key = lua_tostring(L, -2);
     const opt *o = set->opts;
-    while (o->key && strcmp(o->key, key) != 0)
+    while (o->key && (o->key[0] != key[0] || strcmp(o->key, key) != 0))
       o++;
     if (!o->key) {
       // List what is allowed: the fix is usually a typo away.
@@ -319,15 +323,23 @@ static void check_table(lua_State *L, int idx, const char *fn, const where *at, 
     } else if (o->sub && lua_istable(L, -1)) {
       check_table(L, -1, fn, &sub, o->sub, depth + 1);
     }
+    size_t at_opt = (size_t)(o - set->opts);
+    if (at_opt < 64) met |= (uint64_t)1 << at_opt;
     lua_pop(L, 1);
   }
   for (const opt *o = set->opts; o->key; o++) {
     if (!o->required) continue;
-    lua_pushstring(L, o->key);
-    if (lua_rawget(L, idx) == LUA_TNIL)
-      luaL_error(L, "%s: option '%s' is required%s%s", fn, o->key, depth ? " in " : "",
-                 depth ? where_text(L, at) : "");
-    lua_pop(L, 1);
+    size_t at_opt = (size_t)(o - set->opts);
+    if (at_opt < 64) {
+      if (met & ((uint64_t)1 << at_opt)) continue;
+    } else {
+      lua_pushstring(L, o->key);
+      bool absent = lua_rawget(L, idx) == LUA_TNIL;
+      lua_pop(L, 1);
+      if (!absent) continue;
+    }
+    luaL_error(L, "%s: option '%s' is required%s%s", fn, o->key, depth ? " in " : "",
+               depth ? where_text(L, at) : "");
   }
 }
 

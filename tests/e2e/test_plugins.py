@@ -178,6 +178,26 @@ rapport.note_type{
                 self.assertProblem(r, "pl/a.lua", 2, 1, message)
                 self.assertEqual(len(self.problems(r)), 1, r)
 
+    def test_the_first_missing_required_option_is_named_where_it_is(self):
+        # Options are checked in the order the documentation lists them.
+        cases = [
+            ('rapport.note_type{ id = "x", fields = { { label = "L" } } }',
+             "rapport.note_type: option 'id' is required in fields[1]"),
+            ('rapport.note_type{ id = "x", fields = { { id = "l", type = "list", items = { label = "x" } } } }',
+             "rapport.note_type: option 'type' is required in fields[1].items"),
+            ('rapport.measure{ id = "m", title = "M" }', "rapport.measure: option 'items' is required"),
+            ('rapport.measure{ id = "m", items = 2, min = 0, max = 1, '
+             'bands = { { min = 0, max = 1, label = "a" }, { label = "b" } } }',
+             "rapport.measure: option 'min' is required in bands[2]"),
+        ]
+        for src, message in cases:
+            with self.subTest(src=src):
+                self.plugin("a.lua", "\n" + src + "\n")
+                r = self.rapport("--plugins", "pl", "check")
+                self.assertEqual(r.code, 1, r)
+                self.assertProblem(r, "pl/a.lua", 2, 1, message)
+                self.assertEqual(len(self.problems(r)), 1, r)
+
     def test_long_lists_of_fields_and_items_register(self):
         # Telling repeated ids apart costs one lookup an entry: comparing
         # each with all before it took seconds, beyond the time limit of the
