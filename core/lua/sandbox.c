@@ -1151,7 +1151,13 @@ static const char *const lib_names[] = {LUA_STRLIBNAME,
 // order, where walking a table with lua_next looks each key up again.
 static void push_flat(lua_State *L, int from) {
   from = lua_absindex(L, from);
-  lua_newtable(L);
+  int count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, from)) {
+    lua_pop(L, 1);
+    count++;
+  }
+  lua_createtable(L, 2 * count, 0);  // its final size: no growing on the way
   int flat = lua_gettop(L);
   lua_Integer n = 0;
   lua_pushnil(L);
