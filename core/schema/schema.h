@@ -52,6 +52,7 @@ struct rp_field {
   rp_field *items;   // LIST: the element (its id is NULL)
   rp_field *fields;  // OBJECT
   size_t nfields;
+  size_t fieldcap;  // room in `fields` that schema.c made; 0: nfields exactly
   // The default, as text for scalars (typed like a plain YAML scalar), or
   // NULL for none.
   char *default_text;
@@ -63,6 +64,7 @@ typedef struct rp_schema {
   char *title;
   rp_field *fields;
   size_t nfields;
+  size_t fieldcap;  // room in `fields`
   // Top-level keys that other definitions check (the checklists' and
   // measures' data: `alliance`, `measures`), accepted as they are.
   char **passthrough;
