@@ -13,6 +13,7 @@
 // plugins/meta/rapport.lua gives editors the same as annotations.
 #include <lauxlib.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,6 +266,9 @@ static void check_table(lua_State *L, int idx, const char *fn, const where *at, 
   if (depth > 16) luaL_error(L, "%s: %s is nested too deeply", fn, where_text(L, at));
   idx = lua_absindex(L, idx);
   luaL_checkstack(L, 8, "option table nested too deeply");
+  // The options met on the walk, by their place in set->opts: the required
+  // ones are then known without looking each up again.
+  uint64_t met = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING) {
@@ -273,7 +277,7 @@ static void check_table(lua_State *L, int idx, const char *fn, const where *at, 
     }
     const char *key = lua_tostring(L, -2);
     const opt *o = set->opts;
-    while (o->key && strcmp(o->key, key) != 0)
+    while (o->key && (o->key[0] != key[0] || strcmp(o->key, key) != 0))
       o++;
     if (!o->key) {
       // List what is allowed: the fix is usually a typo away.
@@ -319,15 +323,23 @@ static void check_table(lua_State *L, int idx, const char *fn, const where *at, 
     } else if (o->sub && lua_istable(L, -1)) {
       check_table(L, -1, fn, &sub, o->sub, depth + 1);
     }
+    size_t at_opt = (size_t)(o - set->opts);
+    if (at_opt < 64) met |= (uint64_t)1 << at_opt;
     lua_pop(L, 1);
   }
   for (const opt *o = set->opts; o->key; o++) {
     if (!o->required) continue;
-    lua_pushstring(L, o->key);
-    if (lua_rawget(L, idx) == LUA_TNIL)
-      luaL_error(L, "%s: option '%s' is required%s%s", fn, o->key, depth ? " in " : "",
-                 depth ? where_text(L, at) : "");
-    lua_pop(L, 1);
+    size_t at_opt = (size_t)(o - set->opts);
+    if (at_opt < 64) {
+      if (met & ((uint64_t)1 << at_opt)) continue;
+    } else {
+      lua_pushstring(L, o->key);
+      bool absent = lua_rawget(L, idx) == LUA_TNIL;
+      lua_pop(L, 1);
+      if (!absent) continue;
+    }
+    luaL_error(L, "%s: option '%s' is required%s%s", fn, o->key, depth ? " in " : "",
+               depth ? where_text(L, at) : "");
   }
 }
 
@@ -456,7 +468,9 @@ static void check_reserved(lua_State *L, const char *id, const char *fn, const w
 }
 
 // Checks each field of the `fields` list of the table at t, and that their
-// ids are unique within the list.
+// ids are unique within the list. The ids seen so far are kept in a table
+// (id -> the index of its first field), so that a long list costs one
+// lookup per field rather than a comparison with every field before it.
 static void check_fields(lua_State *L, int t, const char *fn, const where *at, int depth) {
   lua_pushstring(L, "fields");
   lua_rawget(L, t);
@@ -466,36 +480,49 @@ static void check_fields(lua_State *L, int t, const char *fn, const where *at, i
   }
   int fields = lua_gettop(L);
   lua_Integer n = (lua_Integer)lua_rawlen(L, fields);
+  luaL_checkstack(L, 8, "fields nested too deeply");
+  lua_createtable(L, 0, n < 4096 ? (int)n : 4096);
+  int seen = fields + 1;  // [fields, seen]
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, fields, i);
     int f = lua_gettop(L);
-    const char *id = raw_string(L, f, "id");
+    lua_pushstring(L, "id");
+    bool has_id = lua_rawget(L, f) == LUA_TSTRING;  // [fields, seen, field, id]
+    // The field table holds the id, which keeps the string alive.
+    const char *id = has_id ? lua_tostring(L, -1) : NULL;
     where w = {at, W_FIELD, id, i};
     if (!at && id) check_reserved(L, id, fn, &w);
     check_field_rules(L, f, fn, &w, depth);
-    for (lua_Integer j = 1; j < i && id; j++) {
-      lua_rawgeti(L, fields, j);
-      const char *other = raw_string(L, lua_gettop(L), "id");
-      if (other && strcmp(other, id) == 0)
+    if (id) {
+      lua_pushvalue(L, f + 1);
+      if (lua_rawget(L, seen) != LUA_TNIL)
         luaL_error(L, "%s: field '%s' is defined twice (fields[%I] and fields[%I])", fn, id,
-                   (lua_Integer)j, (lua_Integer)i);
+                   lua_tointeger(L, -1), (lua_Integer)i);
       lua_pop(L, 1);
+      lua_pushinteger(L, i);
+      lua_rawset(L, seen);  // seen[id] = i; pops the id and i
     }
-    lua_pop(L, 1);
+    lua_settop(L, seen);
   }
-  lua_pop(L, 1);
+  lua_settop(L, fields - 1);
 }
 
-// Checklist items: unique ids; a rating (the default type) needs min <= max.
+// Checklist items: unique ids (found as check_fields finds them); a rating
+// (the default type) needs min <= max.
 static void check_checklist_items(lua_State *L, int t, const char *fn) {
   lua_pushstring(L, "items");
   lua_rawget(L, t);
   int items = lua_gettop(L);
   lua_Integer n = (lua_Integer)lua_rawlen(L, items);
+  luaL_checkstack(L, 8, "too many checklist items");
+  lua_createtable(L, 0, n < 4096 ? (int)n : 4096);
+  int seen = items + 1;  // [items, seen]
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, items, i);
     int it = lua_gettop(L);
-    const char *id = raw_string(L, it, "id");
+    lua_pushstring(L, "id");
+    lua_rawget(L, it);  // [items, seen, item, id]: required, and text (check_table)
+    const char *id = lua_tostring(L, -1);
     const char *type = raw_string(L, it, "type");
     if (!type || strcmp(type, "rating") == 0) {
       lua_pushstring(L, "min");
@@ -506,17 +533,16 @@ static void check_checklist_items(lua_State *L, int t, const char *fn) {
         luaL_error(L, "%s: item '%s' is rated and needs 'min' and 'max' (min <= max)", fn, id);
       lua_pop(L, 2);
     }
-    for (lua_Integer j = 1; j < i; j++) {
-      lua_rawgeti(L, items, j);
-      const char *other = raw_string(L, lua_gettop(L), "id");
-      if (other && strcmp(other, id) == 0)
-        luaL_error(L, "%s: item '%s' is defined twice (items[%I] and items[%I])", fn, id,
-                   (lua_Integer)j, (lua_Integer)i);
-      lua_pop(L, 1);
-    }
+    lua_pushvalue(L, it + 1);
+    if (lua_rawget(L, seen) != LUA_TNIL)
+      luaL_error(L, "%s: item '%s' is defined twice (items[%I] and items[%I])", fn, id,
+                 lua_tointeger(L, -1), (lua_Integer)i);
     lua_pop(L, 1);
+    lua_pushinteger(L, i);
+    lua_rawset(L, seen);  // seen[id] = i; pops the id and i
+    lua_settop(L, seen);
   }
-  lua_pop(L, 1);
+  lua_settop(L, items - 1);
 }
 
 static void check_measure(lua_State *L, int t, const char *fn) {

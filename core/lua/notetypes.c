@@ -8,40 +8,25 @@
 #include "schema/schema.h"
 #include "util/number.h"
 
+// The text of the string at the top of the stack, or NULL for another value.
+static char *top_str(lua_State *L) {
+  if (lua_type(L, -1) != LUA_TSTRING) return NULL;
+  size_t len;
+  const char *v = lua_tolstring(L, -1, &len);
+  return rp_xstrndup(v, len);
+}
+
 static char *raw_str(lua_State *L, int t, const char *key) {
   lua_pushstring(L, key);
   lua_rawget(L, t);
-  char *s = NULL;
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    size_t len;
-    const char *v = lua_tolstring(L, -1, &len);
-    s = rp_xstrndup(v, len);
-  }
+  char *s = top_str(L);
   lua_pop(L, 1);
   return s;
 }
 
-static bool raw_num(lua_State *L, int t, const char *key, double *out) {
-  lua_pushstring(L, key);
-  lua_rawget(L, t);
-  bool ok = lua_type(L, -1) == LUA_TNUMBER;
-  if (ok) *out = lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  return ok;
-}
-
-static bool raw_bool(lua_State *L, int t, const char *key) {
-  lua_pushstring(L, key);
-  lua_rawget(L, t);
-  bool b = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return b;
-}
-
-// The text of a scalar option (string, number or boolean), or NULL.
-static char *raw_scalar_text(lua_State *L, int t, const char *key) {
-  lua_pushstring(L, key);
-  lua_rawget(L, t);
+// The text of the scalar (string, number or boolean) at the top of the
+// stack, or NULL.
+static char *top_scalar_text(lua_State *L) {
   char *text = NULL;
   int type = lua_type(L, -1);
   if (type == LUA_TSTRING) {
@@ -55,54 +40,134 @@ static char *raw_scalar_text(lua_State *L, int t, const char *key) {
                    : rp_number_format(lua_tonumber(L, -1), buf);
     text = rp_xstrndup(buf, n);
   }
-  lua_pop(L, 1);
   return text;
 }
 
+static bool top_num(lua_State *L, double *out) {
+  bool ok = lua_type(L, -1) == LUA_TNUMBER;
+  if (ok) *out = lua_tonumber(L, -1);
+  return ok;
+}
+
+// A field's options that the schema keeps; the others (description) are
+// the plugin's own.
+typedef enum field_key {
+  K_OTHER,
+  K_ID,
+  K_TYPE,
+  K_LABEL,
+  K_REQUIRED,
+  K_MIN,
+  K_MAX,
+  K_DEFAULT,
+  K_EXAMPLE,
+  K_VALUES,
+  K_ITEMS,
+  K_FIELDS,
+} field_key;
+
+static field_key key_of(const char *s, size_t len) {
+#define IS(name) (memcmp(s, name, len) == 0)
+  switch (len) {
+    case 2:
+      return IS("id") ? K_ID : K_OTHER;
+    case 3:
+      return IS("min") ? K_MIN : IS("max") ? K_MAX : K_OTHER;
+    case 4:
+      return IS("type") ? K_TYPE : K_OTHER;
+    case 5:
+      return IS("label") ? K_LABEL : IS("items") ? K_ITEMS : K_OTHER;
+    case 6:
+      return IS("values") ? K_VALUES : IS("fields") ? K_FIELDS : K_OTHER;
+    case 7:
+      return IS("default") ? K_DEFAULT : IS("example") ? K_EXAMPLE : K_OTHER;
+    case 8:
+      return IS("required") ? K_REQUIRED : K_OTHER;
+    default:
+      return K_OTHER;
+  }
+#undef IS
+}
+
 // Reads the field table at index t into f (depth-bounded: api.c allows 16).
+// The table is walked once, each option read as it comes: it was checked
+// when it was registered, but its plugin may have changed it since, so
+// every value is taken only when it has the type the option needs.
 static void read_field(lua_State *L, int t, rp_field *f, int depth) {
   t = lua_absindex(L, t);
   memset(f, 0, sizeof *f);
-  f->id = raw_str(L, t, "id");
-  char *type = raw_str(L, t, "type");
-  int ty = type ? rp_field_type_parse(type) : -1;
-  free(type);
-  f->type = ty < 0 ? RP_FIELD_TEXT : (rp_field_type)ty;
-  f->label = raw_str(L, t, "label");
-  f->required = raw_bool(L, t, "required");
-  f->has_min = raw_num(L, t, "min", &f->min);
-  f->has_max = raw_num(L, t, "max", &f->max);
-  f->default_text = raw_scalar_text(L, t, "default");
-  f->example_text = raw_scalar_text(L, t, "example");
-  lua_pushstring(L, "values");
-  if (lua_rawget(L, t) == LUA_TTABLE) {
-    size_t n = lua_rawlen(L, -1);
-    f->values = rp_xcalloc(n ? n : 1, sizeof *f->values);
-    for (size_t i = 1; i <= n; i++) {
-      if (lua_rawgeti(L, -1, (lua_Integer)i) == LUA_TSTRING)
-        f->values[f->nvalues++] = rp_xstrndup(lua_tostring(L, -1), lua_rawlen(L, -1));
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
-  if (depth < 16) {
-    lua_pushstring(L, "items");
-    if (lua_rawget(L, t) == LUA_TTABLE) {
-      f->items = rp_xcalloc(1, sizeof *f->items);
-      read_field(L, -1, f->items, depth + 1);
-    }
-    lua_pop(L, 1);
-    lua_pushstring(L, "fields");
-    if (lua_rawget(L, t) == LUA_TTABLE) {
-      size_t n = lua_rawlen(L, -1);
-      f->fields = rp_xcalloc(n ? n : 1, sizeof *f->fields);
-      for (size_t i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, -1, (lua_Integer)i) == LUA_TTABLE)
-          read_field(L, -1, &f->fields[f->nfields++], depth + 1);
-        lua_pop(L, 1);
+  f->type = RP_FIELD_TEXT;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {  // [key, value]
+    size_t len = 0;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+    switch (k ? key_of(k, len) : K_OTHER) {
+      case K_ID:
+        f->id = top_str(L);
+        break;
+      case K_TYPE: {
+        int ty = lua_type(L, -1) == LUA_TSTRING ? rp_field_type_parse(lua_tostring(L, -1)) : -1;
+        f->type = ty < 0 ? RP_FIELD_TEXT : (rp_field_type)ty;
+        break;
       }
+      case K_LABEL:
+        f->label = top_str(L);
+        break;
+      case K_REQUIRED:
+        f->required = lua_toboolean(L, -1);
+        break;
+      case K_MIN:
+        f->has_min = top_num(L, &f->min);
+        break;
+      case K_MAX:
+        f->has_max = top_num(L, &f->max);
+        break;
+      case K_DEFAULT:
+        f->default_text = top_scalar_text(L);
+        break;
+      case K_EXAMPLE:
+        f->example_text = top_scalar_text(L);
+        break;
+      case K_VALUES:
+        if (lua_type(L, -1) == LUA_TTABLE) {
+          size_t n = lua_rawlen(L, -1);
+          f->values = rp_xcalloc(n ? n : 1, sizeof *f->values);
+          for (size_t i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, -1, (lua_Integer)i) == LUA_TSTRING)
+              f->values[f->nvalues++] = rp_xstrndup(lua_tostring(L, -1), lua_rawlen(L, -1));
+            lua_pop(L, 1);
+          }
+        }
+        break;
+      case K_ITEMS:
+        if (depth < 16 && lua_type(L, -1) == LUA_TTABLE) {
+          f->items = rp_xcalloc(1, sizeof *f->items);
+          read_field(L, -1, f->items, depth + 1);
+        }
+        break;
+      case K_FIELDS:
+        if (depth < 16 && lua_type(L, -1) == LUA_TTABLE) {
+          size_t n = lua_rawlen(L, -1);
+          f->fields = rp_xcalloc(n ? n : 1, sizeof *f->fields);
+          for (size_t i = 1; i <= n; i++) {
+            if (lua_rawgeti(L, -1, (lua_Integer)i) == LUA_TTABLE) {
+              // A field without an id (taken away after registration) is
+              // left out, as rp_plugins_schema leaves one out at the top.
+              rp_field *sub = &f->fields[f->nfields];
+              read_field(L, -1, sub, depth + 1);
+              if (sub->id)
+                f->nfields++;
+              else
+                rp_field_clear(sub);
+            }
+            lua_pop(L, 1);
+          }
+        }
+        break;
+      case K_OTHER:
+        break;
     }
-    lua_pop(L, 1);
+    lua_pop(L, 1);  // [key]
   }
 }
 
@@ -113,7 +178,7 @@ rp_schema *rp_plugins_schema(rp_plugins *p, const char *id) {
     rp_plugins_item(p, RP_ITEM_NOTE_TYPE, i, &it);
     if (strcmp(it.id, id) != 0) continue;
     int top = lua_gettop(L);
-    luaL_checkstack(L, 40, "schema nested too deeply");
+    luaL_checkstack(L, 64, "schema nested too deeply");  // read_field: 3 a level
     const rp_item *item = NULL;
     for (size_t k = 0; k < p->nitems; k++)
       if (p->items[k].kind == RP_ITEM_NOTE_TYPE && strcmp(p->items[k].id, id) == 0)
@@ -129,8 +194,13 @@ rp_schema *rp_plugins_schema(rp_plugins *p, const char *id) {
         if (lua_rawgeti(L, -1, (lua_Integer)k) == LUA_TTABLE) {
           rp_field f;
           read_field(L, -1, &f, 0);
-          rp_schema_add_field(s, &f);
-          rp_field_clear(&f);
+          // Registration required an id; a plugin that took it away
+          // afterwards leaves a field the schema cannot place (and would
+          // have crashed the process).
+          if (f.id)
+            rp_schema_take_field(s, &f);
+          else
+            rp_field_clear(&f);
         }
         lua_pop(L, 1);
       }

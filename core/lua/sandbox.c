@@ -1136,6 +1136,51 @@ static void copy_all(lua_State *L, int from, int to) {
   }
 }
 
+// The libraries in the order of the list the registry keeps (build_masters):
+// the base functions first, then these.
+static const char *const lib_names[] = {LUA_STRLIBNAME,
+                                        LUA_TABLIBNAME,
+                                        LUA_MATHLIBNAME,
+                                        LUA_UTF8LIBNAME,
+                                        LUA_COLIBNAME,
+                                        LUA_OSLIBNAME,
+                                        NULL};
+
+// Pushes the fields of the table at `from` as one list, key then value:
+// {k1, v1, k2, v2, ...}. Copying from that list reads its array part in
+// order, where walking a table with lua_next looks each key up again.
+static void push_flat(lua_State *L, int from) {
+  from = lua_absindex(L, from);
+  int count = 0;
+  lua_pushnil(L);
+  while (lua_next(L, from)) {
+    lua_pop(L, 1);
+    count++;
+  }
+  lua_createtable(L, 2 * count, 0);  // its final size: no growing on the way
+  int flat = lua_gettop(L);
+  lua_Integer n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, from)) {  // [flat, key, value]
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, flat, ++n);  // the key
+    lua_rawseti(L, flat, ++n);  // the value
+  }
+}
+
+// Pushes a new table holding the fields of the flat list at `flat` (made by
+// push_flat), sized for them at once.
+static void push_copy(lua_State *L, int flat) {
+  flat = lua_absindex(L, flat);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, flat);
+  lua_createtable(L, 0, (int)(n / 2));
+  for (lua_Integer i = 1; i < n; i += 2) {
+    lua_rawgeti(L, flat, i);
+    lua_rawgeti(L, flat, i + 1);  // [copy, key, value]
+    lua_rawset(L, -3);
+  }
+}
+
 static void build_masters(lua_State *L) {
   static const char *const base_names[] = {"assert", "error",  "getmetatable", "ipairs", "rawequal",
                                            "rawget", "rawlen", "rawset",       "select", "type",
@@ -1227,34 +1272,46 @@ static void build_masters(lua_State *L) {
   lua_setfield(L, masters, LUA_OSLIBNAME);
 
   lua_pop(L, 1);  // [masters]
+  // What the registry keeps: the base functions, then each library of
+  // lib_names, each flattened for push_copy.
+  lua_createtable(L, 7, 0);  // [masters, flats]
+  lua_getfield(L, masters, "base");
+  push_flat(L, -1);
+  lua_rawseti(L, masters + 1, 1);
+  lua_pop(L, 1);
+  for (int i = 0; lib_names[i]; i++) {
+    lua_getfield(L, masters, lib_names[i]);
+    push_flat(L, -1);
+    lua_rawseti(L, masters + 1, i + 2);
+    lua_pop(L, 1);
+  }
   lua_rawsetp(L, LUA_REGISTRYINDEX, &master_key);
+  lua_pop(L, 1);
 }
-
-static const char *const lib_names[] = {LUA_STRLIBNAME,
-                                        LUA_TABLIBNAME,
-                                        LUA_MATHLIBNAME,
-                                        LUA_UTF8LIBNAME,
-                                        LUA_COLIBNAME,
-                                        LUA_OSLIBNAME,
-                                        NULL};
 
 // Pushes a fresh sandbox environment built from the master tables.
 void rp_sandbox_push_env(rp_lua *h) {
   lua_State *L = h->L;
-  lua_createtable(L, 0, 40);  // [env]
-  int env = lua_gettop(L);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &master_key);  // [env, masters]
-  lua_getfield(L, -1, "base");
-  copy_all(L, -1, env);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &master_key);  // [flats]
+  int flats = lua_gettop(L);
+  lua_createtable(L, 0, 40);  // [flats, env]
+  int env = flats + 1;
+  lua_rawgeti(L, flats, 1);  // [flats, env, flat base]
+  lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+  for (lua_Integer i = 1; i < n; i += 2) {
+    lua_rawgeti(L, -1, i);
+    lua_rawgeti(L, -2, i + 1);  // [flats, env, flat base, key, value]
+    lua_rawset(L, env);
+  }
   lua_pop(L, 1);
-  for (const char *const *lib = lib_names; *lib; lib++) {
-    lua_getfield(L, -1, *lib);  // [env, masters, master lib]
-    lua_newtable(L);
-    copy_all(L, -2, -1);
-    lua_setfield(L, env, *lib);
+  for (int i = 0; lib_names[i]; i++) {
+    lua_rawgeti(L, flats, i + 2);  // [flats, env, flat lib]
+    push_copy(L, -1);
+    lua_setfield(L, env, lib_names[i]);
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);  // [env]
+  lua_remove(L, flats);  // [env]
+  env = lua_gettop(L);
   lua_pushvalue(L, env);
   lua_pushcclosure(L, sb_load, 1);
   lua_setfield(L, env, "load");
@@ -1288,11 +1345,11 @@ void rp_sandbox_init(rp_lua *h) {
   // string functions rather than the stock ones.
   lua_pushliteral(L, "");
   lua_getmetatable(L, -1);  // ["", mt]
-  lua_newtable(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &master_key);
-  lua_getfield(L, -1, LUA_STRLIBNAME);  // ["", mt, index, masters, string]
-  copy_all(L, -1, -3);
-  lua_pop(L, 2);
+  lua_rawgeti(L, -1, 2);  // ["", mt, flats, flat string]: lib_names[0]
+  push_copy(L, -1);
+  lua_replace(L, -3);  // ["", mt, index, flat string]
+  lua_pop(L, 1);
   lua_setfield(L, -2, "__index");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");

@@ -49,6 +49,7 @@ static void field_copy(rp_field *to, const rp_field *from) {
     field_copy(to->items, from->items);
   }
   to->fields = NULL;
+  to->fieldcap = 0;
   if (from->nfields) {
     to->fields = rp_xcalloc(from->nfields, sizeof *to->fields);
     for (size_t i = 0; i < from->nfields; i++)
@@ -95,8 +96,13 @@ void rp_schema_free(rp_schema *s) {
   free(s);
 }
 
-static rp_field *push_field(rp_field **list, size_t *n) {
-  *list = rp_xrealloc(*list, (*n + 1) * sizeof **list);
+// Appends an empty field to the list, growing it by half again when it is
+// full: a note type may have thousands of fields.
+static rp_field *push_field(rp_field **list, size_t *n, size_t *cap) {
+  if (*n >= *cap) {
+    *cap = *n < 4 ? 4 : *n + *n / 2;
+    *list = rp_xrealloc(*list, *cap * sizeof **list);
+  }
   rp_field *f = &(*list)[(*n)++];
   memset(f, 0, sizeof *f);
   return f;
@@ -104,9 +110,9 @@ static rp_field *push_field(rp_field **list, size_t *n) {
 
 // Dotted ids ("session.date") become objects holding the rest, so that the
 // session's nested maps and the schema have the same shape.
-void rp_schema_add_field(rp_schema *s, const rp_field *f) {
+void rp_schema_take_field(rp_schema *s, rp_field *f) {
   rp_field **list = &s->fields;
-  size_t *n = &s->nfields;
+  size_t *n = &s->nfields, *cap = &s->fieldcap;
   const char *id = f->id;
   const char *dot;
   while ((dot = strchr(id, '.')) != NULL) {
@@ -116,18 +122,29 @@ void rp_schema_add_field(rp_schema *s, const rp_field *f) {
       if (strlen((*list)[i].id) == len && strncmp((*list)[i].id, id, len) == 0)
         parent = &(*list)[i];
     if (!parent) {
-      parent = push_field(list, n);
+      parent = push_field(list, n, cap);
       parent->id = rp_xstrndup(id, len);
       parent->type = RP_FIELD_OBJECT;
     }
     list = &parent->fields;
     n = &parent->nfields;
+    cap = &parent->fieldcap;
     id = dot + 1;
   }
-  rp_field *to = push_field(list, n);
-  field_copy(to, f);
-  free(to->id);
-  to->id = dup(id);
+  rp_field *to = push_field(list, n, cap);
+  *to = *f;
+  if (id != f->id) {
+    // The last component of a dotted id: its own copy, the whole id freed.
+    to->id = dup(id);
+    free(f->id);
+  }
+  memset(f, 0, sizeof *f);
+}
+
+void rp_schema_add_field(rp_schema *s, const rp_field *f) {
+  rp_field copy;
+  field_copy(&copy, f);
+  rp_schema_take_field(s, &copy);
 }
 
 void rp_schema_add_passthrough(rp_schema *s, const char *key) {

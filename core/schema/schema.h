@@ -52,6 +52,7 @@ struct rp_field {
   rp_field *items;   // LIST: the element (its id is NULL)
   rp_field *fields;  // OBJECT
   size_t nfields;
+  size_t fieldcap;  // room in `fields` that schema.c made; 0: nfields exactly
   // The default, as text for scalars (typed like a plain YAML scalar), or
   // NULL for none.
   char *default_text;
@@ -63,6 +64,7 @@ typedef struct rp_schema {
   char *title;
   rp_field *fields;
   size_t nfields;
+  size_t fieldcap;  // room in `fields`
   // Top-level keys that other definitions check (the checklists' and
   // measures' data: `alliance`, `measures`), accepted as they are.
   char **passthrough;
@@ -74,6 +76,9 @@ rp_schema *rp_schema_new(const char *id, const char *title);
 void rp_schema_free(rp_schema *s);
 // Adds a field (copied deeply) at the top level.
 void rp_schema_add_field(rp_schema *s, const rp_field *f);
+// Adds a field at the top level as rp_schema_add_field does, taking what *f
+// owns instead of copying it; *f is left empty (nothing to clear).
+void rp_schema_take_field(rp_schema *s, rp_field *f);
 void rp_schema_add_passthrough(rp_schema *s, const char *key);
 // Frees what a field owns (not the struct itself).
 void rp_field_clear(rp_field *f);

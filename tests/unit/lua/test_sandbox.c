@@ -274,6 +274,8 @@ static void test_string_metatable_is_protected(void **state) {
                      "math.pi = 3\n"
                      "os.time = function() return 0 end\n"
                      "coroutine.wrap = nil\n"
+                     "utf8.len = nil\n"
+                     "_G.string = {}\n"
                      "evil_global = 'canary'\n"
                      "assert(('x'):rep(2) == 'xx')\n");
   assert_int_equal(r1.rc, RP_OK);
@@ -284,7 +286,9 @@ static void test_string_metatable_is_protected(void **state) {
                      "assert(math.pi > 3.14)\n"
                      "assert(os.time() > 0)\n"
                      "assert(coroutine.wrap ~= nil)\n"
-                     "assert(evil_global == nil and rawget(_G, 'evil_global') == nil)\n");
+                     "assert(utf8.len('ab') == 2)\n"
+                     "assert(evil_global == nil and rawget(_G, 'evil_global') == nil)\n"
+                     "local n = 0 for _ in pairs(string) do n = n + 1 end assert(n == 13)\n");
   if (r2.rc != RP_OK) fprintf(stderr, "%s\n", r2.diag);
   assert_int_equal(r2.rc, RP_OK);
   result_free(&r1);

@@ -457,6 +457,64 @@ static void test_a_key_that_is_text_is_never_shown(void **state) {
   done(&r);
 }
 
+// A field that owns everything it points to, as the Lua side builds one.
+static rp_field owned_field(const char *id) {
+  rp_field f = {.id = rp_xstrndup(id, strlen(id)), .type = RP_FIELD_LIST};
+  f.label = rp_xstrndup("Label", 5);
+  f.default_text = rp_xstrndup("x", 1);
+  f.items = rp_xcalloc(1, sizeof *f.items);
+  f.items->type = RP_FIELD_ENUM;
+  f.items->values = rp_xcalloc(2, sizeof *f.items->values);
+  f.items->values[f.items->nvalues++] = rp_xstrndup("x", 1);
+  f.items->values[f.items->nvalues++] = rp_xstrndup("y", 1);
+  return f;
+}
+
+static void expect_owned_shape(const rp_field *f, const char *id) {
+  assert_string_equal(f->id, id);
+  assert_int_equal(f->type, RP_FIELD_LIST);
+  assert_string_equal(f->label, "Label");
+  assert_string_equal(f->default_text, "x");
+  assert_non_null(f->items);
+  assert_int_equal(f->items->type, RP_FIELD_ENUM);
+  assert_int_equal(f->items->nvalues, 2);
+  assert_string_equal(f->items->values[1], "y");
+}
+
+// Taking a field gives the schema the shape adding a copy gives, dotted ids
+// split into objects, and leaves the field taken from empty: the schema owns
+// all of it now (the sanitizer build checks nothing is freed twice or lost).
+static void test_take_field_moves_what_add_field_copies(void **state) {
+  (void)state;
+  rp_schema *taken = rp_schema_new("t", NULL);
+  rp_schema *added = rp_schema_new("t", NULL);
+  const char *ids[] = {"a.b", "c", "a.d.e"};
+  for (size_t i = 0; i < 3; i++) {
+    rp_field f = owned_field(ids[i]);
+    rp_schema_add_field(added, &f);
+    rp_field_clear(&f);
+    f = owned_field(ids[i]);
+    rp_schema_take_field(taken, &f);
+    rp_field empty = {0};
+    assert_memory_equal(&f, &empty, sizeof f);
+  }
+  const rp_schema *both[] = {taken, added};
+  for (size_t k = 0; k < 2; k++) {
+    const rp_schema *s = both[k];
+    assert_int_equal(s->nfields, 2);
+    assert_string_equal(s->fields[0].id, "a");
+    assert_int_equal(s->fields[0].type, RP_FIELD_OBJECT);
+    assert_int_equal(s->fields[0].nfields, 2);
+    expect_owned_shape(&s->fields[0].fields[0], "b");
+    assert_string_equal(s->fields[0].fields[1].id, "d");
+    assert_int_equal(s->fields[0].fields[1].nfields, 1);
+    expect_owned_shape(&s->fields[0].fields[1].fields[0], "e");
+    expect_owned_shape(&s->fields[1], "c");
+  }
+  rp_schema_free(taken);
+  rp_schema_free(added);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_valid_session_is_typed_by_the_schema),
@@ -470,6 +528,7 @@ int main(void) {
       cmocka_unit_test(test_a_misspelt_field_gets_the_name_it_means),
       cmocka_unit_test(test_enum_value_case_and_near_misses),
       cmocka_unit_test(test_a_key_that_is_text_is_never_shown),
+      cmocka_unit_test(test_take_field_moves_what_add_field_copies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
