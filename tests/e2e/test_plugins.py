@@ -170,6 +170,11 @@ rapport.note_type{
             ('rapport.checklist{ id = "c", items = { { id = "i", type = "flag" }, { id = "i" } } }',
              "rapport.checklist: item 'i' is rated and needs 'min' and 'max' (min <= max)"),
         ]
+        self.assertEachRefusedAlone(cases)
+
+    def assertEachRefusedAlone(self, cases):
+        """Each (plugin source, message) pair: the plugin, on line 2 of its
+        file, is refused with that one problem at its line."""
         for src, message in cases:
             with self.subTest(src=src):
                 self.plugin("a.lua", "\n" + src + "\n")
@@ -190,13 +195,7 @@ rapport.note_type{
              'bands = { { min = 0, max = 1, label = "a" }, { label = "b" } } }',
              "rapport.measure: option 'min' is required in bands[2]"),
         ]
-        for src, message in cases:
-            with self.subTest(src=src):
-                self.plugin("a.lua", "\n" + src + "\n")
-                r = self.rapport("--plugins", "pl", "check")
-                self.assertEqual(r.code, 1, r)
-                self.assertProblem(r, "pl/a.lua", 2, 1, message)
-                self.assertEqual(len(self.problems(r)), 1, r)
+        self.assertEachRefusedAlone(cases)
 
     def test_long_lists_of_fields_and_items_register(self):
         # Telling repeated ids apart costs one lookup an entry: comparing
