@@ -494,13 +494,16 @@ static void check_fields(lua_State *L, int t, const char *fn, const where *at, i
     if (!at && id) check_reserved(L, id, fn, &w);
     check_field_rules(L, f, fn, &w, depth);
     if (id) {
-      lua_pushvalue(L, f + 1);
+      // Keyed by the id's text up to a NUL, as the C side reads it: "a\0x"
+      // and "a\0y" are both field 'a' there.
+      lua_pushstring(L, id);
       if (lua_rawget(L, seen) != LUA_TNIL)
         luaL_error(L, "%s: field '%s' is defined twice (fields[%I] and fields[%I])", fn, id,
                    lua_tointeger(L, -1), (lua_Integer)i);
       lua_pop(L, 1);
+      lua_pushstring(L, id);
       lua_pushinteger(L, i);
-      lua_rawset(L, seen);  // seen[id] = i; pops the id and i
+      lua_rawset(L, seen);  // seen[id] = i
     }
     lua_settop(L, seen);
   }
@@ -533,13 +536,14 @@ static void check_checklist_items(lua_State *L, int t, const char *fn) {
         luaL_error(L, "%s: item '%s' is rated and needs 'min' and 'max' (min <= max)", fn, id);
       lua_pop(L, 2);
     }
-    lua_pushvalue(L, it + 1);
+    lua_pushstring(L, id);  // its text up to a NUL, as for fields
     if (lua_rawget(L, seen) != LUA_TNIL)
       luaL_error(L, "%s: item '%s' is defined twice (items[%I] and items[%I])", fn, id,
                  lua_tointeger(L, -1), (lua_Integer)i);
     lua_pop(L, 1);
+    lua_pushstring(L, id);
     lua_pushinteger(L, i);
-    lua_rawset(L, seen);  // seen[id] = i; pops the id and i
+    lua_rawset(L, seen);  // seen[id] = i
     lua_settop(L, seen);
   }
   lua_settop(L, items - 1);

@@ -183,6 +183,25 @@ rapport.note_type{
                 self.assertProblem(r, "pl/a.lua", 2, 1, message)
                 self.assertEqual(len(self.problems(r)), 1, r)
 
+    def test_ids_that_differ_only_after_a_nul_are_the_same_id(self):
+        # Rapport reads an id up to its first NUL byte: "a\0x" and "a\0y"
+        # would be two fields (or items) named 'a' in the note type.
+        cases = [
+            ('rapport.note_type{ id = "x", fields = { { id = "a\\0x", type = "text" }, '
+             '{ id = "a\\0y", type = "integer" } } }',
+             "rapport.note_type: field 'a' is defined twice (fields[1] and fields[2])"),
+            ('rapport.checklist{ id = "c", items = { { id = "i\\0x", type = "flag" }, '
+             '{ id = "i\\0y", type = "flag" } } }',
+             "rapport.checklist: item 'i' is defined twice (items[1] and items[2])"),
+        ]
+        for src, message in cases:
+            with self.subTest(src=src):
+                self.plugin("a.lua", "\n" + src + "\n")
+                r = self.rapport("--plugins", "pl", "check")
+                self.assertEqual(r.code, 1, r)
+                self.assertProblem(r, "pl/a.lua", 2, 1, message)
+                self.assertEqual(len(self.problems(r)), 1, r)
+
     def test_the_first_missing_required_option_is_named_where_it_is(self):
         # Options are checked in the order the documentation lists them.
         cases = [
