@@ -239,6 +239,7 @@ static void check_list(lua_State *L, int idx, const char *fn, const where *at, u
                        const optset *sub, int depth) {
   idx = lua_absindex(L, idx);
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  rp_sandbox_charge(L, 1 + n);  // see OPTION_COST
   lua_Integer count = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -261,10 +262,19 @@ static void check_list(lua_State *L, int idx, const char *fn, const where *at, u
   }
 }
 
+// What checking one option costs the calling plugin's budget: a walk in C
+// of the tables it passes is work its instruction count never sees, and a
+// table shared many times over at every level (a list holding the same
+// table eight times, at each of twelve levels) would make that walk as
+// long as the plugin likes. Charged, it ends in the budget's error at the
+// plugin's line like any other endless work.
+enum { OPTION_COST = 8 };
+
 static void check_table(lua_State *L, int idx, const char *fn, const where *at, const optset *set,
                         int depth) {
   if (depth > 16) luaL_error(L, "%s: %s is nested too deeply", fn, where_text(L, at));
   idx = lua_absindex(L, idx);
+  rp_sandbox_charge(L, OPTION_COST);
   luaL_checkstack(L, 8, "option table nested too deeply");
   // The options met on the walk, by their place in set->opts: the required
   // ones are then known without looking each up again.
@@ -484,6 +494,7 @@ static void check_fields(lua_State *L, int t, const char *fn, const where *at, i
   lua_createtable(L, 0, n < 4096 ? (int)n : 4096);
   int seen = fields + 1;  // [fields, seen]
   for (lua_Integer i = 1; i <= n; i++) {
+    rp_sandbox_charge(L, OPTION_COST);
     lua_rawgeti(L, fields, i);
     int f = lua_gettop(L);
     lua_pushstring(L, "id");

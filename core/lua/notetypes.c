@@ -93,9 +93,19 @@ static field_key key_of(const char *s, size_t len) {
 // The table is walked once, each option read as it comes: it was checked
 // when it was registered, but its plugin may have changed it since, so
 // every value is taken only when it has the type the option needs.
-static void read_field(lua_State *L, int t, rp_field *f, int depth) {
+// At most this many field tables are read into one schema. The tables are
+// the plugin's own, and it may change them after registering them: one
+// table held eight times at each of twelve levels is 8^12 fields to read,
+// with no plugin call running whose budget could end it. Past the limit a
+// field is read as empty (no id), and left out like one whose id was taken
+// away; no honest note type comes near it.
+enum { SCHEMA_MAX_FIELDS = 1 << 16 };
+
+static void read_field(lua_State *L, int t, rp_field *f, int depth, size_t *left) {
   t = lua_absindex(L, t);
   memset(f, 0, sizeof *f);
+  if (*left == 0) return;
+  (*left)--;
   f->type = RP_FIELD_TEXT;
   lua_pushnil(L);
   while (lua_next(L, t)) {  // [key, value]
@@ -142,7 +152,7 @@ static void read_field(lua_State *L, int t, rp_field *f, int depth) {
       case K_ITEMS:
         if (depth < 16 && lua_type(L, -1) == LUA_TTABLE) {
           f->items = rp_xcalloc(1, sizeof *f->items);
-          read_field(L, -1, f->items, depth + 1);
+          read_field(L, -1, f->items, depth + 1, left);
         }
         break;
       case K_FIELDS:
@@ -154,7 +164,7 @@ static void read_field(lua_State *L, int t, rp_field *f, int depth) {
               // A field without an id (taken away after registration) is
               // left out, as rp_plugins_schema leaves one out at the top.
               rp_field *sub = &f->fields[f->nfields];
-              read_field(L, -1, sub, depth + 1);
+              read_field(L, -1, sub, depth + 1, left);
               if (sub->id)
                 f->nfields++;
               else
@@ -187,13 +197,14 @@ rp_schema *rp_plugins_schema(rp_plugins *p, const char *id) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, item->ref);
     int t = lua_gettop(L);
     rp_schema *s = rp_schema_new(id, it.title);
+    size_t left = SCHEMA_MAX_FIELDS;
     lua_pushstring(L, "fields");
     if (lua_rawget(L, t) == LUA_TTABLE) {
       size_t n = lua_rawlen(L, -1);
       for (size_t k = 1; k <= n; k++) {
         if (lua_rawgeti(L, -1, (lua_Integer)k) == LUA_TTABLE) {
           rp_field f;
-          read_field(L, -1, &f, 0);
+          read_field(L, -1, &f, 0, &left);
           // Registration required an id; a plugin that took it away
           // afterwards leaves a field the schema cannot place (and would
           // have crashed the process).
