@@ -477,6 +477,23 @@ static void check_reserved(lua_State *L, const char *id, const char *fn, const w
   }
 }
 
+// Records that entry i of a list (`list`: "fields", "items") has `id`, or
+// raises "WHAT 'ID' is defined twice" naming the entry that had it first.
+// `seen` is the table of the ids met so far (id -> index), keyed by the
+// id's text up to a NUL, as the C side reads it: "a\0x" and "a\0y" are
+// both 'a' there.
+static void note_unique(lua_State *L, int seen, const char *id, lua_Integer i, const char *fn,
+                        const char *what, const char *list) {
+  lua_pushstring(L, id);
+  if (lua_rawget(L, seen) != LUA_TNIL)
+    luaL_error(L, "%s: %s '%s' is defined twice (%s[%I] and %s[%I])", fn, what, id, list,
+               lua_tointeger(L, -1), list, i);
+  lua_pop(L, 1);
+  lua_pushstring(L, id);
+  lua_pushinteger(L, i);
+  lua_rawset(L, seen);
+}
+
 // Checks each field of the `fields` list of the table at t, and that their
 // ids are unique within the list. The ids seen so far are kept in a table
 // (id -> the index of its first field), so that a long list costs one
@@ -504,18 +521,7 @@ static void check_fields(lua_State *L, int t, const char *fn, const where *at, i
     where w = {at, W_FIELD, id, i};
     if (!at && id) check_reserved(L, id, fn, &w);
     check_field_rules(L, f, fn, &w, depth);
-    if (id) {
-      // Keyed by the id's text up to a NUL, as the C side reads it: "a\0x"
-      // and "a\0y" are both field 'a' there.
-      lua_pushstring(L, id);
-      if (lua_rawget(L, seen) != LUA_TNIL)
-        luaL_error(L, "%s: field '%s' is defined twice (fields[%I] and fields[%I])", fn, id,
-                   lua_tointeger(L, -1), (lua_Integer)i);
-      lua_pop(L, 1);
-      lua_pushstring(L, id);
-      lua_pushinteger(L, i);
-      lua_rawset(L, seen);  // seen[id] = i
-    }
+    if (id) note_unique(L, seen, id, i, fn, "field", "fields");
     lua_settop(L, seen);
   }
   lua_settop(L, fields - 1);
@@ -547,14 +553,7 @@ static void check_checklist_items(lua_State *L, int t, const char *fn) {
         luaL_error(L, "%s: item '%s' is rated and needs 'min' and 'max' (min <= max)", fn, id);
       lua_pop(L, 2);
     }
-    lua_pushstring(L, id);  // its text up to a NUL, as for fields
-    if (lua_rawget(L, seen) != LUA_TNIL)
-      luaL_error(L, "%s: item '%s' is defined twice (items[%I] and items[%I])", fn, id,
-                 lua_tointeger(L, -1), (lua_Integer)i);
-    lua_pop(L, 1);
-    lua_pushstring(L, id);
-    lua_pushinteger(L, i);
-    lua_rawset(L, seen);  // seen[id] = i
+    note_unique(L, seen, id, i, fn, "item", "items");
     lua_settop(L, seen);
   }
   lua_settop(L, items - 1);

@@ -62,24 +62,8 @@
   X(cmark_gfm_extensions_get_tasklist_item_checked)
 // clang-format on
 
-static struct { CMARK_FUNCTIONS(RP_DYNLIB_POINTER) } cmark_table;
-static struct { CMARK_EXT_FUNCTIONS(RP_DYNLIB_POINTER) } cmark_ext_table;
-static const char *const cmark_names[] = {CMARK_FUNCTIONS(RP_DYNLIB_NAME)};
-static const char *const cmark_ext_names[] = {CMARK_EXT_FUNCTIONS(RP_DYNLIB_NAME)};
-static rp_dynlib cmark_lib =
-    RP_DYNLIB_INIT(RP_CMARK_SONAME, "cmark-gfm", cmark_names, &cmark_table);
-static rp_dynlib cmark_ext_lib = RP_DYNLIB_INIT(RP_CMARK_EXT_SONAME, "the cmark-gfm extensions",
-                                                cmark_ext_names, &cmark_ext_table);
-
-static inline __typeof__(cmark_table) *cmark(void) {
-  rp_dynlib_need(&cmark_lib);
-  return &cmark_table;
-}
-
-static inline __typeof__(cmark_ext_table) *cmark_ext(void) {
-  rp_dynlib_need(&cmark_ext_lib);
-  return &cmark_ext_table;
-}
+RP_DYNLIB_STATIC(cmark, RP_CMARK_SONAME, "cmark-gfm", CMARK_FUNCTIONS)
+RP_DYNLIB_STATIC(cmark_ext, RP_CMARK_EXT_SONAME, "the cmark-gfm extensions", CMARK_EXT_FUNCTIONS)
 
 // ---------------------------------------------------------------------------
 // Markdown escaping

@@ -68,14 +68,7 @@
   X(uv_timer_stop) \
   X(uv_write)
 // clang-format on
-static struct { UV_FUNCTIONS(RP_DYNLIB_POINTER) } uv_table;
-static const char *const uv_names[] = {UV_FUNCTIONS(RP_DYNLIB_NAME)};
-static rp_dynlib uv_lib = RP_DYNLIB_INIT(RP_UV_SONAME, "libuv", uv_names, &uv_table);
-
-static inline __typeof__(uv_table) *uv(void) {
-  rp_dynlib_need(&uv_lib);
-  return &uv_table;
-}
+RP_DYNLIB_STATIC(uv, RP_UV_SONAME, "libuv", UV_FUNCTIONS)
 
 // clang-format off
 #define HTTP_PARSER_FUNCTIONS(X) \
@@ -83,15 +76,7 @@ static inline __typeof__(uv_table) *uv(void) {
   X(http_parser_init) \
   X(http_parser_pause)
 // clang-format on
-static struct { HTTP_PARSER_FUNCTIONS(RP_DYNLIB_POINTER) } http_parser_table;
-static const char *const http_parser_names[] = {HTTP_PARSER_FUNCTIONS(RP_DYNLIB_NAME)};
-static rp_dynlib http_parser_lib =
-    RP_DYNLIB_INIT(RP_HTTP_PARSER_SONAME, "http-parser", http_parser_names, &http_parser_table);
-
-static inline __typeof__(http_parser_table) *http_lib(void) {
-  rp_dynlib_need(&http_parser_lib);
-  return &http_parser_table;
-}
+RP_DYNLIB_STATIC(http, RP_HTTP_PARSER_SONAME, "http-parser", HTTP_PARSER_FUNCTIONS)
 
 const rp_preview_limits rp_preview_default_limits = {
     .max_connections = 32,
@@ -561,7 +546,7 @@ static int on_headers_complete(http_parser *p) {
   target_done(c);
   c->headers_done = true;
   // Stop here: a body is refused and a second request never read.
-  http_lib()->http_parser_pause(p, 1);
+  http()->http_parser_pause(p, 1);
   return 0;
 }
 
@@ -577,7 +562,7 @@ static void feed(conn *c, const char *data, size_t n) {
   if (n > room) n = room;
   c->received += n;
   c->chunk_end = data + n;
-  http_lib()->http_parser_execute(&c->parser, &parser_settings, data, n);
+  http()->http_parser_execute(&c->parser, &parser_settings, data, n);
   enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
   if (c->refuse)
     rp_serve_refuse(c, c->refuse);
@@ -674,7 +659,7 @@ static void on_connection(uv_stream_t *server, int status) {
   pv->nunauth++;
   pv->live++;
   c->accepted_at = uv()->uv_now(pv->loop);
-  http_lib()->http_parser_init(&c->parser, HTTP_REQUEST);
+  http()->http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   c->state = CONN_READING;
   if (uv()->uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
@@ -736,7 +721,7 @@ rp_preview *rp_preview_start_limits(uv_loop_t *loop, int port, const rp_preview_
     rp_diags_add(diags, RP_SEV_ERROR, where, 0, 0, "the port must be from 0 to 65535");
     return NULL;
   }
-  if (rp_dynlib_open(&uv_lib, diags) != RP_OK || rp_dynlib_open(&http_parser_lib, diags) != RP_OK)
+  if (rp_dynlib_open(&uv_lib, diags) != RP_OK || rp_dynlib_open(&http_lib, diags) != RP_OK)
     return NULL;
   unsigned char raw[TOKEN_BYTES];
   int rc = uv()->uv_random(NULL, NULL, raw, sizeof raw, 0, NULL);

@@ -52,6 +52,18 @@ typedef struct rp_dynlib {
 // left empty and must not be used.
 int rp_dynlib_open(rp_dynlib *lib, rp_diags *diags);
 
+// One file's library: defines the table NAME_table, the library NAME_lib
+// (for rp_dynlib_open) and NAME(), which opens it or ends the run
+// (rp_dynlib_need) and gives the table: NAME()->function(args).
+#define RP_DYNLIB_STATIC(name, soname, what, FUNCTIONS)                                    \
+  static struct { FUNCTIONS(RP_DYNLIB_POINTER) } name##_table;                             \
+  static const char *const name##_names[] = {FUNCTIONS(RP_DYNLIB_NAME)};                   \
+  static rp_dynlib name##_lib = RP_DYNLIB_INIT(soname, what, name##_names, &name##_table); \
+  static inline __typeof__(name##_table) *name(void) {                                     \
+    rp_dynlib_need(&name##_lib);                                                           \
+    return &name##_table;                                                                  \
+  }
+
 // For a call that has no way to report: opens the library, or ends the
 // process with the error on standard error and exit status 1, as a missing
 // linked library would have ended it at start.

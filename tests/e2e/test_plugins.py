@@ -194,13 +194,7 @@ rapport.note_type{
              '{ id = "i\\0y", type = "flag" } } }',
              "rapport.checklist: item 'i' is defined twice (items[1] and items[2])"),
         ]
-        for src, message in cases:
-            with self.subTest(src=src):
-                self.plugin("a.lua", "\n" + src + "\n")
-                r = self.rapport("--plugins", "pl", "check")
-                self.assertEqual(r.code, 1, r)
-                self.assertProblem(r, "pl/a.lua", 2, 1, message)
-                self.assertEqual(len(self.problems(r)), 1, r)
+        self.assertEachRefusedAlone(cases)
 
     def test_the_first_missing_required_option_is_named_where_it_is(self):
         # Options are checked in the order the documentation lists them.
